@@ -13,3 +13,4 @@
 #include <shmkit/core/process.hpp>
 #include <shmkit/core/robust_mutex.hpp>
 #include <shmkit/core/segment.hpp>
+#include <shmkit/core/segment_scan.hpp>

@@ -274,8 +274,9 @@ std::size_t ArrayCore::flat_index(const Index& index) const {
   for (std::size_t axis = 0; axis < shape_.size(); ++axis) {
     if (dims[axis] >= shape_[axis]) {
       throw IndexError("index " + std::to_string(dims[axis]) + " is out of range for axis " + std::to_string(axis) +
-                       " of " + quoted(name()) + " with shape " + shape_string(shape_) + " (valid: 0.." +
-                       std::to_string(shape_[axis] == 0 ? 0 : shape_[axis] - 1) + ")");
+                       " of " + quoted(name()) + " with shape " + shape_string(shape_) +
+                       (shape_[axis] == 0 ? " (the axis is empty: no index is valid)"
+                                          : " (valid: 0.." + std::to_string(shape_[axis] - 1) + ")"));
     }
     flat = flat * shape_[axis] + dims[axis];
   }

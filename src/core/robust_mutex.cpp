@@ -34,10 +34,14 @@ void RobustMutex::init() {
   check(pthread_mutexattr_init(&attr), "cannot initialise shared lock attributes");
   const int shared = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   const int robust = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  const int created = (shared == 0 && robust == 0) ? pthread_mutex_init(&native, &attr) : 0;
+  // ERRORCHECK makes a relock by the holder return EDEADLK; a robust NORMAL
+  // mutex would hang that thread forever instead.
+  const int kind = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+  const int created = (shared == 0 && robust == 0 && kind == 0) ? pthread_mutex_init(&native, &attr) : 0;
   pthread_mutexattr_destroy(&attr);
   check(shared, "cannot make a lock process-shared");
   check(robust, "cannot make a lock robust");
+  check(kind, "cannot make a lock error-checking");
   check(created, "cannot initialise a shared lock");
 }
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -154,6 +156,108 @@ bool Signal::wait(std::chrono::milliseconds timeout) const {
   }
   char byte = 0;
   return ::read(fds_[0], &byte, 1) == 1;
+}
+
+::testing::AssertionResult exited_ok(const ChildResult& result) {
+  if (result.timed_out) {
+    return ::testing::AssertionFailure() << "child timed out and was killed";
+  }
+  if (!result.exited) {
+    return ::testing::AssertionFailure() << "child was killed by signal " << result.signal;
+  }
+  if (result.exit_code != 0) {
+    return ::testing::AssertionFailure() << "child exited with code " << result.exit_code << " (see its stderr)";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void require(bool condition, const std::string& message) {
+  if (!condition) {
+    throw std::runtime_error(message);
+  }
+}
+
+bool wait_until_exited_unreaped(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    siginfo_t info{};
+    // WNOWAIT leaves the child a zombie, so a later waitpid still reaps it.
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void make_raw_segment(std::string_view name, std::size_t size, std::byte fill) {
+  const std::string path = "/" + std::string(name);
+  const int fd = ::shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error("shm_open(" + path + ") failed: " + std::strerror(errno));
+  }
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("ftruncate(" + path + ") failed: " + std::strerror(err));
+  }
+  if (size > 0 && fill != std::byte{0}) {
+    void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      throw std::runtime_error("mmap(" + path + ") failed: " + std::strerror(err));
+    }
+    std::memset(addr, static_cast<int>(fill), size);
+    ::munmap(addr, size);
+  }
+  ::close(fd);
+}
+
+RawMapping::RawMapping(std::string_view name) {
+  const std::string path = "/" + std::string(name);
+  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    throw std::runtime_error("shm_open(" + path + ") failed: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < 4096) {
+    ::close(fd);
+    throw std::runtime_error("segment " + path + " is missing or shorter than 4096 bytes");
+  }
+  size_ = static_cast<std::size_t>(st.st_size);
+  void* addr = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (addr == MAP_FAILED) {
+    throw std::runtime_error("mmap(" + path + ") failed: " + std::strerror(errno));
+  }
+  data_ = static_cast<std::byte*>(addr);
+}
+
+RawMapping::~RawMapping() {
+  ::munmap(data_, size_);
+}
+
+mode_t segment_mode(std::string_view name) {
+  struct stat st {};
+  const std::string path = "/dev/shm/" + std::string(name);
+  if (::stat(path.c_str(), &st) != 0) {
+    throw std::runtime_error("stat(" + path + ") failed: " + std::strerror(errno));
+  }
+  return st.st_mode & 07777;
+}
+
+bool segment_exists(std::string_view name) {
+  struct stat st {};
+  return ::stat(("/dev/shm/" + std::string(name)).c_str(), &st) == 0;
+}
+
+ScopedUmask::ScopedUmask(mode_t mask) : previous_(::umask(mask)) {}
+
+ScopedUmask::~ScopedUmask() {
+  ::umask(previous_);
 }
 
 CommandResult run_command(const std::string& command_line) {

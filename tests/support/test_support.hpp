@@ -5,10 +5,16 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <typeinfo>
+#include <utility>
 
 namespace shmkit::testing {
 
@@ -71,6 +77,82 @@ class Signal {
  private:
   int fds_[2] = {-1, -1};
 };
+
+/// Success when the child exited with code 0; otherwise says how it ended.
+[[nodiscard]] ::testing::AssertionResult exited_ok(const ChildResult& result);
+
+/// Throws std::runtime_error(message) unless `condition`; for checks inside a
+/// Child body, where gtest assertions would not reach the parent.
+void require(bool condition, const std::string& message);
+
+/// Waits (bounded) until `pid`, a child of this process, has exited, without
+/// reaping it: it stays a zombie until Child::wait. False on timeout.
+[[nodiscard]] bool wait_until_exited_unreaped(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// Creates `/dev/shm/<name>` outside shmkit (shm_open + ftruncate, mode 0600)
+/// with `size` bytes, every byte `fill`: a stand-in for a foreign or damaged
+/// segment. Throws std::runtime_error on failure.
+void make_raw_segment(std::string_view name, std::size_t size, std::byte fill = std::byte{0});
+
+/// A raw read-write MAP_SHARED mapping of all of `/dev/shm/<name>`, to inspect
+/// or corrupt a segment's bytes behind shmkit's back.
+class RawMapping {
+ public:
+  explicit RawMapping(std::string_view name);
+  RawMapping(const RawMapping&) = delete;
+  RawMapping& operator=(const RawMapping&) = delete;
+  ~RawMapping();
+  [[nodiscard]] std::byte* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The segment's last 4 KiB, where every shmkit trailer starts.
+  [[nodiscard]] std::byte* trailer() const noexcept { return data_ + size_ - 4096; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// Permission bits (st_mode & 07777) of `/dev/shm/<name>`; throws if missing.
+[[nodiscard]] mode_t segment_mode(std::string_view name);
+
+/// True when `/dev/shm/<name>` exists.
+[[nodiscard]] bool segment_exists(std::string_view name);
+
+/// Sets the process umask for a scope and restores the previous one.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask);
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+  ~ScopedUmask();
+
+ private:
+  mode_t previous_;
+};
+
+/// Runs `fn` and checks that it throws exactly an `E` (or a subclass) whose
+/// message contains every keyword. Use as
+/// `EXPECT_TRUE(throws_with<LayoutError>([&] { ... }, {"<i4", "<f4"}));`.
+template <class E, class F>
+[[nodiscard]] ::testing::AssertionResult throws_with(F&& fn, std::initializer_list<std::string_view> keywords) {
+  try {
+    std::forward<F>(fn)();
+  } catch (const E& e) {
+    const std::string message = e.what();
+    for (const std::string_view keyword : keywords) {
+      if (message.find(keyword) == std::string::npos) {
+        return ::testing::AssertionFailure() << "message lacks \"" << keyword << "\": " << message;
+      }
+    }
+    return ::testing::AssertionSuccess() << message;
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "expected " << typeid(E).name() << ", got " << typeid(e).name() << ": "
+                                         << e.what();
+  } catch (...) {
+    return ::testing::AssertionFailure() << "expected " << typeid(E).name() << ", got a non-std exception";
+  }
+  return ::testing::AssertionFailure() << "expected " << typeid(E).name() << ", nothing was thrown";
+}
 
 /// Runs a command line through /bin/sh, capturing stdout+stderr.
 struct CommandResult {

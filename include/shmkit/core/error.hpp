@@ -57,8 +57,36 @@ class StoreFullError : public Error {
 };
 
 /// A configuration file or value is invalid.
+///
+/// Errors raised while reading a YAML file carry where the problem is: the
+/// key path (`camera.roi[2]`, empty for the document as a whole), the file
+/// (or `<string>` for text parsed from memory) and the 1-based line and
+/// column. `what()` already holds all of it, formatted as
+/// `<file>:<line>:<column>: <key path>: <reason>`.
 class ConfigError : public Error {
+ public:
   using Error::Error;
+
+  /// A located error. `message` is the complete text returned by `what()`.
+  ConfigError(const std::string& message, std::string key_path, std::string file, std::size_t line, std::size_t column)
+      : Error(message), key_path_(std::move(key_path)), file_(std::move(file)), line_(line), column_(column) {}
+
+  /// Dotted path of the offending key (`camera.roi[2]`); empty when the
+  /// error concerns the whole document or has no key.
+  [[nodiscard]] const std::string& key_path() const noexcept { return key_path_; }
+  /// The file the error was found in, `<string>` for in-memory text, or
+  /// empty when no file is involved.
+  [[nodiscard]] const std::string& file() const noexcept { return file_; }
+  /// 1-based line of the offending text; 0 when the error has no position.
+  [[nodiscard]] std::size_t line() const noexcept { return line_; }
+  /// 1-based column of the offending text; 0 when the error has no position.
+  [[nodiscard]] std::size_t column() const noexcept { return column_; }
+
+ private:
+  std::string key_path_;
+  std::string file_;
+  std::size_t line_ = 0;
+  std::size_t column_ = 0;
 };
 
 /// Stored data failed a check (CRC, framing, truncation).

@@ -1,0 +1,63 @@
+#pragma once
+/// @file
+/// Option structs of the logger: the logger process's and each writer's.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <shmkit/core/segment.hpp>
+
+namespace shmkit {
+
+/// What LogWriter::log does when its ring has no room.
+enum class FullPolicy {
+  block,  ///< wait (futex, no spinning) up to `block_timeout`, then drop and count
+  drop,   ///< drop the entry at once and count it
+};
+
+/// When the saver calls fdatasync on the files it appends to.
+enum class FsyncPolicy {
+  none,      ///< never while running (stop() still syncs)
+  interval,  ///< at most once per `fsync_interval`
+  always,    ///< after every batch, before the ring space is released
+};
+
+/// Options of a DataLogger (the consuming side).
+struct DataLoggerOptions {
+  /// Writer slots in the segment; a LogWriter::connect beyond this many live
+  /// writers fails. Ignored when reopening an existing segment.
+  std::uint32_t max_writers = 16;
+  /// Ring data bytes per writer, rounded up to a power of two (>= 64 KiB).
+  /// Payloads above ring_bytes / 4 are chunked. Ignored when reopening.
+  std::size_t ring_bytes = std::size_t{1} << 20;
+  /// Permission of the segment (0660 shares it with a group).
+  mode_t mode = kDefaultMode;
+  FsyncPolicy fsync = FsyncPolicy::interval;
+  std::chrono::milliseconds fsync_interval{1000};
+  /// How long the saver sleeps when every ring is empty.
+  std::chrono::microseconds idle_sleep{500};
+  /// How often the saver looks for writers that died without disconnecting.
+  std::chrono::milliseconds reap_interval{100};
+  /// Bytes buffered per source file before a write(2).
+  std::size_t file_buffer_bytes = std::size_t{1} << 20;
+  /// Remove the segment when the DataLogger is destroyed, unless a live
+  /// writer is still connected (then it stays, so a restarted logger drains it).
+  bool remove_segment_on_destroy = true;
+  /// Called on the saver thread for errors it cannot throw (disk full, a
+  /// damaged ring) and for drop reports at stop(). Default: print to stderr.
+  std::function<void(const std::string& message)> on_error;
+};
+
+/// Options of one LogWriter (the producing side).
+struct LogWriterOptions {
+  FullPolicy policy = FullPolicy::block;
+  /// Longest a block-policy log() waits for room before dropping the entry.
+  std::chrono::milliseconds block_timeout{2000};
+};
+
+}  // namespace shmkit

@@ -1,0 +1,288 @@
+#include "saver.hpp"
+
+#include <shmkit/core/error.hpp>
+#include <shmkit/core/process.hpp>
+#include <shmkit/logger/record_file.hpp>
+
+#include <array>
+#include <cstring>
+#include <iostream>
+
+#include "checksum.hpp"
+#include "futex.hpp"
+#include "log_directory.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+// Most ring bytes consumed from one ring per pass, so one busy writer cannot
+// starve the others.
+constexpr std::uint64_t kPassBudget = std::uint64_t{4} << 20;
+
+WriterSlotState state_of(const RingHeader& h) noexcept {
+  return static_cast<WriterSlotState>(h.state.load(std::memory_order_acquire));
+}
+
+}  // namespace
+
+Saver::Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
+             std::uint32_t session, SaverCounters& counters)
+    : segment_(segment),
+      dir_(std::move(dir)),
+      options_(options),
+      session_(session),
+      counters_(counters),
+      slots_(segment.max_writers()),
+      pending_tail_(segment.max_writers()) {
+  for (std::uint32_t slot = 0; slot < segment.max_writers(); ++slot) {
+    slots_[slot].generation = segment.ring(slot).header->generation.load(std::memory_order_acquire);
+  }
+}
+
+void Saver::report(const std::string& message) noexcept {
+  counters_.errors.fetch_add(1, std::memory_order_relaxed);
+  try {
+    if (options_.on_error) {
+      options_.on_error(message);
+    } else {
+      std::cerr << "shmkit logger '" << segment_.instance() << "': " << message << std::endl;
+    }
+  } catch (...) {
+  }
+}
+
+Saver::SourceFile& Saver::file_for(std::uint8_t source, std::uint64_t time) {
+  auto& file = files_[source];
+  // A time going backwards starts a new run, so every record file is sorted
+  // and assembly can merge files without sorting them.
+  if (file && time < file->last_time) {
+    file->out.close();
+    file.reset();
+  }
+  if (!file) {
+    auto fresh = std::make_unique<SourceFile>();
+    const auto path = dir_ / record_file_name(source, session_, runs_[source]++);
+    fresh->out = OutputFile(path, OutputFile::Mode::exclusive, options_.file_buffer_bytes);
+    std::array<std::byte, kRecordFileHeaderBytes> header{};
+    encode_record_file_header(source, header);
+    fresh->out.write(header);
+    file = std::move(fresh);
+    created_file_since_sync_ = true;
+    counters_.files_created.fetch_add(1, std::memory_order_relaxed);
+  }
+  return *file;
+}
+
+void Saver::write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size,
+                        const std::byte* b, std::size_t b_size) {
+  SourceFile& file = file_for(source, time);
+  std::array<std::byte, kRecordFrameHeaderBytes> header{};
+  const std::size_t length = a_size + b_size;
+  // encode_record_frame_header only reads the payload's size.
+  encode_record_frame_header(LogPackage{source, time, std::span<const std::byte>(a, length)}, header);
+  std::uint32_t crc = crc32(0, header.data(), header.size());
+  crc = crc32(crc, a, a_size);
+  crc = crc32(crc, b, b_size);
+  std::byte trailer[4];
+  for (int i = 0; i < 4; ++i) {
+    trailer[i] = std::byte(static_cast<unsigned char>(crc >> (8 * i)));
+  }
+  file.out.write(header);
+  file.out.write(a, a_size);
+  file.out.write(b, b_size);
+  file.out.write(trailer, 4);
+  file.last_time = time;
+  file.dirty = true;
+  counters_.entries_saved.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes_saved.fetch_add(length, std::memory_order_relaxed);
+}
+
+std::uint64_t Saver::drain_once() {
+  std::uint64_t consumed = 0;
+  const std::uint32_t slots = segment_.max_writers();
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    const RingView ring = segment_.ring(slot);
+    RingHeader& h = *ring.header;
+    pending_tail_[slot] = 0;
+    if (state_of(h) == WriterSlotState::free) {
+      continue;
+    }
+    const std::uint64_t generation = h.generation.load(std::memory_order_acquire);
+    SlotState& ss = slots_[slot];
+    if (generation != ss.generation) {  // a new writer: nothing half-assembled belongs to it
+      if (ss.staging.active) {
+        counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+      }
+      ss.staging = {};
+      ss.generation = generation;
+    }
+    const std::uint64_t start = h.tail.load(std::memory_order_relaxed);
+    const std::uint64_t head = h.head.load(std::memory_order_acquire);
+    std::uint64_t tail = start;
+    const std::uint64_t max_chunk = ring.capacity / 4;
+    std::uint64_t saved = 0;
+    while (tail != head && tail - start < kPassBudget) {
+      RingRecord record{};
+      ring.copy_out(tail, &record, sizeof record);
+      const std::uint64_t size = ring_record_bytes(record.chunk_bytes);
+      if (record.kind > 3 || record.chunk_bytes > max_chunk || record.chunk_bytes > record.total_bytes ||
+          size > head - tail) {
+        report("ring of writer slot " + std::to_string(slot) + " (pid " + std::to_string(h.owner_pid) +
+               ") holds a malformed record at ring offset " + std::to_string(tail) + "; its remaining " +
+               std::to_string(head - tail) + " bytes are discarded");
+        tail = head;
+        ss.staging = {};
+        break;
+      }
+      const auto pieces = ring.pieces(tail + sizeof record, record.chunk_bytes);
+      const auto kind = static_cast<RingRecordKind>(record.kind);
+      Staging& st = ss.staging;
+      if (kind == RingRecordKind::whole || kind == RingRecordKind::first) {
+        if (st.active) {  // the writer gave up on its previous chunked entry
+          counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+          st.active = false;
+        }
+      }
+      switch (kind) {
+        case RingRecordKind::whole:
+          write_entry(record.source_id, record.acquisition_time, pieces.first, pieces.first_size, pieces.second,
+                      pieces.second_size);
+          ++saved;
+          break;
+        case RingRecordKind::first:
+          st.active = true;
+          st.source = record.source_id;
+          st.time = record.acquisition_time;
+          st.total = record.total_bytes;
+          st.bytes.clear();
+          st.bytes.reserve(record.total_bytes);
+          [[fallthrough]];
+        case RingRecordKind::middle:
+        case RingRecordKind::last:
+          if (!st.active || st.source != record.source_id || st.time != record.acquisition_time ||
+              st.bytes.size() + record.chunk_bytes > st.total) {
+            // A chunk that does not continue the entry being assembled: the
+            // rest of an entry whose start a dead logger consumed, or a
+            // mismatch. Either way the entry cannot be completed.
+            if (st.active || kind == RingRecordKind::last) {
+              counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+            }
+            st.active = false;
+            break;
+          }
+          st.bytes.insert(st.bytes.end(), pieces.first, pieces.first + pieces.first_size);
+          st.bytes.insert(st.bytes.end(), pieces.second, pieces.second + pieces.second_size);
+          if (kind == RingRecordKind::last) {
+            if (st.bytes.size() == st.total) {
+              write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
+              ++saved;
+            } else {
+              counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+            }
+            st.active = false;
+            st.bytes.clear();
+            if (st.bytes.capacity() > (std::size_t{64} << 20)) {
+              st.bytes.shrink_to_fit();
+            }
+          }
+          break;
+      }
+      tail += size;
+    }
+    if (tail != start) {
+      pending_tail_[slot] = tail;
+      consumed += tail - start;
+      h.saved.store(h.saved.load(std::memory_order_relaxed) + saved, std::memory_order_relaxed);
+    }
+  }
+  if (consumed == 0) {
+    return 0;
+  }
+  // The bytes must be in the page cache (and on disk under `always`) before
+  // the ring space is released: a logger killed after this point loses nothing.
+  for (auto& file : files_) {
+    if (file && file->dirty) {
+      file->out.flush();
+    }
+  }
+  if (options_.fsync == FsyncPolicy::always) {
+    sync_files();
+  }
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    if (pending_tail_[slot] == 0) {
+      continue;
+    }
+    RingHeader& h = *segment_.ring(slot).header;
+    h.tail.store(pending_tail_[slot], std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (h.producer_waiting.load(std::memory_order_relaxed) != 0) {
+      h.producer_waiting.store(0, std::memory_order_relaxed);
+      h.space_seq.fetch_add(1, std::memory_order_release);
+      futex_wake_all(h.space_seq);
+    }
+  }
+  return consumed;
+}
+
+void Saver::free_slot(std::uint32_t slot) noexcept {
+  RingHeader& h = *segment_.ring(slot).header;
+  counters_.dropped_departed.fetch_add(h.dropped.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  if (slots_[slot].staging.active) {
+    counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+  }
+  slots_[slot].staging = {};
+  h.dropped.store(0, std::memory_order_relaxed);
+  h.logged.store(0, std::memory_order_relaxed);
+  h.saved.store(0, std::memory_order_relaxed);
+  h.owner_pid = 0;
+  h.owner_start_ticks = 0;
+  h.state.store(static_cast<std::uint32_t>(WriterSlotState::free), std::memory_order_release);
+}
+
+void Saver::reap_dead_writers() {
+  for (std::uint32_t slot = 0; slot < segment_.max_writers(); ++slot) {
+    RingHeader& h = *segment_.ring(slot).header;
+    const WriterSlotState state = state_of(h);
+    if (state != WriterSlotState::active && state != WriterSlotState::closed) {
+      continue;
+    }
+    const bool gone = state == WriterSlotState::closed ||
+                      !is_alive(ProcessIdentity{static_cast<pid_t>(h.owner_pid), h.owner_start_ticks});
+    // Only an empty ring is freed: the writer's complete entries are saved first.
+    if (gone && h.tail.load(std::memory_order_relaxed) == h.head.load(std::memory_order_acquire)) {
+      free_slot(slot);
+    }
+  }
+}
+
+void Saver::sync_files() {
+  for (auto& file : files_) {
+    if (file && file->dirty) {
+      file->out.sync();
+      file->dirty = false;
+    }
+  }
+  if (created_file_since_sync_) {
+    sync_directory(dir_);
+    created_file_since_sync_ = false;
+  }
+}
+
+void Saver::close_files() {
+  sync_files();
+  for (auto& file : files_) {
+    if (file) {
+      file->out.close();
+      file.reset();
+    }
+  }
+}
+
+void Saver::abandon_files() noexcept {
+  for (auto& file : files_) {
+    file.reset();
+  }
+}
+
+}  // namespace shmkit::detail

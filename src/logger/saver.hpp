@@ -1,0 +1,90 @@
+#pragma once
+// The saver: everything slow of the logger. It drains each writer's ring
+// into per-source record files, reassembles chunked entries, releases ring
+// space only after the bytes are in the page cache, and frees the slots of
+// writers that left or died. Used by one thread at a time.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <shmkit/logger/options.hpp>
+
+#include "file_io.hpp"
+#include "logger_segment.hpp"
+
+namespace shmkit::detail {
+
+/// Counters shared between the saver thread and DataLogger::stats().
+struct SaverCounters {
+  std::atomic<std::uint64_t> entries_saved{0};
+  std::atomic<std::uint64_t> bytes_saved{0};
+  std::atomic<std::uint64_t> dropped_departed{0};  // drops of writers whose slots were freed
+  std::atomic<std::uint64_t> discarded_partial{0};
+  std::atomic<std::uint64_t> files_created{0};
+  std::atomic<std::uint64_t> errors{0};
+};
+
+class Saver {
+ public:
+  Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
+        std::uint32_t session, SaverCounters& counters);
+
+  /// One pass over every ring: copy complete entries to the files, write(2)
+  /// them, then release the ring space. Returns the ring bytes consumed.
+  /// @throws Error on I/O failure (ring space is then not released).
+  std::uint64_t drain_once();
+
+  /// Frees slots whose writer died; called every reap_interval.
+  void reap_dead_writers();
+
+  /// fdatasync every file written since the last sync.
+  void sync_files();
+  /// Flush, sync and close every file (the end of a session).
+  void close_files();
+  /// After an I/O error: abandon the open files (they may end in a torn
+  /// frame, which assembly reports) and continue in new run files.
+  void abandon_files() noexcept;
+
+ private:
+  struct SourceFile {
+    OutputFile out;
+    std::uint64_t last_time = 0;
+    bool dirty = false;
+  };
+  struct Staging {  // a chunked entry being reassembled
+    bool active = false;
+    std::uint8_t source = 0;
+    std::uint64_t time = 0;
+    std::uint32_t total = 0;
+    std::vector<std::byte> bytes;
+  };
+  struct SlotState {
+    Staging staging;
+    std::uint64_t generation = 0;
+  };
+
+  SourceFile& file_for(std::uint8_t source, std::uint64_t time);
+  void write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size, const std::byte* b,
+                   std::size_t b_size);
+  void free_slot(std::uint32_t slot) noexcept;
+  void report(const std::string& message) noexcept;
+
+  const LoggerSegment& segment_;
+  std::filesystem::path dir_;
+  const DataLoggerOptions& options_;
+  std::uint32_t session_;
+  SaverCounters& counters_;
+  std::array<std::unique_ptr<SourceFile>, 256> files_{};
+  std::array<std::uint32_t, 256> runs_{};
+  std::vector<SlotState> slots_;
+  std::vector<std::uint64_t> pending_tail_;
+  bool created_file_since_sync_ = false;
+};
+
+}  // namespace shmkit::detail

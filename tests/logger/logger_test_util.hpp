@@ -1,0 +1,70 @@
+#pragma once
+// Helpers for the logger tests: a unique temporary directory removed at the
+// end of the test, deterministic payloads, and running a Python snippet with
+// the interpreter the build was configured with (numpy required: a missing
+// numpy fails the test, it is never skipped).
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace shmkit::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = "shmkit-logger-test-" + std::to_string(::getpid()) + "-" +
+                       (info ? std::string(info->test_suite_name()) + "." + info->name() : "none");
+    for (char& c : name) {
+      if (c == '/') {
+        c = '_';
+      }
+    }
+    path_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& leaf) const { return path_ / leaf; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A payload whose bytes depend on (seed, index) only.
+inline std::vector<std::byte> make_payload(std::size_t size, std::uint64_t seed) {
+  std::vector<std::byte> payload(size);
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+  for (auto& b : payload) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    b = std::byte(static_cast<unsigned char>(x));
+  }
+  return payload;
+}
+
+/// Runs `script` (Python source) with `args`; the output is stdout+stderr.
+inline CommandResult run_python(const TempDir& dir, const std::string& script, const std::string& args = {}) {
+  const auto file = dir / "check.py";
+  std::ofstream(file) << script;
+  return run_command(python() + " " + file.string() + " " + args);
+}
+
+}  // namespace shmkit::testing
