@@ -74,6 +74,12 @@ ArrayCore::ArrayCore(SharedSegment segment, bool unlink_on_close)
                       " bytes, too short to hold the " + std::to_string(kTrailerBytes) +
                       "-byte shmkit trailer; it was not created by shmkit");
   }
+  // shmkit sizes every array segment in whole pages; any other size is
+  // foreign, and its would-be trailer would be misaligned.
+  if (segment_.size() % page_size() != 0) {
+    throw LayoutError("cannot open " + object + ": the segment is " + std::to_string(segment_.size()) +
+                      " bytes, not a whole number of pages, so it was not created by shmkit");
+  }
   trailer_ = trailer_of(segment_);
   const ArrayTrailer& t = *trailer_;
   if (t.tag.magic.load(std::memory_order_acquire) != kSegmentMagic) {
@@ -182,7 +188,7 @@ ArrayCore ArrayCore::open(std::string_view name) {
   SharedSegment segment = SharedSegment::open(name, kWhat);
   // A creator publishes the magic last; give one that is mid-creation a
   // moment instead of failing an open_or_create race.
-  if (segment.size() >= kTrailerBytes) {
+  if (segment.size() >= kTrailerBytes && segment.size() % page_size() == 0) {
     const auto& tag = trailer_of(segment)->tag;
     for (int i = 0; i < 1000 && tag.magic.load(std::memory_order_acquire) == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -334,7 +340,9 @@ bool ArrayCore::try_snapshot(std::byte* out, int attempts) const noexcept {
     }
     // A writer may change the bytes while we copy; the sequence check below
     // throws such a copy away. This is the standard seqlock read.
-    std::memcpy(out, data(), nbytes());
+    if (nbytes() != 0) {  // an empty array may have no data pointer, and memcpy wants one
+      std::memcpy(out, data(), nbytes());
+    }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (sequence.load(std::memory_order_relaxed) == before) {
       return true;

@@ -20,7 +20,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized
+// inside libstdc++'s regex compiler (a std::function in a moved state).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
+#pragma GCC diagnostic pop
 #include <string>
 #include <string_view>
 #include <system_error>

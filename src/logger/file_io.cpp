@@ -100,6 +100,9 @@ void OutputFile::write_all(const std::byte* data, std::size_t size) {
 }
 
 void OutputFile::write(const void* data, std::size_t size) {
+  if (size == 0) {  // data may be null for an empty payload; memcpy wants a pointer
+    return;
+  }
   const auto* bytes = static_cast<const std::byte*>(data);
   offset_ += size;
   if (used_ + size <= buffer_.size()) {

@@ -188,6 +188,9 @@ class SharedArray {
   /// @throws IndexError
   void read_slice(std::size_t first, std::span<T> out, Locking locking = Locking::unlocked) {
     core_.check_range(first, out.size());
+    if (out.empty()) {  // an empty span may have a null data(), which memcpy must not get
+      return;
+    }
     if (locking == Locking::locked) {
       const ArrayLock guard = lock();
       std::memcpy(out.data(), data() + first, out.size_bytes());
@@ -200,6 +203,9 @@ class SharedArray {
   /// @throws IndexError
   void write_slice(std::size_t first, std::span<const T> in, Locking locking = Locking::unlocked) {
     core_.check_range(first, in.size());
+    if (in.empty()) {  // an empty span may have a null data(), which memcpy must not get
+      return;
+    }
     if (locking == Locking::locked) {
       const ArrayLock guard = lock();
       std::memcpy(data() + first, in.data(), in.size_bytes());
