@@ -13,10 +13,6 @@
 
 namespace shmkit {
 
-Index::Index(std::span<const std::size_t> dims) noexcept : ndim_(dims.size()) {
-  std::copy_n(dims.begin(), std::min(dims.size(), kMaxDims), values_.begin());
-}
-
 namespace detail {
 
 namespace {
@@ -269,13 +265,12 @@ bool ArrayCore::destroy() {
   return SharedSegment::unlink(name(), kWhat);
 }
 
-std::size_t ArrayCore::flat_index(const Index& index) const {
+void ArrayCore::throw_index_error(const Index& index) const {
   if (index.ndim() != shape_.size()) {
     throw IndexError("index into " + quoted(name()) + " has " + std::to_string(index.ndim()) +
                      " coordinates, but the array has " + std::to_string(shape_.size()) + " dimensions " +
                      shape_string(shape_));
   }
-  std::size_t flat = 0;
   const auto dims = index.dims();
   for (std::size_t axis = 0; axis < shape_.size(); ++axis) {
     if (dims[axis] >= shape_[axis]) {
@@ -284,9 +279,8 @@ std::size_t ArrayCore::flat_index(const Index& index) const {
                        (shape_[axis] == 0 ? " (the axis is empty: no index is valid)"
                                           : " (valid: 0.." + std::to_string(shape_[axis] - 1) + ")"));
     }
-    flat = flat * shape_[axis] + dims[axis];
   }
-  return flat;
+  throw IndexError("index into " + quoted(name()) + " is out of range");
 }
 
 void ArrayCore::check_range(std::size_t first, std::size_t count) const {
