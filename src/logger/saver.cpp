@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "checksum.hpp"
-#include "futex.hpp"
+#include "../core/futex.hpp"
 #include "log_directory.hpp"
 
 namespace shmkit::detail {
