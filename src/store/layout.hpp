@@ -70,6 +70,7 @@ struct ArenaHeader {
 
   alignas(64) std::atomic<std::uint64_t> used;  // written by the server only
   std::atomic<std::uint64_t> objects;
+  std::atomic<std::uint64_t> clients;  // connections, subscribers included
   // Futex word bumped on every seal; a blocked get sleeps on it. `waiters`
   // lets a sealer skip the wake syscall when nobody sleeps (a waiter killed
   // while asleep leaves it high, which only costs spurious wakes).

@@ -82,7 +82,8 @@ void StoreServerLoop::stop() noexcept {
 
 StoreStats StoreServerLoop::stats() const noexcept {
   const auto& h = arena_.view().header();
-  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed)};
+  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
+          h.clients.load(std::memory_order_relaxed)};
 }
 
 void StoreServerLoop::log(const std::string& line) const noexcept {
@@ -195,6 +196,7 @@ void StoreServerLoop::accept_clients() {
       continue;
     }
     *free_slot = true;
+    view.header().clients.fetch_add(1, std::memory_order_relaxed);
     log("store: client pid " + std::to_string(pid) + " connected (slot " + std::to_string(slot) + ")");
     connections_.push_back(std::move(c));
   }
@@ -464,6 +466,7 @@ void StoreServerLoop::close_connection(Connection& c) noexcept {
     }
     client_slot_used_[slot] = false;
   }
+  view.header().clients.fetch_sub(1, std::memory_order_relaxed);
   try {
     table_.drop_owner(c.id);
     table_.recheck_doomed();

@@ -365,7 +365,8 @@ Subscription StoreClient::subscribe() {
 
 StoreStats StoreClient::stats() const noexcept {
   const auto& h = connection_->view().header();
-  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed)};
+  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
+          h.clients.load(std::memory_order_relaxed)};
 }
 
 }  // namespace shmkit

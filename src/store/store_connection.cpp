@@ -256,6 +256,8 @@ void StoreConnection::seal_locked(const ObjectId& id) {
     throw NotFoundError("object " + id.hex() + " is no longer in the store; it was aborted before the seal");
   }
   auto& h = v.header();
+  // Sealing is the object's first use: LRU age counts from here.
+  v.entry(pending.index).lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   h.seal_seq.fetch_add(1, std::memory_order_seq_cst);
   if (h.waiters.load(std::memory_order_seq_cst) != 0) {
     futex_wake_all(h.seal_seq);
