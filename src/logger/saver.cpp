@@ -8,8 +8,8 @@
 #include <cstring>
 #include <iostream>
 
-#include "checksum.hpp"
 #include "../core/futex.hpp"
+#include "checksum.hpp"
 #include "log_directory.hpp"
 
 namespace shmkit::detail {
