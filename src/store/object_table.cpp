@@ -85,11 +85,16 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
   }
   const std::uint64_t need = data_size + metadata_size;
   auto offset = free_list_.allocate(need);
-  if (!offset) {
-    for (const std::uint32_t victim : lru_candidates()) {
-      if (try_free_sealed(victim) && (offset = free_list_.allocate(need))) {
+  for (bool rebuilt = false; !offset;) {
+    const std::optional<std::uint32_t> victim = pop_lru();
+    if (!victim) {
+      if (rebuilt) {
         break;
       }
+      rebuild_lru();
+      rebuilt = true;
+    } else if (try_free_sealed(*victim)) {
+      offset = free_list_.allocate(need);
     }
   }
   if (!offset) {
@@ -167,30 +172,39 @@ bool ObjectTable::try_free_sealed(std::uint32_t index) {
   return true;
 }
 
-std::vector<std::uint32_t> ObjectTable::lru_candidates() const {
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+void ObjectTable::rebuild_lru() {
+  lru_queue_.clear();
+  lru_next_ = 0;
   for (const auto& [id, index] : by_id_) {
     if (state(index) == kEntrySealed) {
-      order.emplace_back(view_.entry(index).lru.load(std::memory_order_relaxed), index);
+      lru_queue_.push_back({view_.entry(index).lru.load(std::memory_order_relaxed), index, slots_[index].generation});
     }
   }
-  std::sort(order.begin(), order.end());
-  std::vector<std::uint32_t> indices;
-  indices.reserve(order.size());
-  for (const auto& entry : order) {
-    indices.push_back(entry.second);
+  std::sort(lru_queue_.begin(), lru_queue_.end(), [](const Candidate& a, const Candidate& b) { return a.lru < b.lru; });
+}
+
+std::optional<std::uint32_t> ObjectTable::pop_lru() noexcept {
+  while (lru_next_ < lru_queue_.size()) {
+    const Candidate c = lru_queue_[lru_next_++];
+    const Slot& slot = slots_[c.index];
+    if (slot.live && slot.generation == c.generation && state(c.index) == kEntrySealed &&
+        view_.entry(c.index).lru.load(std::memory_order_relaxed) == c.lru) {
+      return c.index;
+    }
   }
-  return indices;
+  return std::nullopt;
 }
 
 std::uint64_t ObjectTable::evict(std::uint64_t bytes) {
   std::uint64_t freed = 0;
-  for (const std::uint32_t victim : lru_candidates()) {
-    if (freed >= bytes) {
+  rebuild_lru();
+  while (freed < bytes) {
+    const std::optional<std::uint32_t> victim = pop_lru();
+    if (!victim) {
       break;
     }
-    const std::uint64_t size = slots_[victim].allocated;
-    if (try_free_sealed(victim)) {
+    const std::uint64_t size = slots_[*victim].allocated;
+    if (try_free_sealed(*victim)) {
       freed += size;
     }
   }

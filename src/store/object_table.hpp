@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -80,7 +81,10 @@ class ObjectTable {
   void announce(std::uint32_t index);
   void announce_removed(std::uint32_t index);
   void wake_getters() noexcept;
-  [[nodiscard]] std::vector<std::uint32_t> lru_candidates() const;
+  // The least recently used sealed object not tried since the queue was
+  // built, or nullopt when the queue is used up.
+  [[nodiscard]] std::optional<std::uint32_t> pop_lru() noexcept;
+  void rebuild_lru();
 
   ArenaView view_;
   std::function<void(const StoreEvent&)> emit_;
@@ -89,6 +93,18 @@ class ObjectTable {
   std::unordered_map<ObjectId, std::uint32_t, ObjectIdHash> by_id_;
   std::unordered_set<std::uint32_t> doomed_;
   std::uint64_t live_ = 0;
+
+  // Sorting every sealed object on each create that needs room would make
+  // a full store slow, so one sorted queue serves many creates. It stays in
+  // LRU order: entries whose stamp changed since (used again) are skipped,
+  // and objects missing from it are newer than everything in it.
+  struct Candidate {
+    std::uint64_t lru;
+    std::uint32_t index;
+    std::uint32_t generation;
+  };
+  std::vector<Candidate> lru_queue_;
+  std::size_t lru_next_ = 0;
 };
 
 }  // namespace shmkit::detail

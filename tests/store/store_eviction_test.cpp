@@ -44,6 +44,24 @@ TEST(StoreEvictionTest, EvictsInLeastRecentlyUsedOrder) {
   EXPECT_EQ(as_text(client.get(oid(5), 0ms)->data()).front(), '\x05');  // survivors' bytes intact
 }
 
+TEST(StoreEvictionTest, AFullStoreKeepsTheMostRecentlyUsed) {
+  TestStore store(kCapacity);
+  StoreClient client = store.client();
+  for (int i = 0; i < 56; ++i) {
+    if (i == 50) {
+      (void)client.get(oid(45), 0ms);  // 42..49 are present; 45 becomes the newest
+    }
+    client.create_and_seal(oid(i), std::vector<std::byte>(kObject, std::byte(i)));
+  }
+  std::vector<int> present;
+  for (int i = 0; i < 56; ++i) {
+    if (client.contains(oid(i))) {
+      present.push_back(i);
+    }
+  }
+  EXPECT_EQ(present, (std::vector<int>{45, 49, 50, 51, 52, 53, 54, 55}));
+}
+
 TEST(StoreEvictionTest, PinnedAndUnsealedObjectsSurvive) {
   TestStore store(kCapacity);
   StoreClient client = store.client();
