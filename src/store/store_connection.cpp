@@ -3,6 +3,10 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include <shmkit/core/error.hpp>
@@ -61,16 +65,36 @@ std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& f
   if (broken_ || !send_all(fd_, frame)) {
     throw lost();
   }
-  std::uint32_t length = 0;
-  auto* length_bytes = reinterpret_cast<std::byte*>(&length);
-  if (!recv_exact(fd_, {length_bytes, 4}, Clock::time_point::max(), nullptr, nullptr) || length == 0 ||
-      length > kMaxFrameBytes) {
+  // Plain blocking recv straight into the reply: a request is the latency
+  // of a create, and poll + recvmsg per field would double its syscalls.
+  // The server sends exactly one frame per request, so nothing is over-read.
+  std::vector<std::byte> body(256);
+  std::size_t got = 0;
+  std::size_t need = 4;
+  while (got < need) {
+    const ssize_t n = ::recv(fd_, body.data() + got, body.size() - got, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw lost();
+    }
+    got += static_cast<std::size_t>(n);
+    if (need == 4 && got >= 4) {
+      std::uint32_t length = 0;
+      std::memcpy(&length, body.data(), 4);
+      if (length == 0 || length > kMaxFrameBytes) {
+        throw lost();
+      }
+      need = 4 + std::size_t{length};
+      body.resize(std::max(body.size(), need));
+    }
+  }
+  if (got != need) {
     throw lost();
   }
-  std::vector<std::byte> body(length);
-  if (!recv_exact(fd_, body, Clock::time_point::max(), nullptr, nullptr)) {
-    throw lost();
-  }
+  body.resize(need);
+  body.erase(body.begin(), body.begin() + 4);
   const auto status = static_cast<Status>(body[0]);
   if (status != Status::ok) {
     throw_status(status, std::string(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1));
