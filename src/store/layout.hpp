@@ -72,8 +72,8 @@ struct ArenaHeader {
   std::atomic<std::uint64_t> objects;
   std::atomic<std::uint64_t> clients;  // connections, subscribers included
   // Futex word bumped on every seal; a blocked get sleeps on it. `waiters`
-  // lets a sealer skip the wake syscall when nobody sleeps (a waiter killed
-  // while asleep leaves it high, which only costs spurious wakes).
+  // lets a sealer skip the wake syscall when nobody sleeps; the share of a
+  // client killed while asleep is taken back on its disconnect.
   alignas(64) std::atomic<std::uint32_t> seal_seq;
   std::atomic<std::uint32_t> waiters;
   alignas(64) std::atomic<std::uint64_t> lru_clock;
@@ -106,7 +106,10 @@ struct ClientSlot {
   // Leases at and above this index were never used: the server's scans
   // stop here. Only the owning client raises it (seq_cst, before use).
   std::atomic<std::uint32_t> lease_high;
-  std::uint32_t reserved[13];
+  // This client's share of ArenaHeader::waiters, which the server takes
+  // back when the client dies in a blocked get.
+  std::atomic<std::uint32_t> waiting;
+  std::uint32_t reserved[12];
   // LeaseRecord leases[leases_per_client] follow.
 };
 

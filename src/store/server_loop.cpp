@@ -83,7 +83,7 @@ void StoreServerLoop::stop() noexcept {
 StoreStats StoreServerLoop::stats() const noexcept {
   const auto& h = arena_.view().header();
   return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed)};
+          h.clients.load(std::memory_order_relaxed), h.waiters.load(std::memory_order_relaxed)};
 }
 
 void StoreServerLoop::log(const std::string& line) const noexcept {
@@ -178,6 +178,7 @@ void StoreServerLoop::accept_clients() {
       leases[l].key.store(0, std::memory_order_relaxed);
     }
     cs.lease_high.store(0, std::memory_order_relaxed);
+    cs.waiting.store(0, std::memory_order_relaxed);
     cs.pid = pid;
     cs.in_use.store(1, std::memory_order_seq_cst);
 
@@ -459,7 +460,9 @@ void StoreServerLoop::close_connection(Connection& c) noexcept {
     const auto slot = static_cast<std::uint64_t>(c.client_slot);
     // The client is gone, so nobody writes its lease table any more:
     // dropping it releases every reference it held.
-    view.client(slot).in_use.store(0, std::memory_order_seq_cst);
+    ClientSlot& cs = view.client(slot);
+    cs.in_use.store(0, std::memory_order_seq_cst);
+    view.header().waiters.fetch_sub(cs.waiting.exchange(0, std::memory_order_seq_cst), std::memory_order_seq_cst);
     LeaseRecord* leases = view.leases(slot);
     for (std::uint64_t l = 0; l < view.header().leases_per_client; ++l) {
       leases[l].count.store(0, std::memory_order_relaxed);

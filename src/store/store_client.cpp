@@ -235,26 +235,34 @@ std::vector<ObjectBuffer> StoreClient::get(std::span<const ObjectId> ids, std::c
   }
   const Clock::time_point deadline = deadline_after(timeout);
   auto& h = connection_->view().header();
+  std::atomic<std::uint32_t>& mine = connection_->view().client(connection_->client_slot()).waiting;
+  // Global count first, own share second (and the reverse on the way out):
+  // a kill between the two leaves at most one spurious wake-up per seal.
+  const auto stop_waiting = [&] {
+    mine.fetch_sub(1, std::memory_order_seq_cst);
+    h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  };
   for (;;) {
     // Registered as a waiter before re-checking, so a seal either shows up
     // in the check or sees the waiter and wakes the futex.
     h.waiters.fetch_add(1, std::memory_order_seq_cst);
+    mine.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t seq = h.seal_seq.load(std::memory_order_seq_cst);
     try {
       try_all();
     } catch (...) {
-      h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      stop_waiting();
       throw;
     }
     const Clock::time_point now = Clock::now();
     if (missing == 0 || now >= deadline) {
-      h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      stop_waiting();
       return buffers;
     }
     const auto left = deadline == Clock::time_point::max() ? std::chrono::nanoseconds(std::chrono::seconds(3600))
                                                            : std::chrono::nanoseconds(deadline - now);
     detail::futex_wait(h.seal_seq, seq, left);
-    h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    stop_waiting();
   }
 }
 
@@ -366,7 +374,7 @@ Subscription StoreClient::subscribe() {
 StoreStats StoreClient::stats() const noexcept {
   const auto& h = connection_->view().header();
   return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed)};
+          h.clients.load(std::memory_order_relaxed), h.waiters.load(std::memory_order_relaxed)};
 }
 
 }  // namespace shmkit

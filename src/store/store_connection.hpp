@@ -40,6 +40,7 @@ class StoreConnection {
 
   [[nodiscard]] const ArenaView& view() const noexcept { return arena_.view(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::uint32_t client_slot() const noexcept { return client_slot_; }
 
  private:
   struct Pending {

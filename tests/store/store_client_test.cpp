@@ -123,6 +123,7 @@ TEST(StoreClientTest, GetPollsAndTimesOut) {
   for (const ObjectBuffer& b : client.get(ids, 20ms)) {
     EXPECT_FALSE(b.valid());
   }
+  EXPECT_EQ(client.stats().waiting, 0U);  // timed-out gets deregister
 }
 
 TEST(StoreClientTest, BlockingGetIsWokenBySealFromAnotherProcess) {

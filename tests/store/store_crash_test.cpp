@@ -66,7 +66,9 @@ TEST(StoreCrashTest, KilledWhileBlockedInGet) {
     (void)mine.get(oid("never-yet"), -1ms);
   });
   ASSERT_TRUE(eventually([&] { return blocked_in_futex(waiter.pid()); }));
+  EXPECT_EQ(client.stats().waiting, 1U);
   EXPECT_EQ(waiter.kill_and_wait().signal, SIGKILL);
+  EXPECT_TRUE(eventually([&] { return client.stats().waiting == 0; }));  // its share is taken back
   client.create_and_seal(oid("never-yet"), as_bytes("now"));
   EXPECT_EQ(as_text(client.get(oid("never-yet"), 0ms)->data()), "now");
   EXPECT_TRUE(eventually([&] { return ref_count(client, oid("never-yet")) == 0; }));

@@ -34,6 +34,7 @@ struct StoreStats {
   std::uint64_t used = 0;      ///< bytes allocated to objects (64-byte granules)
   std::uint64_t objects = 0;   ///< objects created or sealed and not yet freed
   std::uint64_t clients = 0;   ///< connections the server has not yet seen close
+  std::uint64_t waiting = 0;   ///< gets blocked right now, waiting for a seal
   [[nodiscard]] std::uint64_t free() const noexcept { return capacity - used; }
 };
 
