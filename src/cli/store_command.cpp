@@ -1,4 +1,4 @@
-// shmkit store -m SIZE -s SOCKET [--mode MODE] [--prefault] [--allow-uid UID]...
+// shmkit store -m SIZE -s SOCKET [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
 // runs a store server in the foreground until SIGTERM or SIGINT.
 
 #include <signal.h>
@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string socket;
   std::string mode = "0600";
   bool prefault = false;
+  bool huge_pages = false;
   std::vector<uid_t> allowed_uids;
   std::size_t max_clients = 64;
   std::size_t max_objects = 0;
@@ -49,6 +50,7 @@ void serve(const ServeOptions& cli) {
   options.socket_path = cli.socket;
   options.socket_mode = parse_mode(cli.mode);
   options.prefault = cli.prefault;
+  options.huge_pages = cli.huge_pages;
   options.allowed_uids = cli.allowed_uids;
   options.max_clients = cli.max_clients;
   options.max_objects = cli.max_objects;
@@ -117,7 +119,8 @@ void register_store_command(CLI::App& app) {
   store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
   store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
   store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
-  store->add_flag("--prefault", options->prefault, "Touch every page at start so first writes do not fault");
+  store->add_flag("--prefault", options->prefault, "Map every page at start so first writes do not fault");
+  store->add_flag("--hugepages", options->huge_pages, "Back the arena with huge pages (needs vm.nr_hugepages)");
   store->add_option("--allow-uid", options->allowed_uids, "User ids allowed to connect (default: the server's own)");
   store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
   store->add_option("--max-objects", options->max_objects, "Slots of the object index (default: capacity / 16 KiB)");

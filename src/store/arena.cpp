@@ -33,7 +33,22 @@ std::string human(std::uint64_t bytes) {
   return text;
 }
 
-ArenaGeometry geometry_for(const StoreOptions& options) {
+// A field of /proc/meminfo ("HugePages_Free:"), times `unit`; 0 if absent.
+std::uint64_t meminfo_field(const std::string& name, std::uint64_t unit) noexcept {
+  try {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string line;
+    while (std::getline(meminfo, line)) {
+      if (line.rfind(name, 0) == 0) {
+        return std::stoull(line.substr(name.size())) * unit;
+      }
+    }
+  } catch (...) {
+  }
+  return 0;
+}
+
+ArenaGeometry geometry_for(const StoreOptions& options, std::uint64_t page) {
   if (options.capacity < kStoreAlignment) {
     throw Error("store capacity " + std::to_string(options.capacity) + " B is too small; give at least 64 B");
   }
@@ -42,7 +57,6 @@ ArenaGeometry geometry_for(const StoreOptions& options) {
     throw Error("store max_clients must be 1..4096 and leases_per_client 1..1048576");
   }
   ArenaGeometry g{};
-  const std::uint64_t page = page_size();
   // The automatic size stops at 1 Mi slots (a 128 MiB index); more needs
   // an explicit max_objects.
   std::uint64_t slots = options.max_objects != 0
@@ -75,23 +89,24 @@ std::byte* map_or_throw(std::size_t bytes, int prot, int flags, int fd, off_t of
 }  // namespace
 
 std::uint64_t available_memory() noexcept {
-  try {
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    std::uint64_t kib = 0;
-    std::string unit;
-    while (meminfo >> key >> kib >> unit) {
-      if (key == "MemAvailable:") {
-        return kib * 1024;
-      }
-    }
-  } catch (...) {
-  }
-  return 0;
+  return meminfo_field("MemAvailable:", 1024);
 }
 
 ArenaMapping ArenaMapping::create(const StoreOptions& options) {
-  const ArenaGeometry g = geometry_for(options);
+  // Every offset a client maps at must be a multiple of the page size,
+  // which for huge pages is the huge page size.
+  const std::uint64_t huge = meminfo_field("Hugepagesize:", 1024);
+  const ArenaGeometry g = geometry_for(options, options.huge_pages && huge != 0 ? huge : page_size());
+  if (options.huge_pages) {
+    const std::uint64_t free_pages = meminfo_field("HugePages_Free:", 1);
+    const std::uint64_t needed = huge == 0 ? 0 : g.arena_bytes / huge;
+    if (huge == 0 || free_pages < needed) {
+      throw StoreFullError("store arena of " + human(g.arena_bytes) + " on huge pages needs " + std::to_string(needed) +
+                           " free huge pages of " + human(huge) + ", the kernel has " + std::to_string(free_pages) +
+                           "; reserve more with 'sysctl vm.nr_hugepages=" + std::to_string(needed) +
+                           "' or start without --hugepages");
+    }
+  }
   const std::uint64_t available = available_memory();
   if (available != 0 && g.arena_bytes > available) {
     throw StoreFullError("store capacity " + human(g.capacity) + " (arena " + human(g.arena_bytes) +
@@ -99,7 +114,7 @@ ArenaMapping ArenaMapping::create(const StoreOptions& options) {
                          " of memory available; choose a smaller size with -m");
   }
   ArenaMapping m;
-  m.fd_ = ::memfd_create("shmkit-store", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  m.fd_ = ::memfd_create("shmkit-store", MFD_CLOEXEC | MFD_ALLOW_SEALING | (options.huge_pages ? MFD_HUGETLB : 0U));
   if (m.fd_ < 0) {
     throw_system_error("cannot create the store arena (memfd_create)", errno);
   }

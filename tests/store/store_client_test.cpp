@@ -12,6 +12,8 @@
 #include <shmkit/store/store_client.hpp>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "store_test_util.hpp"
@@ -324,6 +326,33 @@ TEST(StoreServerTest, CapacityBeyondAvailableMemoryIsRefused) {
   options.socket_path = path;
   EXPECT_TRUE(throws_with<Error>([&] { (void)StoreServer::start(options); }, {"does not fit", "available", "-m"}));
   EXPECT_NE(::access(path.c_str(), F_OK), 0);  // nothing left behind
+}
+
+// Huge pages exist only where the administrator reserved them: with enough
+// free, the store works on them; without, the refusal says what to do.
+TEST(StoreServerTest, HugePagesAreUsedOrRefusedClearly) {
+  std::ifstream meminfo("/proc/meminfo");
+  std::uint64_t free_pages = 0;
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    if (line.rfind("HugePages_Free:", 0) == 0) {
+      free_pages = std::stoull(line.substr(15));
+    }
+  }
+  const std::string path = unique_socket_path();
+  StoreOptions options;
+  options.capacity = 4 << 20;
+  options.socket_path = path;
+  options.huge_pages = true;
+  if (free_pages < 8) {  // 4 MiB of data + the index: a few 2 MiB pages
+    EXPECT_TRUE(throws_with<StoreFullError>([&] { (void)StoreServer::start(options); },
+                                            {"huge pages", "vm.nr_hugepages", "--hugepages"}));
+    return;
+  }
+  StoreServer server = StoreServer::start(options);
+  StoreClient client = StoreClient::connect(path);
+  client.create_and_seal(oid("huge"), std::vector<std::byte>(3 << 20, std::byte{9}));
+  EXPECT_EQ(client.get(oid("huge"), 0ms)->data()[12345], std::byte{9});
 }
 
 TEST(StoreServerTest, OneServerPerSocketAndStaleSocketsAreReplaced) {

@@ -30,6 +30,10 @@ struct StoreOptions {
   /// Touch every page of the arena at start (and map it populated in
   /// clients), so the first write to an object does not page-fault.
   bool prefault = false;
+  /// Back the arena with huge pages (memfd MFD_HUGETLB): fewer TLB misses
+  /// on large objects. Needs free huge pages (vm.nr_hugepages); refused at
+  /// start with a StoreFullError saying how many are missing otherwise.
+  bool huge_pages = false;
   /// Slots of the shared object index (128 bytes each); 0 picks
   /// capacity / 16 KiB clamped to 4096..1Mi. Rounded up to a power of two;
   /// at most 3/4 of them hold live objects.
