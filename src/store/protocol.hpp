@@ -20,7 +20,8 @@ namespace shmkit::detail {
 
 static_assert(std::endian::native == std::endian::little, "the store protocol is little-endian");
 
-inline constexpr std::uint32_t kMaxFrameBytes = 1U << 24;  // larger lengths are hostile: disconnect
+inline constexpr std::uint32_t kMaxFrameBytes = 1U << 24;  // larger requests are hostile: disconnect
+inline constexpr std::uint32_t kMaxReplyBytes = 1U << 30;  // a list of millions of objects is one reply
 inline constexpr std::uint32_t kMaxBatch = 65536;
 
 enum class Request : std::uint8_t {

@@ -11,6 +11,7 @@
 
 #include <shmkit/core/error.hpp>
 
+#include "../core/futex.hpp"
 #include "unix_socket.hpp"
 
 namespace shmkit::detail {
@@ -75,6 +76,9 @@ void StoreServerLoop::stop() noexcept {
     ::close(c->fd);
   }
   connections_.clear();
+  auto& h = arena_.view().header();
+  h.seal_seq.fetch_add(1, std::memory_order_seq_cst);  // blocked gets wake up and see the socket close
+  futex_wake_all(h.seal_seq);
   ::close(listen_fd_);
   ::unlink(options_.socket_path.c_str());
   ::close(wake_fd_);

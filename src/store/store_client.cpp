@@ -259,10 +259,14 @@ std::vector<ObjectBuffer> StoreClient::get(std::span<const ObjectId> ids, std::c
       stop_waiting();
       return buffers;
     }
-    const auto left = deadline == Clock::time_point::max() ? std::chrono::nanoseconds(std::chrono::seconds(3600))
-                                                           : std::chrono::nanoseconds(deadline - now);
+    // At most a second per sleep: a server that stopped (it wakes every
+    // sleeper when it does) or died must end a get that would wait forever.
+    const auto left = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::seconds(1));
     detail::futex_wait(h.seal_seq, seq, left);
     stop_waiting();
+    if (connection_->server_gone()) {
+      throw Error("the store server on '" + connection_->path() + "' stopped while this client waited in get");
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #include "store_connection.hpp"
 
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -83,7 +84,7 @@ std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& f
     if (need == 4 && got >= 4) {
       std::uint32_t length = 0;
       std::memcpy(&length, body.data(), 4);
-      if (length == 0 || length > kMaxFrameBytes) {
+      if (length == 0 || length > kMaxReplyBytes) {
         throw lost();
       }
       need = 4 + std::size_t{length};
@@ -158,6 +159,14 @@ bool StoreConnection::try_get(const std::shared_ptr<StoreConnection>& self, cons
     drop_lease_locked(lease);
     return false;
   }
+  // The index is writable by every client; a damaged entry must not send
+  // this one reading outside the arena.
+  const std::uint64_t capacity = v.header().capacity;
+  if (entry.data_offset > capacity || entry.data_size > capacity - entry.data_offset ||
+      entry.metadata_size > capacity - entry.data_offset - entry.data_size) {
+    drop_lease_locked(lease);
+    return false;
+  }
   entry.lru.store(v.header().lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   out.release();
   out.connection_ = self;
@@ -191,6 +200,19 @@ void StoreConnection::drop_lease_locked(std::uint32_t lease) noexcept {
   if (index < v.slots() && v.entry(index).ctl.load(std::memory_order_seq_cst) == make_ctl(generation, kEntryDoomed)) {
     notify_locked(Request::released_notice, index, generation);
   }
+}
+
+bool StoreConnection::server_gone() noexcept {
+  const std::lock_guard lock(mutex_);
+  if (broken_) {
+    return true;
+  }
+  // Between requests nothing may arrive, so readable means end of stream.
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    broken_ = true;
+  }
+  return broken_;
 }
 
 void StoreConnection::release(std::uint32_t lease) noexcept {

@@ -41,6 +41,8 @@ class StoreConnection {
   [[nodiscard]] const ArenaView& view() const noexcept { return arena_.view(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] std::uint32_t client_slot() const noexcept { return client_slot_; }
+  // True once the server has closed this connection (stopped or died).
+  [[nodiscard]] bool server_gone() noexcept;
 
  private:
   struct Pending {

@@ -164,6 +164,17 @@ TEST(StoreClientTest, BlockingGetOfManyWaitsForAll) {
   EXPECT_TRUE(exited_ok(waiter.wait()));
 }
 
+TEST(StoreClientTest, BlockingGetEndsWhenTheServerStops) {
+  TestStore store(1 << 20);
+  Child waiter([&] {
+    StoreClient mine = StoreClient::connect(store.path());
+    require(throws_with<Error>([&] { (void)mine.get(oid("never"), -1ms); }, {"stopped"}), "get ends with an error");
+  });
+  ASSERT_TRUE(eventually([&] { return blocked_in_futex(waiter.pid()); }));
+  store.server().stop();
+  EXPECT_TRUE(exited_ok(waiter.wait()));
+}
+
 TEST(StoreClientTest, RemoveIsDeferredWhileAnotherProcessReads) {
   TestStore store(1 << 20);
   StoreClient client = store.client();
