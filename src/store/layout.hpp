@@ -14,6 +14,7 @@
 // the two always sees the other, so an object is never freed under a
 // reader, and a dead client's references vanish with its lease table.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,9 @@ struct ArenaHeader {
   alignas(64) std::atomic<std::uint32_t> seal_seq;
   std::atomic<std::uint32_t> waiters;
   alignas(64) std::atomic<std::uint64_t> lru_clock;
+  // Longest distance of any entry from its home slot so far: lookups stop
+  // there even when tombstones have left no empty slot to end a chain.
+  std::atomic<std::uint64_t> max_probe;
   alignas(64) std::atomic<std::uint32_t> subscribers;  // > 0: sealers notify the server
 };
 
@@ -191,7 +195,8 @@ class ArenaView {
   [[nodiscard]] Found find(const ObjectId& id) const noexcept {
     const std::uint64_t n = slots();
     const std::uint64_t home = home_slot(id, n);
-    for (std::uint64_t probe = 0; probe < n; ++probe) {
+    const std::uint64_t limit = std::min(n, header().max_probe.load(std::memory_order_acquire) + 1);
+    for (std::uint64_t probe = 0; probe < limit; ++probe) {
       const std::uint64_t index = (home + probe) & (n - 1);
       const ObjectEntry& e = entry(index);
       const std::uint64_t ctl = e.ctl.load(std::memory_order_acquire);

@@ -104,6 +104,11 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
     return Status::full;
   }
   const std::uint32_t index = insert_slot(id);
+  auto& h = view_.header();
+  const std::uint64_t distance = (index - ArenaView::home_slot(id, view_.slots())) & (view_.slots() - 1);
+  if (distance > h.max_probe.load(std::memory_order_relaxed)) {
+    h.max_probe.store(distance, std::memory_order_release);  // before the entry is published below
+  }
   Slot& slot = slots_[index];
   slot = Slot{id,   *offset, free_list_.rounded(need == 0 ? 1 : need), data_size, metadata_size, slot.generation, owner,
               true, false};
@@ -115,7 +120,6 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
   e.metadata_size = metadata_size;
   e.created_unix_ns = now_unix_ns();
   e.name_ref = 0;
-  auto& h = view_.header();
   e.lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   e.ctl.store(make_ctl(slot.generation, kEntryCreated), std::memory_order_release);
   by_id_.emplace(id, index);

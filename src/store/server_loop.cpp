@@ -259,6 +259,11 @@ void StoreServerLoop::reply(Connection& c, std::vector<std::byte>& frame) {
 }
 
 void StoreServerLoop::reply_error(Connection& c, Status status, const std::string& message) {
+  // Full, exists and not-found are answers a working client expects;
+  // malformed or refused requests point at a broken or hostile one.
+  if (status == Status::invalid || status == Status::denied) {
+    log("store: client pid " + std::to_string(c.pid) + ": " + message);
+  }
   FrameWriter w;
   w.put(status).put_bytes(message);
   reply(c, w.finish());

@@ -311,6 +311,25 @@ TEST(StoreClientTest, ConcurrentThreadsShareOneClient) {
   EXPECT_EQ(client.list().size(), 800U);
 }
 
+TEST(StoreServerTest, IndexFullIsAClearErrorAndChurnKeepsLookupsRight) {
+  TestStore store(1 << 20, [](StoreOptions& o) { o.max_objects = 16; });
+  StoreClient client = store.client();
+  for (int i = 0; i < 12; ++i) {  // 3/4 of the slots
+    client.create_and_seal(oid(i), as_bytes("x"));
+  }
+  EXPECT_TRUE(
+      throws_with<Error>([&] { client.create_and_seal(oid(12), as_bytes("x")); }, {"index is full", "--max-objects"}));
+  // Churn through many ids: tombstones come and go, lookups stay exact.
+  for (int round = 0; round < 2000; ++round) {
+    ASSERT_TRUE(client.remove(oid(round)));
+    client.create_and_seal(oid(round + 12), as_bytes(std::to_string(round)));
+  }
+  for (int i = 0; i < 2012; ++i) {
+    ASSERT_EQ(client.contains(oid(i)), i >= 2000) << i;
+  }
+  EXPECT_EQ(as_text(client.get(oid(2011), 0ms)->data()), "1999");
+}
+
 TEST(StoreServerTest, SocketIsOwnerOnlyUnlessModeSaysOtherwise) {
   {
     TestStore store(1 << 16);
