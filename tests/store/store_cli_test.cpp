@@ -2,6 +2,7 @@
 // put/get/ls/rm/stats commands against it.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -25,10 +26,11 @@ std::string shmkit_binary() {
 // if the test did not stop it.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& path, const std::string& size = "4M")
-      : path_(path), child_([path, size] {
+  explicit ServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600")
+      : path_(path), child_([path, size, mode] {
           const std::string binary = shmkit_binary();
-          ::execl(binary.c_str(), binary.c_str(), "store", "-m", size.c_str(), "-s", path.c_str(), nullptr);
+          ::execl(binary.c_str(), binary.c_str(), "store", "-m", size.c_str(), "-s", path.c_str(), "--mode",
+                  mode.c_str(), "--prefault", nullptr);
           throw std::runtime_error("exec failed");
         }) {}
   ~ServerProcess() { ::unlink(path_.c_str()); }
@@ -99,10 +101,13 @@ TEST(StoreCliTest, ServerAndClientCommands) {
   EXPECT_NE(::access(path.c_str(), F_OK), 0);  // socket removed on the way out
 }
 
-TEST(StoreCliTest, SigintStopsTheServerCleanly) {
+TEST(StoreCliTest, SigintStopsTheServerCleanlyAndModeApplies) {
   const std::string path = unique_socket_path();
-  ServerProcess server(path, "1M");
+  ServerProcess server(path, "1M", "0660");
   { (void)StoreClient::connect(path, 20000ms); }
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0660U);  // --mode
   ASSERT_EQ(::kill(server.child().pid(), SIGINT), 0);
   const ChildResult result = server.child().wait();
   EXPECT_TRUE(result.exited);
