@@ -26,7 +26,7 @@ struct StoreOptions {
   mode_t socket_mode = 0600;
   /// User ids allowed to connect (checked with SO_PEERCRED). Empty means
   /// only the server's own effective uid.
-  std::vector<uid_t> allowed_uids;
+  std::vector<uid_t> allowed_uids{};
   /// Touch every page of the arena at start (and map it populated in
   /// clients), so the first write to an object does not page-fault.
   bool prefault = false;
@@ -47,7 +47,7 @@ struct StoreOptions {
   std::size_t subscriber_queue = 1024;
   /// Receives one line per connect, disconnect and client error. Called on
   /// the server thread; must not throw. Empty: silent.
-  std::function<void(std::string_view)> log;
+  std::function<void(std::string_view)> log{};
 };
 
 }  // namespace shmkit
