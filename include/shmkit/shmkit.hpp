@@ -14,3 +14,7 @@
 #include <shmkit/core/robust_mutex.hpp>
 #include <shmkit/core/segment.hpp>
 #include <shmkit/core/segment_scan.hpp>
+#include <shmkit/store/object_id.hpp>
+#include <shmkit/store/store_client.hpp>
+#include <shmkit/store/store_options.hpp>
+#include <shmkit/store/store_server.hpp>

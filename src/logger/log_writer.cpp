@@ -5,7 +5,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "futex.hpp"
+#include "../core/futex.hpp"
 #include "little_endian.hpp"
 #include "logger_segment.hpp"
 #include "ring_access.hpp"

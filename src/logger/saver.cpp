@@ -8,8 +8,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "../core/futex.hpp"
 #include "checksum.hpp"
-#include "futex.hpp"
 #include "log_directory.hpp"
 
 namespace shmkit::detail {

@@ -1,0 +1,221 @@
+#pragma once
+/// @file
+/// A connection to a store server: Plasma's operations with the same
+/// meaning, with lookups, references, seal and blocking get done directly in
+/// shared memory.
+///
+/// Thread safety: one StoreClient may be used from many threads. Buffers
+/// keep the connection (socket and mappings) alive, so they stay readable
+/// after the StoreClient itself is destroyed; the connection closes with the
+/// last of them.
+///
+/// Fork: a child process must connect its own StoreClient; one inherited
+/// from the parent shares the parent's lease table and socket.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <shmkit/store/object_id.hpp>
+#include <shmkit/store/store_server.hpp>
+
+namespace shmkit {
+
+namespace detail {
+class StoreConnection;
+}
+
+/// Whether an object can be read yet.
+enum class ObjectState : std::uint8_t { created, sealed };
+
+/// One object as `StoreClient::list` reports it.
+struct ObjectInfo {
+  ObjectId id;
+  std::uint64_t data_size = 0;
+  std::uint64_t metadata_size = 0;
+  ObjectState state = ObjectState::created;
+  std::uint32_t ref_count = 0;       ///< references held by all clients
+  std::int64_t created_unix_ns = 0;  ///< wall-clock time of create
+  pid_t creator_pid = 0;             ///< process that created it
+};
+
+/// A read-only view of a sealed object holding one reference to it.
+///
+/// Move-only; the reference is dropped by `release()` or the destructor.
+/// Data and metadata are mapped read-only: writing through them faults.
+class ObjectBuffer {
+ public:
+  ObjectBuffer() noexcept = default;
+  ObjectBuffer(ObjectBuffer&& other) noexcept;
+  ObjectBuffer& operator=(ObjectBuffer&& other) noexcept;
+  ObjectBuffer(const ObjectBuffer&) = delete;
+  ObjectBuffer& operator=(const ObjectBuffer&) = delete;
+  ~ObjectBuffer();
+
+  /// False for a default-constructed or released buffer (and for the
+  /// entries of `StoreClient::get` whose object did not arrive in time).
+  [[nodiscard]] bool valid() const noexcept { return connection_ != nullptr; }
+  explicit operator bool() const noexcept { return valid(); }
+
+  [[nodiscard]] const ObjectId& id() const noexcept { return id_; }
+  [[nodiscard]] std::span<const std::byte> data() const noexcept { return data_; }
+  [[nodiscard]] std::span<const std::byte> metadata() const noexcept { return metadata_; }
+
+  /// Drops the reference now. Idempotent.
+  void release() noexcept;
+
+ private:
+  friend class detail::StoreConnection;
+  std::shared_ptr<detail::StoreConnection> connection_;
+  ObjectId id_;
+  std::uint32_t lease_ = 0;
+  std::span<const std::byte> data_;
+  std::span<const std::byte> metadata_;
+};
+
+/// The writable data of an object between `create` and `seal`. Holds no
+/// reference: it is valid until the object is sealed or aborted.
+struct WritableBuffer {
+  ObjectId id;
+  std::span<std::byte> data;
+  std::span<std::byte> metadata;
+};
+
+/// One object for the batch `create_and_seal`.
+struct ObjectToPut {
+  ObjectId id;
+  std::span<const std::byte> data;
+  std::span<const std::byte> metadata;
+};
+
+/// A notification from the store.
+struct StoreEvent {
+  enum class Kind : std::uint8_t {
+    sealed = 1,   ///< the object can now be read
+    removed = 2,  ///< the object was removed, evicted or aborted after sealing
+    overflow = 3  ///< events were dropped because this subscriber fell behind; re-list
+  };
+  Kind kind = Kind::sealed;
+  ObjectId id;  ///< unset for overflow
+  std::uint64_t data_size = 0;
+  std::uint64_t metadata_size = 0;
+};
+
+/// A stream of store events on its own connection. A new subscription first
+/// receives a `sealed` event for every object sealed at the time it
+/// subscribed, then events as they happen, in the order the server saw them.
+class Subscription {
+ public:
+  Subscription(Subscription&&) noexcept;
+  Subscription& operator=(Subscription&&) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+
+  /// The next event, waiting up to `timeout` (0 = poll, negative = forever);
+  /// nullopt when none arrived in time.
+  /// @throws Error if the server closed the connection
+  [[nodiscard]] std::optional<StoreEvent> next(std::chrono::milliseconds timeout);
+
+  /// The socket, readable when an event may be waiting (for poll/epoll).
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+
+ private:
+  friend class StoreClient;
+  explicit Subscription(int fd) noexcept : fd_(fd) {}
+  int fd_ = -1;
+  std::vector<std::byte> buffer_;
+};
+
+/// A client of a store server.
+class StoreClient {
+ public:
+  /// Connects to the server at `socket_path`, retrying until `timeout` while
+  /// the socket does not exist yet or refuses connections.
+  /// @throws TimeoutError (no server in time), Error (refused: uid not
+  ///         allowed, too many clients; layout version mismatch)
+  [[nodiscard]] static StoreClient connect(const std::string& socket_path,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  StoreClient(StoreClient&&) noexcept;
+  StoreClient& operator=(StoreClient&&) noexcept;
+  StoreClient(const StoreClient&) = delete;
+  StoreClient& operator=(const StoreClient&) = delete;
+  ~StoreClient();
+
+  /// Allocates an object of `data_size` bytes and copies `metadata` into it.
+  /// Evicts sealed, unreferenced objects in LRU order to make room.
+  /// @returns the writable data; call `seal` (or `abort`) when done
+  /// @throws ExistsError (id in use), StoreFullError (pinned objects leave no
+  ///         room), Error (index full, connection lost)
+  [[nodiscard]] WritableBuffer create(const ObjectId& id, std::size_t data_size,
+                                      std::span<const std::byte> metadata = {});
+
+  /// Makes an object created by this client readable and wakes every get
+  /// waiting for it. Done in shared memory, without a round trip.
+  /// @throws NotFoundError (not created by this client), Error (already sealed)
+  void seal(const ObjectId& id);
+
+  /// Frees an object this client created and has not sealed.
+  /// @throws NotFoundError (no such unsealed object of this client)
+  void abort(const ObjectId& id);
+
+  /// create + copy + seal of one object.
+  void create_and_seal(const ObjectId& id, std::span<const std::byte> data, std::span<const std::byte> metadata = {});
+
+  /// create + copy + seal of many objects with a single round trip; the
+  /// creates are all-or-nothing.
+  void create_and_seal(std::span<const ObjectToPut> objects);
+
+  /// References sealed objects, waiting up to `timeout` for those not sealed
+  /// yet (0 = poll, negative = forever). The result has one buffer per id, in
+  /// order; an object that is not sealed in time gives an invalid buffer.
+  /// @throws Error if this client holds `leases_per_client` objects already
+  [[nodiscard]] std::vector<ObjectBuffer> get(std::span<const ObjectId> ids, std::chrono::milliseconds timeout);
+
+  /// `get` of one object; nullopt when it is not sealed in time.
+  [[nodiscard]] std::optional<ObjectBuffer> get(const ObjectId& id, std::chrono::milliseconds timeout);
+
+  /// Drops the reference `buffer` holds (same as `buffer.release()`).
+  static void release(ObjectBuffer& buffer) noexcept { buffer.release(); }
+
+  /// True when the object exists and is sealed (and not being removed).
+  [[nodiscard]] bool contains(const ObjectId& id) const noexcept;
+
+  /// Removes a sealed object; if some client still holds a reference the
+  /// removal completes when the last one is released (new gets miss it at
+  /// once). @returns false if there is no sealed object with this id
+  /// @throws Error if the object is not sealed yet
+  bool remove(const ObjectId& id);
+
+  /// Evicts sealed, unreferenced objects in LRU order until at least `bytes`
+  /// are freed or none is left. @returns the bytes freed
+  std::uint64_t evict(std::uint64_t bytes);
+
+  /// Marks objects as just used, so LRU eviction takes them last.
+  void refresh(std::span<const ObjectId> ids) noexcept;
+
+  /// Every object in the store (created and sealed).
+  [[nodiscard]] std::vector<ObjectInfo> list();
+
+  /// Opens a subscription on a new connection.
+  [[nodiscard]] Subscription subscribe();
+
+  [[nodiscard]] StoreStats stats() const noexcept;
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return stats().capacity; }
+  [[nodiscard]] std::uint64_t used() const noexcept { return stats().used; }
+  [[nodiscard]] std::uint64_t free() const noexcept { return stats().free(); }
+
+ private:
+  explicit StoreClient(std::shared_ptr<detail::StoreConnection> connection) noexcept;
+  std::shared_ptr<detail::StoreConnection> connection_;
+};
+
+}  // namespace shmkit

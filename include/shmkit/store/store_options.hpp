@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// Options of a store server.
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shmkit {
+
+/// How a `StoreServer` is set up. Only `capacity` and `socket_path` are
+/// required; the rest have defaults that suit a single-user rig.
+struct StoreOptions {
+  /// Bytes available for object data and metadata. Refused at start when it
+  /// exceeds the memory the kernel reports available.
+  std::size_t capacity = 0;
+  /// Path of the Unix socket clients connect to. A stale socket file (no
+  /// server listening) is replaced; a live one is an ExistsError.
+  std::string socket_path;
+  /// Permission bits of the socket file (owner-only by default; 0660 lets a
+  /// group connect, which `allowed_uids` must then also admit).
+  mode_t socket_mode = 0600;
+  /// User ids allowed to connect (checked with SO_PEERCRED). Empty means
+  /// only the server's own effective uid.
+  std::vector<uid_t> allowed_uids{};
+  /// Touch every page of the arena at start (and map it populated in
+  /// clients), so the first write to an object does not page-fault.
+  bool prefault = false;
+  /// Back the arena with huge pages (memfd MFD_HUGETLB): fewer TLB misses
+  /// on large objects. Needs free huge pages (vm.nr_hugepages); refused at
+  /// start with a StoreFullError saying how many are missing otherwise.
+  bool huge_pages = false;
+  /// Slots of the shared object index (128 bytes each); 0 picks
+  /// capacity / 16 KiB clamped to 4096..1Mi. Rounded up to a power of two;
+  /// at most 3/4 of them hold live objects.
+  std::size_t max_objects = 0;
+  /// Clients connected at once (each has a lease table in shared memory).
+  std::size_t max_clients = 64;
+  /// Distinct objects one client can hold references to at once.
+  std::size_t leases_per_client = 1024;
+  /// Events queued for a subscriber that does not read; past this the queue
+  /// is dropped and replaced by one overflow event.
+  std::size_t subscriber_queue = 1024;
+  /// Receives one line per connect, disconnect and client error. Called on
+  /// the server thread; must not throw. Empty: silent.
+  std::function<void(std::string_view)> log{};
+};
+
+}  // namespace shmkit

@@ -1,0 +1,138 @@
+// shmkit store -m SIZE -s SOCKET [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
+// runs a store server in the foreground until SIGTERM or SIGINT.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <shmkit/core/error.hpp>
+#include <shmkit/store/store_server.hpp>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "format.hpp"
+#include "store_commands.hpp"
+#include "values.hpp"
+
+namespace shmkit::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string size;
+  std::string socket;
+  std::string mode = "0600";
+  bool prefault = false;
+  bool huge_pages = false;
+  std::vector<uid_t> allowed_uids;
+  std::size_t max_clients = 64;
+  std::size_t max_objects = 0;
+};
+
+std::string timestamp() {
+  return iso8601(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+void serve(const ServeOptions& cli) {
+  if (cli.size.empty() || cli.socket.empty()) {
+    throw Error(
+        "'shmkit store' needs -m SIZE and -s SOCKET to run a server (or a subcommand: put, get, ls, rm, stats)");
+  }
+  StoreOptions options;
+  options.capacity = parse_size(cli.size);
+  options.socket_path = cli.socket;
+  options.socket_mode = parse_mode(cli.mode);
+  options.prefault = cli.prefault;
+  options.huge_pages = cli.huge_pages;
+  options.allowed_uids = cli.allowed_uids;
+  options.max_clients = cli.max_clients;
+  options.max_objects = cli.max_objects;
+  options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
+
+  // Blocked before the server thread starts, so it inherits the mask and
+  // the signals arrive only at sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  StoreServer server = StoreServer::start(options);
+  std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << cli.socket
+            << " (pid " << ::getpid() << ")" << std::endl;
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cerr << timestamp() << " store: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
+            << std::endl;
+  server.stop();
+}
+
+}  // namespace
+
+std::uint64_t parse_size(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  int shift = 0;
+  if (!suffix.empty()) {
+    switch (std::toupper(static_cast<unsigned char>(suffix.front()))) {
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
+      default:
+        shift = -1;
+        break;
+    }
+    suffix.remove_prefix(1);
+    if (suffix == "iB" || suffix == "B") {
+      suffix = {};
+    }
+  }
+  if (ec != std::errc{} || end == text.data() || shift < 0 || !suffix.empty() || value == 0 ||
+      (shift > 0 && value > (~std::uint64_t{0} >> shift))) {
+    throw Error("invalid size '" + std::string(text) +
+                "': give a positive number of bytes, optionally with K, M, G or T (e.g. 500M, 2G)");
+  }
+  return value << shift;
+}
+
+void register_store_command(CLI::App& app) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* store = app.add_subcommand("store", "Run an object store server, or put/get/list objects in one");
+  store->require_subcommand(0, 1);
+  store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
+  store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
+  store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
+  store->add_flag("--prefault", options->prefault, "Map every page at start so first writes do not fault");
+  store->add_flag("--hugepages", options->huge_pages, "Back the arena with huge pages (needs vm.nr_hugepages)");
+  store->add_option("--allow-uid", options->allowed_uids, "User ids allowed to connect (default: the server's own)");
+  store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
+  store->add_option("--max-objects", options->max_objects, "Slots of the object index (default: capacity / 16 KiB)");
+  store->footer(
+      "Without a subcommand, runs the server in the foreground until SIGTERM or SIGINT; the memory is freed when\n"
+      "it stops. Example: shmkit store -m 1G -s /tmp/shmkit.sock");
+  register_store_client_commands(*store);
+  store->callback([store, options] {
+    if (store->get_subcommands().empty()) {
+      serve(*options);
+    }
+  });
+}
+
+}  // namespace shmkit::cli

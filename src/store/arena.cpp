@@ -1,0 +1,224 @@
+#include "arena.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <utility>
+
+#include <shmkit/core/error.hpp>
+#include <shmkit/core/segment.hpp>
+
+namespace shmkit::detail {
+
+namespace {
+
+std::string human(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
+  return text;
+}
+
+// A field of /proc/meminfo ("HugePages_Free:"), times `unit`; 0 if absent.
+std::uint64_t meminfo_field(const std::string& name, std::uint64_t unit) noexcept {
+  try {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string line;
+    while (std::getline(meminfo, line)) {
+      if (line.rfind(name, 0) == 0) {
+        return std::stoull(line.substr(name.size())) * unit;
+      }
+    }
+  } catch (...) {
+  }
+  return 0;
+}
+
+ArenaGeometry geometry_for(const StoreOptions& options, std::uint64_t page) {
+  if (options.capacity < kStoreAlignment) {
+    throw Error("store capacity " + std::to_string(options.capacity) + " B is too small; give at least 64 B");
+  }
+  if (options.max_clients == 0 || options.max_clients > 4096 || options.leases_per_client == 0 ||
+      options.leases_per_client > (1U << 20)) {
+    throw Error("store max_clients must be 1..4096 and leases_per_client 1..1048576");
+  }
+  ArenaGeometry g{};
+  // The automatic size stops at 1 Mi slots (a 128 MiB index); more needs
+  // an explicit max_objects.
+  std::uint64_t slots = options.max_objects != 0
+                            ? options.max_objects
+                            : std::clamp<std::uint64_t>(options.capacity / 16384, 4096, std::uint64_t{1} << 20);
+  if (slots > (1ULL << 24)) {
+    throw Error("store max_objects " + std::to_string(slots) + " exceeds the limit of 16777216");
+  }
+  slots = std::bit_ceil(std::max<std::uint64_t>(slots, 8));
+  g.index_slots = slots;
+  g.max_clients = options.max_clients;
+  g.leases_per_client = options.leases_per_client;
+  g.index_offset = round_up(sizeof(ArenaHeader), 64);
+  g.clients_offset = round_up(g.index_offset + slots * sizeof(ObjectEntry), 64);
+  g.client_stride = sizeof(ClientSlot) + options.leases_per_client * sizeof(LeaseRecord);
+  g.data_offset = round_up(g.clients_offset + g.max_clients * g.client_stride, page);
+  g.capacity = round_up(options.capacity, kStoreAlignment);
+  g.arena_bytes = g.data_offset + round_up(g.capacity, page);
+  return g;
+}
+
+std::byte* map_or_throw(std::size_t bytes, int prot, int flags, int fd, off_t offset, const char* what) {
+  void* p = ::mmap(nullptr, bytes, prot, flags, fd, offset);
+  if (p == MAP_FAILED) {
+    throw_system_error(std::string("cannot map the store arena (") + what + ")", errno);
+  }
+  return static_cast<std::byte*>(p);
+}
+
+}  // namespace
+
+std::uint64_t available_memory() noexcept {
+  return meminfo_field("MemAvailable:", 1024);
+}
+
+ArenaMapping ArenaMapping::create(const StoreOptions& options) {
+  // Every offset a client maps at must be a multiple of the page size,
+  // which for huge pages is the huge page size.
+  const std::uint64_t huge = meminfo_field("Hugepagesize:", 1024);
+  const ArenaGeometry g = geometry_for(options, options.huge_pages && huge != 0 ? huge : page_size());
+  if (options.huge_pages) {
+    const std::uint64_t free_pages = meminfo_field("HugePages_Free:", 1);
+    const std::uint64_t needed = huge == 0 ? 0 : g.arena_bytes / huge;
+    if (huge == 0 || free_pages < needed) {
+      throw StoreFullError("store arena of " + human(g.arena_bytes) + " on huge pages needs " + std::to_string(needed) +
+                           " free huge pages of " + human(huge) + ", the kernel has " + std::to_string(free_pages) +
+                           "; reserve more with 'sysctl vm.nr_hugepages=" + std::to_string(needed) +
+                           "' or start without --hugepages");
+    }
+  }
+  const std::uint64_t available = available_memory();
+  if (available != 0 && g.arena_bytes > available) {
+    throw StoreFullError("store capacity " + human(g.capacity) + " (arena " + human(g.arena_bytes) +
+                         ") does not fit in the " + human(available) +
+                         " of memory available; choose a smaller size with -m");
+  }
+  ArenaMapping m;
+  m.fd_ = ::memfd_create("shmkit-store", MFD_CLOEXEC | MFD_ALLOW_SEALING | (options.huge_pages ? MFD_HUGETLB : 0U));
+  if (m.fd_ < 0) {
+    throw_system_error("cannot create the store arena (memfd_create)", errno);
+  }
+  if (::ftruncate(m.fd_, static_cast<off_t>(g.arena_bytes)) != 0) {
+    throw_system_error("cannot size the store arena to " + human(g.arena_bytes), errno);
+  }
+  // Reserving every page now turns "out of memory" into this error instead
+  // of a SIGBUS in whichever process first touches a missing page.
+  if (const int err = ::posix_fallocate(m.fd_, 0, static_cast<off_t>(g.arena_bytes)); err != 0) {
+    throw StoreFullError("cannot reserve " + human(g.arena_bytes) + " for the store arena: " + std::strerror(err) +
+                         "; choose a smaller size with -m");
+  }
+  // No client may shrink (SIGBUS for everyone else) or grow the arena.
+  if (::fcntl(m.fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    throw_system_error("cannot seal the store arena", errno);
+  }
+  m.control_bytes_ = g.data_offset;
+  m.control_ = map_or_throw(m.control_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd_, 0, "control");
+  m.view_ = ArenaView(m.control_, nullptr, nullptr);
+
+  auto& h = m.view_.header();
+  h.layout_version = kStoreLayoutVersion;
+  h.server_pid = static_cast<std::uint32_t>(::getpid());
+  h.arena_bytes = g.arena_bytes;
+  h.index_offset = g.index_offset;
+  h.index_slots = g.index_slots;
+  h.clients_offset = g.clients_offset;
+  h.max_clients = g.max_clients;
+  h.leases_per_client = g.leases_per_client;
+  h.client_stride = g.client_stride;
+  h.data_offset = g.data_offset;
+  h.capacity = g.capacity;
+  h.prefault = options.prefault ? 1 : 0;
+  h.magic.store(kStoreMagic, std::memory_order_release);
+  return m;
+}
+
+ArenaMapping ArenaMapping::attach(int fd) {
+  ArenaMapping m;
+  m.fd_ = fd;
+  ArenaHeader probe{};
+  if (::pread(fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) ||
+      probe.magic.load(std::memory_order_relaxed) != kStoreMagic) {
+    throw LayoutError("the descriptor the store server sent is not a shmkit store arena");
+  }
+  if (probe.layout_version != kStoreLayoutVersion) {
+    throw LayoutError("store arena layout version " + std::to_string(probe.layout_version) + ", this client reads " +
+                      std::to_string(kStoreLayoutVersion) + "; use a matching shmkit");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != probe.arena_bytes ||
+      probe.data_offset >= probe.arena_bytes || probe.data_offset + probe.capacity > probe.arena_bytes) {
+    throw LayoutError("store arena size does not match its header");
+  }
+  m.control_bytes_ = probe.data_offset;
+  m.data_bytes_ = probe.arena_bytes - probe.data_offset;
+  // A pre-faulted store also spares each client the page-table faults.
+  const int populate = probe.prefault != 0 ? MAP_POPULATE : 0;
+  m.control_ = map_or_throw(m.control_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, "control");
+  m.data_rw_ = map_or_throw(m.data_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | populate, fd,
+                            static_cast<off_t>(probe.data_offset), "data");
+  m.data_ro_ = map_or_throw(m.data_bytes_, PROT_READ, MAP_SHARED | populate, fd, static_cast<off_t>(probe.data_offset),
+                            "read-only data");
+  m.view_ = ArenaView(m.control_, m.data_rw_, m.data_ro_);
+  return m;
+}
+
+ArenaMapping::ArenaMapping(ArenaMapping&& other) noexcept {
+  *this = std::move(other);
+}
+
+ArenaMapping& ArenaMapping::operator=(ArenaMapping&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = std::exchange(other.fd_, -1);
+    control_ = std::exchange(other.control_, nullptr);
+    control_bytes_ = std::exchange(other.control_bytes_, 0);
+    data_rw_ = std::exchange(other.data_rw_, nullptr);
+    data_ro_ = std::exchange(other.data_ro_, nullptr);
+    data_bytes_ = std::exchange(other.data_bytes_, 0);
+    view_ = std::exchange(other.view_, ArenaView{});
+  }
+  return *this;
+}
+
+ArenaMapping::~ArenaMapping() {
+  release();
+}
+
+void ArenaMapping::release() noexcept {
+  if (control_ != nullptr) {
+    ::munmap(control_, control_bytes_);
+  }
+  if (data_rw_ != nullptr) {
+    ::munmap(data_rw_, data_bytes_);
+  }
+  if (data_ro_ != nullptr) {
+    ::munmap(const_cast<std::byte*>(data_ro_), data_bytes_);
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  fd_ = -1;
+  control_ = data_rw_ = data_ro_ = nullptr;
+}
+
+}  // namespace shmkit::detail

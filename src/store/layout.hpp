@@ -1,0 +1,220 @@
+#pragma once
+// The shared part of a store: one memfd laid out as
+//   [ArenaHeader page][ObjectEntry index][client lease tables][data]
+// Clients map the first three read-write and the data twice: read-write to
+// fill objects they created, read-only for everything they get. Only
+// offsets are stored; every atomic is lock-free, so processes can share it.
+//
+// Reference protocol (no locks, crash-safe): a client's references live
+// only in its own lease table. To reference entry i of generation g it
+// stores count > 0 in a lease whose key is (g, i) (seq_cst), then re-reads
+// the entry's control word (seq_cst) and backs off unless it is still
+// (g, sealed). To free an entry the server first moves its control word
+// out of `sealed` (seq_cst), then scans the lease tables (seq_cst). One of
+// the two always sees the other, so an object is never freed under a
+// reader, and a dead client's references vanish with its lease table.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include <shmkit/store/object_id.hpp>
+
+namespace shmkit::detail {
+
+inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "SKSTORE1"
+inline constexpr std::uint32_t kStoreLayoutVersion = 1;
+inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
+
+// Entry states (low byte of the control word).
+enum : std::uint32_t {
+  kEntryEmpty = 0,      // never used since the last clean-up: ends a probe chain
+  kEntryTombstone = 1,  // freed; probe chains continue past it
+  kEntryCreated = 2,    // allocated, being written by its creator
+  kEntrySealed = 3,     // readable
+  kEntryDoomed = 4,     // removed while referenced: invisible, freed on last release
+  kEntryFreeing = 5,    // the server is checking whether it may free it
+};
+
+[[nodiscard]] constexpr std::uint64_t make_ctl(std::uint32_t generation, std::uint32_t state) noexcept {
+  return (static_cast<std::uint64_t>(generation) << 32) | state;
+}
+[[nodiscard]] constexpr std::uint32_t ctl_state(std::uint64_t ctl) noexcept {
+  return static_cast<std::uint32_t>(ctl & 0xff);
+}
+[[nodiscard]] constexpr std::uint32_t ctl_generation(std::uint64_t ctl) noexcept {
+  return static_cast<std::uint32_t>(ctl >> 32);
+}
+
+struct ArenaHeader {
+  std::atomic<std::uint64_t> magic;  // written last by the server
+  std::uint32_t layout_version;
+  std::uint32_t server_pid;
+  std::uint64_t arena_bytes;
+  std::uint64_t index_offset;
+  std::uint64_t index_slots;  // power of two
+  std::uint64_t clients_offset;
+  std::uint64_t max_clients;
+  std::uint64_t leases_per_client;
+  std::uint64_t client_stride;
+  std::uint64_t data_offset;  // page aligned
+  std::uint64_t capacity;     // bytes of the data region
+  // Room for issue 6 (names and namespaces): offset and size of a name
+  // table the server will add after the lease tables; zero in version 1.
+  std::uint64_t names_offset;
+  std::uint64_t names_bytes;
+  std::uint64_t prefault;  // clients map the data populated
+  std::uint64_t reserved[2];
+
+  alignas(64) std::atomic<std::uint64_t> used;  // written by the server only
+  std::atomic<std::uint64_t> objects;
+  std::atomic<std::uint64_t> clients;  // connections, subscribers included
+  // Futex word bumped on every seal; a blocked get sleeps on it. `waiters`
+  // lets a sealer skip the wake syscall when nobody sleeps; the share of a
+  // client killed while asleep is taken back on its disconnect.
+  alignas(64) std::atomic<std::uint32_t> seal_seq;
+  std::atomic<std::uint32_t> waiters;
+  alignas(64) std::atomic<std::uint64_t> lru_clock;
+  // Longest distance of any entry from its home slot so far: lookups stop
+  // there even when tombstones have left no empty slot to end a chain.
+  std::atomic<std::uint64_t> max_probe;
+  alignas(64) std::atomic<std::uint32_t> subscribers;  // > 0: sealers notify the server
+};
+
+struct alignas(64) ObjectEntry {
+  std::atomic<std::uint64_t> ctl;  // make_ctl(generation, state)
+  // The id as five words: clients compare it while the server may be
+  // rewriting a recycled slot, and the generation check discards such reads.
+  std::atomic<std::uint32_t> id_words[5];
+  std::int32_t creator_pid;
+  std::uint64_t data_offset;  // from the start of the data region
+  std::uint64_t data_size;
+  std::uint64_t metadata_size;  // metadata follows the data
+  std::int64_t created_unix_ns;
+  std::atomic<std::uint64_t> lru;  // lru_clock value of the last get/refresh
+  std::uint64_t name_ref;          // reserved for issue 6 (name table entry + 1)
+};
+
+struct LeaseRecord {
+  std::atomic<std::uint64_t> key;  // lease_key(generation, entry index)
+  std::atomic<std::uint32_t> count;
+  std::uint32_t unused;
+};
+
+struct ClientSlot {
+  std::atomic<std::uint32_t> in_use;
+  std::int32_t pid;
+  // Leases at and above this index were never used: the server's scans
+  // stop here. Only the owning client raises it (seq_cst, before use).
+  std::atomic<std::uint32_t> lease_high;
+  // This client's share of ArenaHeader::waiters, which the server takes
+  // back when the client dies in a blocked get.
+  std::atomic<std::uint32_t> waiting;
+  std::uint32_t reserved[12];
+  // LeaseRecord leases[leases_per_client] follow.
+};
+
+[[nodiscard]] constexpr std::uint64_t lease_key(std::uint32_t generation, std::uint32_t index) noexcept {
+  return (static_cast<std::uint64_t>(generation) << 32) | (static_cast<std::uint64_t>(index) + 1);
+}
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free,
+              "the store index is shared between processes");
+static_assert(std::is_standard_layout_v<ArenaHeader> && std::is_standard_layout_v<ObjectEntry> &&
+                  std::is_standard_layout_v<LeaseRecord> && std::is_standard_layout_v<ClientSlot>,
+              "shared structures must have one layout in every process");
+static_assert(sizeof(ObjectEntry) == 128, "index slots are two cache lines");
+static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64, "lease tables are packed");
+
+// Sizes of every region for one set of options.
+struct ArenaGeometry {
+  std::uint64_t index_slots;
+  std::uint64_t max_clients;
+  std::uint64_t leases_per_client;
+  std::uint64_t index_offset;
+  std::uint64_t clients_offset;
+  std::uint64_t client_stride;
+  std::uint64_t data_offset;
+  std::uint64_t capacity;
+  std::uint64_t arena_bytes;
+};
+
+// Typed access to a mapped arena (the same view in server and clients).
+class ArenaView {
+ public:
+  ArenaView() = default;
+  ArenaView(std::byte* control, std::byte* data_rw, const std::byte* data_ro) noexcept
+      : control_(control), data_rw_(data_rw), data_ro_(data_ro) {}
+
+  [[nodiscard]] ArenaHeader& header() const noexcept { return *reinterpret_cast<ArenaHeader*>(control_); }
+  [[nodiscard]] ObjectEntry& entry(std::uint64_t index) const noexcept {
+    return reinterpret_cast<ObjectEntry*>(control_ + header().index_offset)[index];
+  }
+  [[nodiscard]] std::uint64_t slots() const noexcept { return header().index_slots; }
+  [[nodiscard]] ClientSlot& client(std::uint64_t slot) const noexcept {
+    return *reinterpret_cast<ClientSlot*>(control_ + header().clients_offset + slot * header().client_stride);
+  }
+  [[nodiscard]] LeaseRecord* leases(std::uint64_t slot) const noexcept {
+    return reinterpret_cast<LeaseRecord*>(&client(slot) + 1);
+  }
+  [[nodiscard]] std::byte* data_rw() const noexcept { return data_rw_; }
+  [[nodiscard]] const std::byte* data_ro() const noexcept { return data_ro_; }
+
+  [[nodiscard]] static std::uint64_t home_slot(const ObjectId& id, std::uint64_t slots) noexcept {
+    return ObjectIdHash{}(id) & (slots - 1);
+  }
+
+  [[nodiscard]] static bool id_matches(const ObjectEntry& entry, const ObjectId& id) noexcept {
+    for (std::size_t w = 0; w < 5; ++w) {
+      std::uint32_t word = 0;
+      std::memcpy(&word, id.bytes.data() + 4 * w, 4);
+      if (entry.id_words[w].load(std::memory_order_relaxed) != word) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void write_id(ObjectEntry& entry, const ObjectId& id) noexcept {
+    for (std::size_t w = 0; w < 5; ++w) {
+      std::uint32_t word = 0;
+      std::memcpy(&word, id.bytes.data() + 4 * w, 4);
+      entry.id_words[w].store(word, std::memory_order_relaxed);
+    }
+  }
+
+  // The slot holding `id` in a live state (created, sealed, doomed), and its
+  // control word as read; nullopt-like result: index == slots().
+  struct Found {
+    std::uint64_t index;
+    std::uint64_t ctl;
+  };
+  [[nodiscard]] Found find(const ObjectId& id) const noexcept {
+    const std::uint64_t n = slots();
+    const std::uint64_t home = home_slot(id, n);
+    const std::uint64_t limit = std::min(n, header().max_probe.load(std::memory_order_acquire) + 1);
+    for (std::uint64_t probe = 0; probe < limit; ++probe) {
+      const std::uint64_t index = (home + probe) & (n - 1);
+      const ObjectEntry& e = entry(index);
+      const std::uint64_t ctl = e.ctl.load(std::memory_order_acquire);
+      const std::uint32_t state = ctl_state(ctl);
+      if (state == kEntryEmpty) {
+        break;
+      }
+      if (state != kEntryTombstone && id_matches(e, id)) {
+        return {index, ctl};
+      }
+    }
+    return {n, 0};
+  }
+
+ private:
+  std::byte* control_ = nullptr;
+  std::byte* data_rw_ = nullptr;
+  const std::byte* data_ro_ = nullptr;
+};
+
+}  // namespace shmkit::detail

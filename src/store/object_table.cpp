@@ -1,0 +1,366 @@
+#include "object_table.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "../core/futex.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+std::int64_t now_unix_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ObjectTable::ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit)
+    : view_(view), emit_(std::move(emit)), free_list_(view.header().capacity, kStoreAlignment), slots_(view.slots()) {}
+
+std::uint32_t ObjectTable::state(std::uint32_t index) const noexcept {
+  return ctl_state(view_.entry(index).ctl.load(std::memory_order_seq_cst));
+}
+
+bool ObjectTable::referenced(std::uint32_t index) const noexcept {
+  const std::uint64_t key = lease_key(slots_[index].generation, index);
+  const auto& h = view_.header();
+  for (std::uint64_t c = 0; c < h.max_clients; ++c) {
+    const ClientSlot& client = view_.client(c);
+    if (client.in_use.load(std::memory_order_seq_cst) == 0) {
+      continue;
+    }
+    const std::uint64_t high =
+        std::min<std::uint64_t>(client.lease_high.load(std::memory_order_seq_cst), h.leases_per_client);
+    const LeaseRecord* leases = view_.leases(c);
+    for (std::uint64_t l = 0; l < high; ++l) {
+      if (leases[l].count.load(std::memory_order_seq_cst) != 0 &&
+          leases[l].key.load(std::memory_order_seq_cst) == key) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::uint32_t ObjectTable::insert_slot(const ObjectId& id) const noexcept {
+  const std::uint64_t n = view_.slots();
+  const std::uint64_t home = ArenaView::home_slot(id, n);
+  for (std::uint64_t probe = 0; probe < n; ++probe) {
+    const auto index = static_cast<std::uint32_t>((home + probe) & (n - 1));
+    const std::uint32_t s = state(index);
+    if (s == kEntryEmpty || s == kEntryTombstone) {
+      return index;
+    }
+  }
+  return static_cast<std::uint32_t>(n);
+}
+
+void ObjectTable::wake_getters() noexcept {
+  auto& h = view_.header();
+  h.seal_seq.fetch_add(1, std::memory_order_seq_cst);
+  if (h.waiters.load(std::memory_order_seq_cst) != 0) {
+    futex_wake_all(h.seal_seq);
+  }
+}
+
+Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uint64_t metadata_size, pid_t creator,
+                           std::uint64_t owner, Created& out, std::string& error) {
+  const std::uint64_t capacity = view_.header().capacity;
+  if (data_size > capacity || metadata_size > capacity - data_size) {
+    error = "object " + id.hex() + " needs " + std::to_string(data_size + metadata_size) +
+            " B, more than the store's capacity of " + std::to_string(capacity) + " B; start it with a larger -m";
+    return Status::full;
+  }
+  if (by_id_.contains(id)) {
+    error = "object " + id.hex() + " already exists; ids are write-once, remove it first or use another id";
+    return Status::exists;
+  }
+  if ((live_ + 1) * 4 > view_.slots() * 3) {
+    error =
+        "the store index is full (" + std::to_string(live_) + " objects); start the store with a larger --max-objects";
+    return Status::failed;
+  }
+  const std::uint64_t need = data_size + metadata_size;
+  auto offset = free_list_.allocate(need);
+  for (bool rebuilt = false; !offset;) {
+    const std::optional<std::uint32_t> victim = pop_lru();
+    if (!victim) {
+      if (rebuilt) {
+        break;
+      }
+      rebuild_lru();
+      rebuilt = true;
+    } else if (try_free_sealed(*victim)) {
+      offset = free_list_.allocate(need);
+    }
+  }
+  if (!offset) {
+    error = "the store has no room for object " + id.hex() + " (" + std::to_string(need) + " B; " +
+            std::to_string(view_.header().used.load()) + " of " + std::to_string(capacity) +
+            " B in use by objects that are referenced or unsealed); release or remove some";
+    return Status::full;
+  }
+  const std::uint32_t index = insert_slot(id);
+  auto& h = view_.header();
+  const std::uint64_t distance = (index - ArenaView::home_slot(id, view_.slots())) & (view_.slots() - 1);
+  if (distance > h.max_probe.load(std::memory_order_relaxed)) {
+    h.max_probe.store(distance, std::memory_order_release);  // before the entry is published below
+  }
+  Slot& slot = slots_[index];
+  slot = Slot{id,   *offset, free_list_.rounded(need == 0 ? 1 : need), data_size, metadata_size, slot.generation, owner,
+              true, false};
+  ObjectEntry& e = view_.entry(index);
+  ArenaView::write_id(e, id);
+  e.creator_pid = creator;
+  e.data_offset = slot.offset;
+  e.data_size = data_size;
+  e.metadata_size = metadata_size;
+  e.created_unix_ns = now_unix_ns();
+  e.name_ref = 0;
+  e.lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  e.ctl.store(make_ctl(slot.generation, kEntryCreated), std::memory_order_release);
+  by_id_.emplace(id, index);
+  ++live_;
+  h.used.fetch_add(slot.allocated, std::memory_order_relaxed);
+  h.objects.fetch_add(1, std::memory_order_relaxed);
+  out = {index, slot.generation, slot.offset};
+  return Status::ok;
+}
+
+void ObjectTable::free_slot(std::uint32_t index) {
+  Slot& slot = slots_[index];
+  // The generation bump makes every lease and cached lookup of the old
+  // object stale before the slot can be reused.
+  ++slot.generation;
+  view_.entry(index).ctl.store(make_ctl(slot.generation, kEntryTombstone), std::memory_order_seq_cst);
+  free_list_.free(slot.offset, slot.allocated);
+  auto& h = view_.header();
+  h.used.fetch_sub(slot.allocated, std::memory_order_relaxed);
+  h.objects.fetch_sub(1, std::memory_order_relaxed);
+  by_id_.erase(slot.id);
+  doomed_.erase(index);
+  slot.live = false;
+  slot.announced = false;
+  --live_;
+  // A tombstone followed by an empty slot ends every probe chain that
+  // reaches it anyway, so it (and tombstones before it) can become empty,
+  // which keeps lookups of missing ids short.
+  const std::uint64_t n = view_.slots();
+  if (state(static_cast<std::uint32_t>((index + 1) & (n - 1))) != kEntryEmpty) {
+    return;
+  }
+  std::uint64_t i = index;
+  for (std::uint64_t steps = 0; steps < n && state(static_cast<std::uint32_t>(i)) == kEntryTombstone; ++steps) {
+    view_.entry(i).ctl.store(make_ctl(slots_[i].generation, kEntryEmpty), std::memory_order_seq_cst);
+    i = (i + n - 1) & (n - 1);
+  }
+}
+
+bool ObjectTable::try_free_sealed(std::uint32_t index) {
+  ObjectEntry& e = view_.entry(index);
+  std::uint64_t expected = make_ctl(slots_[index].generation, kEntrySealed);
+  if (!e.ctl.compare_exchange_strong(expected, make_ctl(slots_[index].generation, kEntryFreeing),
+                                     std::memory_order_seq_cst)) {
+    return false;
+  }
+  if (referenced(index)) {
+    e.ctl.store(make_ctl(slots_[index].generation, kEntrySealed), std::memory_order_seq_cst);
+    wake_getters();  // a get that saw `freeing` may be waiting for this
+    return false;
+  }
+  announce_removed(index);
+  free_slot(index);
+  return true;
+}
+
+void ObjectTable::rebuild_lru() {
+  lru_queue_.clear();
+  lru_next_ = 0;
+  for (const auto& [id, index] : by_id_) {
+    if (state(index) == kEntrySealed) {
+      lru_queue_.push_back({view_.entry(index).lru.load(std::memory_order_relaxed), index, slots_[index].generation});
+    }
+  }
+  std::sort(lru_queue_.begin(), lru_queue_.end(), [](const Candidate& a, const Candidate& b) { return a.lru < b.lru; });
+}
+
+std::optional<std::uint32_t> ObjectTable::pop_lru() noexcept {
+  while (lru_next_ < lru_queue_.size()) {
+    const Candidate c = lru_queue_[lru_next_++];
+    const Slot& slot = slots_[c.index];
+    if (slot.live && slot.generation == c.generation && state(c.index) == kEntrySealed &&
+        view_.entry(c.index).lru.load(std::memory_order_relaxed) == c.lru) {
+      return c.index;
+    }
+  }
+  return std::nullopt;
+}
+
+std::uint64_t ObjectTable::evict(std::uint64_t bytes) {
+  std::uint64_t freed = 0;
+  rebuild_lru();
+  while (freed < bytes) {
+    const std::optional<std::uint32_t> victim = pop_lru();
+    if (!victim) {
+      break;
+    }
+    const std::uint64_t size = slots_[*victim].allocated;
+    if (try_free_sealed(*victim)) {
+      freed += size;
+    }
+  }
+  return freed;
+}
+
+Status ObjectTable::abort(const ObjectId& id, std::uint64_t owner, std::string& error) {
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end() || state(it->second) != kEntryCreated) {
+    error = "object " + id.hex() + " is not an unsealed object; only objects created and not yet sealed can be aborted";
+    return Status::not_found;
+  }
+  if (slots_[it->second].owner != owner) {
+    error = "object " + id.hex() + " was created by another client; only its creator can abort it";
+    return Status::denied;
+  }
+  free_slot(it->second);
+  return Status::ok;
+}
+
+void ObjectTable::abort_index(std::uint32_t index) {
+  if (slots_[index].live && state(index) == kEntryCreated) {
+    free_slot(index);
+  }
+}
+
+Status ObjectTable::remove(const ObjectId& id, bool& deferred, std::string& error) {
+  deferred = false;
+  const auto it = by_id_.find(id);
+  const std::uint32_t s = it == by_id_.end() ? kEntryEmpty : state(it->second);
+  if (s == kEntryCreated) {
+    error = "object " + id.hex() + " is not sealed yet; its creator must seal or abort it first";
+    return Status::denied;
+  }
+  if (s != kEntrySealed) {
+    error = "no sealed object " + id.hex() + " in the store";
+    return Status::not_found;
+  }
+  const std::uint32_t index = it->second;
+  ObjectEntry& e = view_.entry(index);
+  e.ctl.store(make_ctl(slots_[index].generation, kEntryDoomed), std::memory_order_seq_cst);
+  announce_removed(index);
+  if (referenced(index)) {
+    doomed_.insert(index);
+    deferred = true;
+  } else {
+    free_slot(index);
+  }
+  return Status::ok;
+}
+
+void ObjectTable::recheck_doomed() {
+  std::vector<std::uint32_t> ready;
+  for (const std::uint32_t index : doomed_) {
+    if (!referenced(index)) {
+      ready.push_back(index);
+    }
+  }
+  for (const std::uint32_t index : ready) {
+    free_slot(index);
+  }
+}
+
+void ObjectTable::drop_owner(std::uint64_t owner) {
+  std::vector<std::uint32_t> unsealed;
+  for (const auto& [id, index] : by_id_) {
+    if (slots_[index].owner == owner && state(index) == kEntryCreated) {
+      unsealed.push_back(index);
+    }
+  }
+  for (const std::uint32_t index : unsealed) {
+    free_slot(index);
+  }
+}
+
+std::vector<ObjectInfo> ObjectTable::list() const {
+  std::unordered_map<std::uint64_t, std::uint32_t> refs;
+  const auto& h = view_.header();
+  for (std::uint64_t c = 0; c < h.max_clients; ++c) {
+    if (view_.client(c).in_use.load() == 0) {
+      continue;
+    }
+    const std::uint64_t high = std::min<std::uint64_t>(view_.client(c).lease_high.load(), h.leases_per_client);
+    for (std::uint64_t l = 0; l < high; ++l) {
+      const LeaseRecord& lease = view_.leases(c)[l];
+      if (const std::uint32_t count = lease.count.load(); count != 0) {
+        refs[lease.key.load()] += count;
+      }
+    }
+  }
+  std::vector<ObjectInfo> infos;
+  for (const auto& [id, index] : by_id_) {
+    const std::uint32_t s = state(index);
+    if (s != kEntryCreated && s != kEntrySealed && s != kEntryFreeing) {
+      continue;
+    }
+    const Slot& slot = slots_[index];
+    const ObjectEntry& e = view_.entry(index);
+    const auto ref = refs.find(lease_key(slot.generation, index));
+    infos.push_back(ObjectInfo{id, slot.data_size, slot.metadata_size,
+                               s == kEntryCreated ? ObjectState::created : ObjectState::sealed,
+                               ref == refs.end() ? 0 : ref->second, e.created_unix_ns, e.creator_pid});
+  }
+  std::sort(infos.begin(), infos.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.created_unix_ns < b.created_unix_ns; });
+  return infos;
+}
+
+void ObjectTable::announce(std::uint32_t index) {
+  Slot& slot = slots_[index];
+  if (!slot.announced) {
+    slot.announced = true;
+    if (view_.header().subscribers.load(std::memory_order_seq_cst) != 0) {
+      emit_(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size});
+    }
+  }
+}
+
+void ObjectTable::announce_removed(std::uint32_t index) {
+  // A removal can overtake the sealer's notice (they arrive on different
+  // sockets): subscribers must still see sealed before removed.
+  announce(index);
+  const Slot& slot = slots_[index];
+  if (view_.header().subscribers.load(std::memory_order_seq_cst) != 0) {
+    emit_(StoreEvent{StoreEvent::Kind::removed, slot.id, slot.data_size, slot.metadata_size});
+  }
+}
+
+void ObjectTable::sealed_notice(std::uint32_t index, std::uint32_t generation) {
+  if (index >= slots_.size() || !slots_[index].live || slots_[index].generation != generation) {
+    return;  // stale or bogus: the object has gone, or never was
+  }
+  if (state(index) == kEntrySealed) {
+    announce(index);
+  }
+}
+
+std::vector<StoreEvent> ObjectTable::snapshot() {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> sealed;
+  for (const auto& [id, index] : by_id_) {
+    if (state(index) == kEntrySealed) {
+      sealed.emplace_back(view_.entry(index).created_unix_ns, index);
+    }
+  }
+  std::sort(sealed.begin(), sealed.end());
+  std::vector<StoreEvent> events;
+  for (const auto& [time, index] : sealed) {
+    announce(index);
+    const Slot& slot = slots_[index];
+    events.push_back(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size});
+  }
+  return events;
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,110 @@
+#pragma once
+// The server's bookkeeping: which slot of the shared index holds which
+// object, where its bytes are, who created it. Only the server thread uses
+// it. Shared memory is written here and read back only where clients change
+// it (seal, references); the allocation itself is never read back from
+// shared memory, so a client scribbling on the index cannot make the server
+// free the wrong bytes.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <shmkit/store/store_client.hpp>
+
+#include "free_list.hpp"
+#include "layout.hpp"
+#include "protocol.hpp"
+
+namespace shmkit::detail {
+
+class ObjectTable {
+ public:
+  // `emit` receives every sealed/removed event, in order.
+  ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit);
+
+  struct Created {
+    std::uint32_t index;
+    std::uint32_t generation;
+    std::uint64_t offset;
+  };
+
+  // Allocates (evicting LRU objects if needed) and publishes a `created`
+  // entry owned by connection `owner`. On failure `error` says why.
+  Status create(const ObjectId& id, std::uint64_t data_size, std::uint64_t metadata_size, pid_t creator,
+                std::uint64_t owner, Created& out, std::string& error);
+  // Frees an unsealed object of `owner`.
+  Status abort(const ObjectId& id, std::uint64_t owner, std::string& error);
+  // Frees the unsealed object in slot `index` (batch roll-back).
+  void abort_index(std::uint32_t index);
+  // Removes a sealed object now, or when its last reference goes.
+  Status remove(const ObjectId& id, bool& deferred, std::string& error);
+  // Evicts sealed, unreferenced objects in LRU order; returns bytes freed.
+  std::uint64_t evict(std::uint64_t bytes);
+  [[nodiscard]] std::vector<ObjectInfo> list() const;
+
+  // A client sealed slot `index` (only sent while someone subscribes).
+  void sealed_notice(std::uint32_t index, std::uint32_t generation);
+  // Frees removed objects whose last reference is gone.
+  void recheck_doomed();
+  // Aborts every object `owner` created and did not seal (it disconnected).
+  void drop_owner(std::uint64_t owner);
+
+  // Announces sealed objects no event was sent for yet, then lists every
+  // sealed object: the snapshot a new subscriber starts with.
+  [[nodiscard]] std::vector<StoreEvent> snapshot();
+
+ private:
+  struct Slot {
+    ObjectId id;
+    std::uint64_t offset = 0;
+    std::uint64_t allocated = 0;
+    std::uint64_t data_size = 0;
+    std::uint64_t metadata_size = 0;
+    std::uint32_t generation = 0;
+    std::uint64_t owner = 0;  // connection that created it
+    bool live = false;
+    bool announced = false;  // a sealed event went out
+  };
+
+  [[nodiscard]] std::uint32_t state(std::uint32_t index) const noexcept;
+  [[nodiscard]] bool referenced(std::uint32_t index) const noexcept;
+  [[nodiscard]] std::uint32_t insert_slot(const ObjectId& id) const noexcept;
+  bool try_free_sealed(std::uint32_t index);
+  void free_slot(std::uint32_t index);
+  void announce(std::uint32_t index);
+  void announce_removed(std::uint32_t index);
+  void wake_getters() noexcept;
+  // The least recently used sealed object not tried since the queue was
+  // built, or nullopt when the queue is used up.
+  [[nodiscard]] std::optional<std::uint32_t> pop_lru() noexcept;
+  void rebuild_lru();
+
+  ArenaView view_;
+  std::function<void(const StoreEvent&)> emit_;
+  FreeList free_list_;
+  std::vector<Slot> slots_;
+  std::unordered_map<ObjectId, std::uint32_t, ObjectIdHash> by_id_;
+  std::unordered_set<std::uint32_t> doomed_;
+  std::uint64_t live_ = 0;
+
+  // Sorting every sealed object on each create that needs room would make
+  // a full store slow, so one sorted queue serves many creates. It stays in
+  // LRU order: entries whose stamp changed since (used again) are skipped,
+  // and objects missing from it are newer than everything in it.
+  struct Candidate {
+    std::uint64_t lru;
+    std::uint32_t index;
+    std::uint32_t generation;
+  };
+  std::vector<Candidate> lru_queue_;
+  std::size_t lru_next_ = 0;
+};
+
+}  // namespace shmkit::detail

@@ -1,0 +1,73 @@
+#pragma once
+// The server thread: accepts clients, passes them the arena, answers their
+// requests and streams events to subscribers. Everything a client sends is
+// parsed with bounds checks; a malformed request gets an error reply, a
+// malformed frame (length out of range) closes that one connection.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <shmkit/store/store_client.hpp>
+#include <shmkit/store/store_options.hpp>
+
+#include "arena.hpp"
+#include "object_table.hpp"
+
+namespace shmkit::detail {
+
+class StoreServerLoop {
+ public:
+  explicit StoreServerLoop(StoreOptions options);
+  StoreServerLoop(const StoreServerLoop&) = delete;
+  StoreServerLoop& operator=(const StoreServerLoop&) = delete;
+  ~StoreServerLoop();
+
+  void stop() noexcept;
+  [[nodiscard]] const std::string& socket_path() const noexcept { return options_.socket_path; }
+  [[nodiscard]] StoreStats stats() const noexcept;
+
+ private:
+  struct Connection {
+    int fd = -1;
+    std::uint64_t id = 0;
+    std::int64_t client_slot = -1;
+    pid_t pid = 0;
+    std::vector<std::byte> in;
+    std::vector<std::byte> out;
+    std::size_t out_sent = 0;
+    bool subscriber = false;
+    std::deque<StoreEvent> events;
+    bool closing = false;
+  };
+
+  void run() noexcept;
+  void accept_clients();
+  void read_from(Connection& c);
+  void handle(Connection& c, std::span<const std::byte> body);
+  void handle_create(Connection& c, FrameReader& r);
+  void reply(Connection& c, std::vector<std::byte>& frame);
+  void reply_error(Connection& c, Status status, const std::string& message);
+  void flush(Connection& c) noexcept;
+  void queue_event(Connection& c, const StoreEvent& event);
+  void broadcast(const StoreEvent& event);
+  void close_connection(Connection& c) noexcept;
+  void log(const std::string& line) const noexcept;
+
+  StoreOptions options_;
+  ArenaMapping arena_;
+  ObjectTable table_;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<bool> client_slot_used_;
+  std::uint64_t next_connection_id_ = 1;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace shmkit::detail

@@ -1,0 +1,321 @@
+#include "store_connection.hpp"
+
+#include <poll.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <shmkit/core/error.hpp>
+
+#include "../core/futex.hpp"
+#include "unix_socket.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+[[noreturn]] void throw_status(Status status, const std::string& message) {
+  switch (status) {
+    case Status::exists:
+      throw ExistsError(message);
+    case Status::not_found:
+      throw NotFoundError(message);
+    case Status::full:
+      throw StoreFullError(message);
+    default:
+      throw Error(message);
+  }
+}
+
+// The server holds an entry in `freeing` only while it scans the lease
+// tables, so waiting it out is short and beats reporting a spurious miss.
+std::uint64_t settle(const ObjectEntry& entry, std::uint64_t ctl) noexcept {
+  for (int spins = 0; ctl_state(ctl) == kEntryFreeing && spins < 1000000; ++spins) {
+    if (spins > 64) {
+      ::sched_yield();
+    }
+    ctl = entry.ctl.load(std::memory_order_seq_cst);
+  }
+  return ctl;
+}
+
+}  // namespace
+
+StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, std::uint32_t client_slot) noexcept
+    : path_(std::move(path)), fd_(fd), arena_(std::move(arena)), client_slot_(client_slot) {}
+
+StoreConnection::~StoreConnection() {
+  ::close(fd_);
+}
+
+std::vector<std::byte> StoreConnection::request(std::vector<std::byte>& frame) {
+  const std::lock_guard lock(mutex_);
+  return request_locked(frame);
+}
+
+std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& frame) {
+  const auto lost = [this] {
+    broken_ = true;
+    return Error("the store server on '" + path_ + "' closed the connection; reconnect when it runs again");
+  };
+  if (broken_ || !send_all(fd_, frame)) {
+    throw lost();
+  }
+  // Plain blocking recv straight into the reply: a request is the latency
+  // of a create, and poll + recvmsg per field would double its syscalls.
+  // The server sends exactly one frame per request, so nothing is over-read.
+  std::vector<std::byte> body(256);
+  std::size_t got = 0;
+  std::size_t need = 4;
+  while (got < need) {
+    const ssize_t n = ::recv(fd_, body.data() + got, body.size() - got, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw lost();
+    }
+    got += static_cast<std::size_t>(n);
+    if (need == 4 && got >= 4) {
+      std::uint32_t length = 0;
+      std::memcpy(&length, body.data(), 4);
+      if (length == 0 || length > kMaxReplyBytes) {
+        throw lost();
+      }
+      need = 4 + std::size_t{length};
+      body.resize(std::max(body.size(), need));
+    }
+  }
+  if (got != need) {
+    throw lost();
+  }
+  body.resize(need);
+  body.erase(body.begin(), body.begin() + 4);
+  const auto status = static_cast<Status>(body[0]);
+  if (status != Status::ok) {
+    throw_status(status, std::string(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1));
+  }
+  body.erase(body.begin());
+  return body;
+}
+
+void StoreConnection::notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept {
+  FrameWriter w;
+  try {
+    w.put(type).put(index).put(generation);
+    if (!broken_ && !send_all(fd_, w.finish())) {
+      broken_ = true;
+    }
+  } catch (...) {
+    // Out of memory for 13 bytes: the server rechecks on our disconnect.
+  }
+}
+
+bool StoreConnection::try_get(const std::shared_ptr<StoreConnection>& self, const ObjectId& id, ObjectBuffer& out) {
+  const ArenaView& v = arena_.view();
+  const ArenaView::Found found = v.find(id);
+  if (found.index == v.slots()) {
+    return false;
+  }
+  ObjectEntry& entry = v.entry(found.index);
+  const std::uint64_t ctl = settle(entry, found.ctl);
+  if (ctl_state(ctl) != kEntrySealed) {
+    return false;
+  }
+  const std::uint32_t generation = ctl_generation(ctl);
+  const auto index = static_cast<std::uint32_t>(found.index);
+  const std::uint64_t key = lease_key(generation, index);
+
+  const std::lock_guard lock(mutex_);
+  LeaseRecord* leases = v.leases(client_slot_);
+  std::uint32_t lease = 0;
+  if (const auto it = lease_of_.find(key); it != lease_of_.end()) {
+    lease = it->second;
+  } else {
+    ClientSlot& slot = v.client(client_slot_);
+    if (!free_leases_.empty()) {
+      lease = free_leases_.back();
+      free_leases_.pop_back();
+    } else if (const std::uint32_t high = slot.lease_high.load(std::memory_order_relaxed);
+               high < v.header().leases_per_client) {
+      lease = high;
+      slot.lease_high.store(high + 1, std::memory_order_seq_cst);
+    } else {
+      throw Error("this client holds references to " + std::to_string(v.header().leases_per_client) +
+                  " objects already; release some, or start the store with more leases per client");
+    }
+    leases[lease].key.store(key, std::memory_order_relaxed);
+    lease_of_.emplace(key, lease);
+  }
+  LeaseRecord& record = leases[lease];
+  record.count.store(record.count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+  const std::uint64_t now = settle(entry, entry.ctl.load(std::memory_order_seq_cst));
+  if (now != make_ctl(generation, kEntrySealed)) {
+    drop_lease_locked(lease);
+    return false;
+  }
+  // The index is writable by every client; a damaged entry must not send
+  // this one reading outside the arena.
+  const std::uint64_t capacity = v.header().capacity;
+  if (entry.data_offset > capacity || entry.data_size > capacity - entry.data_offset ||
+      entry.metadata_size > capacity - entry.data_offset - entry.data_size) {
+    drop_lease_locked(lease);
+    return false;
+  }
+  entry.lru.store(v.header().lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  out.release();
+  out.connection_ = self;
+  out.id_ = id;
+  out.lease_ = lease;
+  const std::byte* base = v.data_ro() + entry.data_offset;
+  out.data_ = {base, entry.data_size};
+  out.metadata_ = {base + entry.data_size, entry.metadata_size};
+  return true;
+}
+
+void StoreConnection::drop_lease_locked(std::uint32_t lease) noexcept {
+  const ArenaView& v = arena_.view();
+  LeaseRecord& record = v.leases(client_slot_)[lease];
+  const std::uint32_t count = record.count.load(std::memory_order_relaxed) - 1;
+  record.count.store(count, std::memory_order_seq_cst);
+  if (count != 0) {
+    return;
+  }
+  const std::uint64_t key = record.key.load(std::memory_order_relaxed);
+  lease_of_.erase(key);
+  try {
+    free_leases_.push_back(lease);
+  } catch (...) {
+    // The record just stays unused.
+  }
+  // A removed object waits for its last reference: tell the server if
+  // that was ours (the seq_cst pair with its scan means one of us sees it).
+  const auto index = static_cast<std::uint32_t>((key & 0xffffffffU) - 1);
+  const auto generation = static_cast<std::uint32_t>(key >> 32);
+  if (index < v.slots() && v.entry(index).ctl.load(std::memory_order_seq_cst) == make_ctl(generation, kEntryDoomed)) {
+    notify_locked(Request::released_notice, index, generation);
+  }
+}
+
+bool StoreConnection::server_gone() noexcept {
+  const std::lock_guard lock(mutex_);
+  if (broken_) {
+    return true;
+  }
+  // Between requests nothing may arrive, so readable means end of stream.
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    broken_ = true;
+  }
+  return broken_;
+}
+
+void StoreConnection::release(std::uint32_t lease) noexcept {
+  const std::lock_guard lock(mutex_);
+  drop_lease_locked(lease);
+}
+
+WritableBuffer StoreConnection::create(const ObjectId& id, std::size_t data_size, std::span<const std::byte> metadata) {
+  FrameWriter w;
+  w.put(Request::create)
+      .put(std::uint32_t{1})
+      .put_id(id)
+      .put(std::uint64_t{data_size})
+      .put(std::uint64_t{metadata.size()});
+  const std::lock_guard lock(mutex_);
+  const std::vector<std::byte> body = request_locked(w.finish());
+  FrameReader r(body);
+  const auto index = r.get<std::uint32_t>();
+  const auto generation = r.get<std::uint32_t>();
+  const auto offset = r.get<std::uint64_t>();
+  const ArenaView& v = arena_.view();
+  if (!r.ok() || offset + data_size + metadata.size() > v.header().capacity) {
+    broken_ = true;
+    throw Error("the store server on '" + path_ + "' sent a malformed reply to create");
+  }
+  std::byte* base = v.data_rw() + offset;
+  if (!metadata.empty()) {
+    std::memcpy(base + data_size, metadata.data(), metadata.size());
+  }
+  created_[id] = Pending{index, generation};
+  return WritableBuffer{id, {base, data_size}, {base + data_size, metadata.size()}};
+}
+
+void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
+  FrameWriter w;
+  w.put(Request::create).put(static_cast<std::uint32_t>(objects.size()));
+  for (const ObjectToPut& object : objects) {
+    w.put_id(object.id).put(std::uint64_t{object.data.size()}).put(std::uint64_t{object.metadata.size()});
+  }
+  const std::lock_guard lock(mutex_);
+  const std::vector<std::byte> body = request_locked(w.finish());
+  FrameReader r(body);
+  const ArenaView& v = arena_.view();
+  for (const ObjectToPut& object : objects) {
+    const auto index = r.get<std::uint32_t>();
+    const auto generation = r.get<std::uint32_t>();
+    const auto offset = r.get<std::uint64_t>();
+    if (!r.ok(false) || offset + object.data.size() + object.metadata.size() > v.header().capacity) {
+      broken_ = true;
+      throw Error("the store server on '" + path_ + "' sent a malformed reply to create");
+    }
+    std::byte* base = v.data_rw() + offset;
+    if (!object.data.empty()) {
+      std::memcpy(base, object.data.data(), object.data.size());
+    }
+    if (!object.metadata.empty()) {
+      std::memcpy(base + object.data.size(), object.metadata.data(), object.metadata.size());
+    }
+    created_[object.id] = Pending{index, generation};
+  }
+  for (const ObjectToPut& object : objects) {
+    seal_locked(object.id);
+  }
+}
+
+void StoreConnection::seal(const ObjectId& id) {
+  const std::lock_guard lock(mutex_);
+  seal_locked(id);
+}
+
+void StoreConnection::seal_locked(const ObjectId& id) {
+  const ArenaView& v = arena_.view();
+  const auto it = created_.find(id);
+  if (it == created_.end()) {
+    const ArenaView::Found found = v.find(id);
+    if (found.index != v.slots() && ctl_state(found.ctl) == kEntrySealed) {
+      throw Error("object " + id.hex() + " is already sealed; an object is sealed once, by its creator");
+    }
+    throw NotFoundError("object " + id.hex() + " was not created by this client (or was aborted); create it first");
+  }
+  const Pending pending = it->second;
+  created_.erase(it);
+  std::uint64_t expected = make_ctl(pending.generation, kEntryCreated);
+  if (!v.entry(pending.index)
+           .ctl.compare_exchange_strong(expected, make_ctl(pending.generation, kEntrySealed),
+                                        std::memory_order_seq_cst)) {
+    throw NotFoundError("object " + id.hex() + " is no longer in the store; it was aborted before the seal");
+  }
+  auto& h = v.header();
+  // Sealing is the object's first use: LRU age counts from here.
+  v.entry(pending.index).lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  h.seal_seq.fetch_add(1, std::memory_order_seq_cst);
+  if (h.waiters.load(std::memory_order_seq_cst) != 0) {
+    futex_wake_all(h.seal_seq);
+  }
+  if (h.subscribers.load(std::memory_order_seq_cst) != 0) {
+    notify_locked(Request::sealed_notice, pending.index, pending.generation);
+  }
+}
+
+void StoreConnection::forget_created(const ObjectId& id) {
+  const std::lock_guard lock(mutex_);
+  created_.erase(id);
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,68 @@
+#pragma once
+// One client connection: the socket, the arena mappings and this client's
+// lease table bookkeeping. Shared by the StoreClient and every buffer it
+// handed out, so buffers outlive the client safely.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <shmkit/store/store_client.hpp>
+
+#include "arena.hpp"
+#include "protocol.hpp"
+
+namespace shmkit::detail {
+
+class StoreConnection {
+ public:
+  StoreConnection(std::string path, int fd, ArenaMapping arena, std::uint32_t client_slot) noexcept;
+  StoreConnection(const StoreConnection&) = delete;
+  StoreConnection& operator=(const StoreConnection&) = delete;
+  ~StoreConnection();
+
+  // Sends one request and returns the reply body after its status byte.
+  // @throws the Error subclass matching a failure status
+  std::vector<std::byte> request(std::vector<std::byte>& frame);
+
+  // Looks up and references a sealed object; false if it is not sealed.
+  // `self` is this connection's owner, stored in the buffer.
+  bool try_get(const std::shared_ptr<StoreConnection>& self, const ObjectId& id, ObjectBuffer& out);
+  void release(std::uint32_t lease) noexcept;
+
+  WritableBuffer create(const ObjectId& id, std::size_t data_size, std::span<const std::byte> metadata);
+  void create_batch(std::span<const ObjectToPut> objects);
+  void seal(const ObjectId& id);
+  void forget_created(const ObjectId& id);
+
+  [[nodiscard]] const ArenaView& view() const noexcept { return arena_.view(); }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::uint32_t client_slot() const noexcept { return client_slot_; }
+  // True once the server has closed this connection (stopped or died).
+  [[nodiscard]] bool server_gone() noexcept;
+
+ private:
+  struct Pending {
+    std::uint32_t index;
+    std::uint32_t generation;
+  };
+  std::vector<std::byte> request_locked(std::vector<std::byte>& frame);
+  void notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept;
+  void seal_locked(const ObjectId& id);
+  void drop_lease_locked(std::uint32_t lease) noexcept;
+
+  std::string path_;
+  int fd_;
+  ArenaMapping arena_;
+  std::uint32_t client_slot_;
+  std::mutex mutex_;  // socket, lease bookkeeping and `created_`
+  bool broken_ = false;
+  std::unordered_map<std::uint64_t, std::uint32_t> lease_of_;  // lease key -> record
+  std::vector<std::uint32_t> free_leases_;
+  std::unordered_map<ObjectId, Pending, ObjectIdHash> created_;
+};
+
+}  // namespace shmkit::detail

@@ -1,0 +1,137 @@
+// The real `shmkit` binary: `shmkit store` as a foreground server, and the
+// put/get/ls/rm/stats commands against it.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <shmkit/store/store_client.hpp>
+
+#include <fstream>
+#include <string>
+
+#include "store_test_util.hpp"
+
+namespace shmkit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string shmkit_binary() {
+  return build_dir() + "/src/cli/shmkit";
+}
+
+// `shmkit store -m SIZE -s PATH` in a child process, killed at scope exit
+// if the test did not stop it.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600")
+      : path_(path), child_([path, size, mode] {
+          const std::string binary = shmkit_binary();
+          ::execl(binary.c_str(), binary.c_str(), "store", "-m", size.c_str(), "-s", path.c_str(), "--mode",
+                  mode.c_str(), "--prefault", nullptr);
+          throw std::runtime_error("exec failed");
+        }) {}
+  ~ServerProcess() { ::unlink(path_.c_str()); }
+  Child& child() { return child_; }
+
+ private:
+  std::string path_;
+  Child child_;
+};
+
+TEST(StoreCliTest, ServerAndClientCommands) {
+  const std::string path = unique_socket_path();
+  ServerProcess server(path);
+  StoreClient probe = StoreClient::connect(path, 20000ms);  // waits for the server to listen
+
+  const std::string id = "00112233445566778899aabbccddeeff00112233";
+  const std::string id2 = "ffeeddccbbaa99887766554433221100ffeeddcc";
+  const std::string file = "/tmp/shmkit-store-cli-" + std::to_string(::getpid()) + ".bin";
+  { std::ofstream(file) << "file contents"; }
+  CommandResult r = run_command(shmkit_binary() + " store put -s " + path + " " + id + " " + file);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("13 bytes"), std::string::npos) << r.output;
+  r = run_command("printf 'from stdin' | " + shmkit_binary() + " store put -s " + path + " " + id2 + " -");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(probe.contains(ObjectId::from_hex(id)));
+
+  r = run_command(shmkit_binary() + " store get -s " + path + " " + id2);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output, "from stdin");
+  const std::string out = file + ".out";
+  r = run_command(shmkit_binary() + " store get -s " + path + " " + id + " -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "file contents");
+
+  r = run_command(shmkit_binary() + " store ls -s " + path);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find(id + "  sealed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(id2), std::string::npos) << r.output;
+
+  r = run_command(shmkit_binary() + " store stats -s " + path);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("capacity  4194304"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("objects   2"), std::string::npos) << r.output;
+
+  r = run_command(shmkit_binary() + " store rm -s " + path + " " + id);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(probe.contains(ObjectId::from_hex(id)));
+  r = run_command(shmkit_binary() + " store rm -s " + path + " " + id);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("no sealed object " + id), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store get -s " + path + " " + id);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--timeout"), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store put -s " + path + " 0011zz " + file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("40 hexadecimal"), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store put -s " + path + " " + id2 + " " + file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("write-once"), std::string::npos) << r.output;
+  ::unlink(file.c_str());
+  ::unlink(out.c_str());
+
+  ASSERT_EQ(::kill(server.child().pid(), SIGTERM), 0);
+  const ChildResult result = server.child().wait();
+  EXPECT_TRUE(result.exited);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);  // socket removed on the way out
+}
+
+TEST(StoreCliTest, SigintStopsTheServerCleanlyAndModeApplies) {
+  const std::string path = unique_socket_path();
+  ServerProcess server(path, "1M", "0660");
+  { (void)StoreClient::connect(path, 20000ms); }
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0660U);  // --mode
+  ASSERT_EQ(::kill(server.child().pid(), SIGINT), 0);
+  const ChildResult result = server.child().wait();
+  EXPECT_TRUE(result.exited);
+  EXPECT_EQ(result.exit_code, 0);
+}
+
+TEST(StoreCliTest, BadArgumentsAreClearErrors) {
+  const std::string path = unique_socket_path();
+  CommandResult r = run_command(shmkit_binary() + " store -m 12Q -s " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("invalid size '12Q'"), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store -s " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("-m SIZE"), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store -m 1P -s " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  r = run_command(shmkit_binary() + " store -m 4096G -s " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("does not fit"), std::string::npos) << r.output;
+  r = run_command(shmkit_binary() + " store ls -s " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("no store server"), std::string::npos) << r.output;
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace shmkit::testing
