@@ -108,9 +108,12 @@ std::string read_config_file(const std::filesystem::path& path) {
 
 void write_file_atomically(const std::filesystem::path& requested, std::string_view contents) {
   std::error_code ec;
-  // Replace the file a symbolic link points to, not the link.
-  const std::filesystem::path path =
-      std::filesystem::is_symlink(requested, ec) ? std::filesystem::canonical(requested, ec) : requested;
+  // Replace the file a symbolic link points to, not the link. A path that
+  // does not exist yet is simply a new file (libstdc++ reports not_found
+  // with ENOENT in `ec`, which is no failure here).
+  const bool is_link = std::filesystem::symlink_status(requested, ec).type() == std::filesystem::file_type::symlink;
+  ec.clear();
+  const std::filesystem::path path = is_link ? std::filesystem::weakly_canonical(requested, ec) : requested;
   if (ec) {
     fail_save(requested, "cannot follow the symbolic link", ec.value());
   }

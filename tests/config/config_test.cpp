@@ -1,0 +1,327 @@
+// YAML-backed config structs: round trips, the file's flavour, every error
+// class with its key path and line, and atomic saves.
+
+#include <shmkit/config/yaml_config.hpp>
+#include <shmkit/core/error.hpp>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "config_test_types.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using shmkit::ConfigError;
+using shmkit::testing::Camera;
+using shmkit::testing::filled_rig;
+using shmkit::testing::Rig;
+using shmkit::testing::Session;
+using shmkit::testing::throws_with;
+using shmkit::testing::Trigger;
+
+// A directory unique to this process and test, removed afterwards.
+class ConfigDir {
+ public:
+  ConfigDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("shmkit-config-test-" + std::to_string(::getpid()) + "-" + std::string(info->name()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ConfigDir(const ConfigDir&) = delete;
+  ConfigDir& operator=(const ConfigDir&) = delete;
+  ~ConfigDir() {
+    std::error_code ignored;
+    fs::permissions(path_, fs::perms::owner_all, ignored);
+    fs::remove_all(path_, ignored);
+  }
+  [[nodiscard]] fs::path operator/(std::string_view name) const { return path_ / name; }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_text(const fs::path& path, std::string_view text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Loads `yaml` as a Rig and expects a ConfigError at `line` about `key_path`
+// whose message holds every keyword.
+::testing::AssertionResult rejects(std::string_view yaml, std::string_view key_path, std::size_t line,
+                                   std::initializer_list<std::string_view> keywords) {
+  try {
+    (void)shmkit::from_yaml_string<Rig>(yaml);
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    if (e.key_path() != key_path) {
+      return ::testing::AssertionFailure()
+             << "key path '" << e.key_path() << "', expected '" << key_path << "': " << message;
+    }
+    if (e.line() != line) {
+      return ::testing::AssertionFailure() << "line " << e.line() << ", expected " << line << ": " << message;
+    }
+    const std::string located = "<string>:" + std::to_string(line) + ":";
+    if (message.find(located) == std::string::npos) {
+      return ::testing::AssertionFailure() << "message lacks \"" << located << "\": " << message;
+    }
+    if (!key_path.empty() && message.find(key_path) == std::string::npos) {
+      return ::testing::AssertionFailure() << "message lacks the key path: " << message;
+    }
+    for (const std::string_view keyword : keywords) {
+      if (message.find(keyword) == std::string::npos) {
+        return ::testing::AssertionFailure() << "message lacks \"" << keyword << "\": " << message;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "expected ConfigError, got: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "the YAML was accepted";
+}
+
+// --- round trips and flavour -------------------------------------------------
+
+TEST(ConfigTest, RoundTripOfEverySupportedTypeNestedThreeLevels) {
+  const ConfigDir dir;
+  const Rig rig = filled_rig();
+  shmkit::to_yaml(rig, dir / "rig.yaml");
+  const Rig again = shmkit::from_yaml<Rig>(dir / "rig.yaml");
+  EXPECT_TRUE(again == rig) << read_text(dir / "rig.yaml");
+  // Saving what was loaded writes the same bytes.
+  EXPECT_EQ(shmkit::to_yaml_string(again), read_text(dir / "rig.yaml"));
+}
+
+TEST(ConfigTest, DefaultsRoundTripThroughAString) {
+  const Rig rig;
+  EXPECT_TRUE(shmkit::from_yaml_string<Rig>(shmkit::to_yaml_string(rig)) == rig);
+}
+
+TEST(ConfigTest, OutputIsBlockStyleInDeclarationOrderBetweenMarkers) {
+  Rig rig;
+  rig.cameras = {{"side", Camera{}}};
+  const std::string text = shmkit::to_yaml_string(rig);
+  EXPECT_EQ(text.rfind("---\n", 0), 0U) << text;
+  EXPECT_TRUE(text.ends_with("\n...\n")) << text;
+  EXPECT_EQ(text.find('{'), std::string::npos) << "flow style in: " << text;
+  // Declaration order, 2-space indentation for nested mappings, PyYAML's
+  // unindented block sequences.
+  EXPECT_LT(text.find("enabled:"), text.find("i8:"));
+  EXPECT_LT(text.find("i8:"), text.find("main_camera:"));
+  EXPECT_NE(text.find("channels:\n- 1\n- 2\n- 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cameras:\n  side:\n    exposure_us: 10000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("seed: null\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("notes: []\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("trigger: internal\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("f64: 0.1\n"), std::string::npos) << text;
+}
+
+TEST(ConfigTest, TextThatLooksLikeAnotherTypeIsQuoted) {
+  Rig rig;
+  rig.animal = "yes";
+  rig.main_camera.serial = "123";
+  const std::string text = shmkit::to_yaml_string(rig);
+  EXPECT_NE(text.find("animal: 'yes'\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("serial: '123'\n"), std::string::npos) << text;
+}
+
+TEST(ConfigTest, MissingKeysKeepDefaults) {
+  const Rig rig = shmkit::from_yaml_string<Rig>("---\nanimal: rat-7\nmain_camera:\n  gain: 2.0\n...\n");
+  EXPECT_EQ(rig.animal, "rat-7");
+  EXPECT_EQ(rig.main_camera.gain, 2.0F);
+  EXPECT_EQ(rig.main_camera.exposure_us, Camera{}.exposure_us);
+  EXPECT_EQ(rig.u16, Rig{}.u16);
+}
+
+TEST(ConfigTest, MixinGivesThePythonStyleMethods) {
+  const ConfigDir dir;
+  shmkit::testing::Operator person;
+  person.name = "grace";
+  person.to_yaml(dir / "operator.yml");
+  EXPECT_EQ(person.to_yaml_string(), read_text(dir / "operator.yml"));
+  const auto loaded = shmkit::testing::Operator::from_yaml(dir / "operator.yml");
+  EXPECT_EQ(loaded.name, "grace");
+  EXPECT_EQ(loaded.level, 3);
+  EXPECT_EQ(shmkit::testing::Operator::from_yaml_string("level: 9\n").level, 9);
+}
+
+// --- exclusion and unknown keys ----------------------------------------------
+
+TEST(ConfigTest, ExcludedFieldsAreNotWrittenAndKeepTheirValueOnLoad) {
+  Session session;
+  session.raw_data_path = "/fast/disk";
+  const std::string text = shmkit::to_yaml_string(session);
+  EXPECT_EQ(text.find("raw_data_path"), std::string::npos) << text;
+
+  Session loaded;
+  loaded.raw_data_path = "/kept";
+  shmkit::update_from_yaml_string(loaded, "---\nanimal: rat\n...\n");
+  EXPECT_EQ(loaded.animal, "rat");
+  EXPECT_EQ(loaded.raw_data_path, "/kept");
+
+  EXPECT_TRUE(throws_with<ConfigError>(
+      [] { (void)shmkit::from_yaml_string<Session>("animal: rat\nraw_data_path: /elsewhere\n"); },
+      {"raw_data_path", "not read from the file", ":2:"}));
+}
+
+TEST(ConfigTest, UnknownKeyIsAnErrorWithASuggestion) {
+  EXPECT_TRUE(rejects("---\nanimal: rat\nmain_camera:\n  gian: 2.0\n...\n", "main_camera.gian", 4,
+                      {"unknown", "did you mean 'gain'"}));
+}
+
+TEST(ConfigTest, UnknownKeysCanBeAllowed) {
+  shmkit::YamlLoadOptions options;
+  options.allow_unknown_keys = true;
+  const Rig rig = shmkit::from_yaml_string<Rig>("animal: rat\nno_such_key: 1\n", options);
+  EXPECT_EQ(rig.animal, "rat");
+}
+
+// --- error classes -------------------------------------------------------------
+
+TEST(ConfigTest, WrongScalarType) {
+  EXPECT_TRUE(rejects("animal: rat\nu32: 1.5\n", "u32", 2, {"1.5"}));
+  EXPECT_TRUE(rejects("enabled: maybe\n", "enabled", 1, {"maybe"}));
+  EXPECT_TRUE(rejects("channels: 7\n", "channels", 1, {"list"}));
+  EXPECT_TRUE(rejects("main_camera:\n  roi: [1, 2]\n", "main_camera.roi", 2, {"list"}));
+}
+
+TEST(ConfigTest, IntegerOutOfRangeIsNeverWrapped) {
+  EXPECT_TRUE(rejects("u8: 300\n", "u8", 1, {"300", "out of range", "0 to 255"}));
+  EXPECT_TRUE(rejects("i8: -129\n", "i8", 1, {"-129", "out of range"}));
+  EXPECT_TRUE(rejects("u64: -1\n", "u64", 1, {"-1", "out of range"}));
+  EXPECT_TRUE(rejects("main_camera:\n  roi:\n    box: [0, 0, 70000, 4]\n", "main_camera.roi.box[2]", 3,
+                      {"70000", "out of range", "65535"}));
+}
+
+TEST(ConfigTest, WrongStdArrayLength) {
+  EXPECT_TRUE(rejects("main_camera:\n  roi:\n    box:\n    - 1\n    - 2\n    - 3\n", "main_camera.roi.box", 4,
+                      {"exactly 4", "found 3"}));
+}
+
+TEST(ConfigTest, BadEnumNameListsTheValidNames) {
+  EXPECT_TRUE(rejects("main_camera:\n  trigger: externel\n", "main_camera.trigger", 2,
+                      {"'externel'", "internal", "external", "software", "did you mean 'external'"}));
+}
+
+TEST(ConfigTest, NonMappingDocument) {
+  EXPECT_TRUE(rejects("---\n- 1\n- 2\n...\n", "", 2, {"top level", "list"}));
+}
+
+TEST(ConfigTest, EmptyFile) {
+  const ConfigDir dir;
+  write_text(dir / "empty.yaml", "");
+  EXPECT_TRUE(
+      throws_with<ConfigError>([&] { (void)shmkit::from_yaml<Rig>(dir / "empty.yaml"); }, {"empty.yaml", "empty"}));
+  EXPECT_TRUE(rejects("---\n...\n", "", 1, {"holds no settings"}));
+}
+
+TEST(ConfigTest, SyntaxErrorCarriesLineAndColumn) {
+  try {
+    (void)shmkit::from_yaml_string<Rig>("animal: rat\nmain_camera:\n  gain: [1, 2\n");
+    ADD_FAILURE() << "broken YAML was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_GE(e.line(), 3U) << e.what();
+    EXPECT_GT(e.column(), 0U) << e.what();
+    EXPECT_NE(std::string(e.what()).find("syntax"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigTest, NullOnlyForOptionalFields) {
+  EXPECT_TRUE(rejects("u16: null\n", "u16", 1, {"null"}));
+  EXPECT_FALSE(shmkit::from_yaml_string<Rig>("seed: null\n").seed.has_value());
+  EXPECT_EQ(shmkit::from_yaml_string<Rig>("seed: 7\n").seed, 7);
+}
+
+TEST(ConfigTest, FailedLoadLeavesTheTargetUnchanged) {
+  Rig rig = filled_rig();
+  const Rig before = rig;
+  EXPECT_THROW(shmkit::update_from_yaml_string(rig, "animal: changed\nu8: 300\n"), ConfigError);
+  EXPECT_TRUE(rig == before);
+}
+
+TEST(ConfigTest, FileErrorsNameTheFile) {
+  const ConfigDir dir;
+  write_text(dir / "rig.yaml", "animal: rat\nu8: 300\n");
+  EXPECT_TRUE(throws_with<ConfigError>([&] { (void)shmkit::from_yaml<Rig>(dir / "rig.yaml"); },
+                                       {(dir / "rig.yaml").string() + ":2:", "u8", "300"}));
+  EXPECT_TRUE(throws_with<shmkit::NotFoundError>([&] { (void)shmkit::from_yaml<Rig>(dir / "missing.yaml"); },
+                                                 {"missing.yaml"}));
+}
+
+TEST(ConfigTest, OnlyYamlExtensionsAreAccepted) {
+  const ConfigDir dir;
+  EXPECT_TRUE(throws_with<ConfigError>([&] { shmkit::to_yaml(Rig{}, dir / "rig.json"); }, {"rig.json", ".yaml"}));
+  EXPECT_FALSE(fs::exists(dir / "rig.json"));
+  write_text(dir / "rig.txt", "animal: rat\n");
+  EXPECT_TRUE(throws_with<ConfigError>([&] { (void)shmkit::from_yaml<Rig>(dir / "rig.txt"); }, {"rig.txt"}));
+  shmkit::to_yaml(Rig{}, dir / "rig.yml");
+  EXPECT_TRUE(fs::exists(dir / "rig.yml"));
+}
+
+// --- atomic save ----------------------------------------------------------------
+
+TEST(ConfigTest, SaveIntoAPathThatCannotBeADirectoryFailsClearly) {
+  const ConfigDir dir;
+  write_text(dir / "plain-file", "not a directory");
+  EXPECT_TRUE(throws_with<shmkit::Error>([&] { shmkit::to_yaml(Rig{}, dir / "plain-file/rig.yaml"); },
+                                         {"plain-file", "cannot create directory", "unchanged"}));
+  EXPECT_EQ(read_text(dir / "plain-file"), "not a directory");
+}
+
+TEST(ConfigTest, FailedWriteMidwayLeavesTheOldFileByteForByte) {
+  // A child process with a file-size limit smaller than the new text: the
+  // write of the temporary file fails midway (EFBIG), as a full disk would.
+  const ConfigDir dir;
+  shmkit::to_yaml(Rig{}, dir / "rig.yaml");
+  const std::string before = read_text(dir / "rig.yaml");
+  Rig big = filled_rig();
+  big.notes.assign(2000, std::string(40, 'x'));
+  shmkit::testing::Child child([&] {
+    ::signal(SIGXFSZ, SIG_IGN);  // get EFBIG instead of being killed
+    rlimit limit{1024, 1024};
+    shmkit::testing::require(::setrlimit(RLIMIT_FSIZE, &limit) == 0, "setrlimit failed");
+    bool threw = false;
+    try {
+      shmkit::to_yaml(big, dir / "rig.yaml");
+    } catch (const shmkit::Error&) {
+      threw = true;
+    }
+    shmkit::testing::require(threw, "a save past the file-size limit reported success");
+  });
+  EXPECT_TRUE(shmkit::testing::exited_ok(child.wait()));
+  EXPECT_EQ(read_text(dir / "rig.yaml"), before);
+  // No temporary file is left behind.
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path())) {
+    ++files;
+  }
+  EXPECT_EQ(files, 1U);
+}
+
+TEST(ConfigTest, SaveReplacesAnExistingFileAndCreatesDirectories) {
+  const ConfigDir dir;
+  shmkit::to_yaml(Rig{}, dir / "nested/deeper/rig.yaml");
+  shmkit::to_yaml(filled_rig(), dir / "nested/deeper/rig.yaml");
+  EXPECT_TRUE(shmkit::from_yaml<Rig>(dir / "nested/deeper/rig.yaml") == filled_rig());
+}
+
+}  // namespace
