@@ -1,0 +1,240 @@
+// Config files cross the language boundary both ways: what C++ writes loads
+// in Python (PyYAML into dataclasses, as ataraxis' YamlConfig does), and what
+// Python writes with ataraxis' dump settings loads in C++. Runs the real
+// interpreter the build was configured with; a missing interpreter or PyYAML
+// fails the test.
+
+#include <shmkit/config/yaml_config.hpp>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config_test_types.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using shmkit::testing::Camera;
+using shmkit::testing::Rig;
+using shmkit::testing::Roi;
+using shmkit::testing::Trigger;
+
+// The Python side of the contract: dataclasses that mirror Rig, Camera and
+// Roi, built from a loaded mapping the way ataraxis builds them (every key
+// must be a field), and dumped the way ataraxis dumps them.
+constexpr const char* kPythonTypes = R"PY(
+import dataclasses, enum, math, sys, yaml
+from dataclasses import dataclass, field
+from typing import Optional
+
+class Trigger(enum.Enum):
+    internal = 0
+    external = 1
+    software = 2
+
+@dataclass
+class Roi:
+    box: list = field(default_factory=lambda: [0, 0, 640, 480])
+    scale: Optional[float] = None
+
+@dataclass
+class Camera:
+    exposure_us: int = 10000
+    gain: float = 1.5
+    trigger: Trigger = Trigger.internal
+    roi: Roi = field(default_factory=Roi)
+    extra_rois: list = field(default_factory=list)
+    serial: str = "cam-0"
+
+@dataclass
+class Rig:
+    enabled: bool = True
+    i8: int = -8
+    u8: int = 8
+    i16: int = -16
+    u16: int = 16
+    i32: int = -32
+    u32: int = 32
+    i64: int = -64
+    u64: int = 64
+    f32: float = 0.25
+    f64: float = 0.1
+    animal: str = "mouse-1"
+    output: str = "/data/rig"
+    seed: Optional[int] = None
+    channels: list = field(default_factory=lambda: [1, 2, 3])
+    cameras: dict = field(default_factory=dict)
+    main_camera: Camera = field(default_factory=Camera)
+    notes: list = field(default_factory=list)
+
+def build_roi(d):
+    return Roi(**d)
+
+def build_camera(d):
+    d = dict(d)
+    assert set(d) <= {f.name for f in dataclasses.fields(Camera)}, d
+    d["trigger"] = Trigger[d["trigger"]]
+    d["roi"] = build_roi(d["roi"])
+    d["extra_rois"] = [build_roi(r) for r in d["extra_rois"]]
+    return Camera(**d)
+
+def build_rig(d):
+    d = dict(d)
+    assert set(d) <= {f.name for f in dataclasses.fields(Rig)}, d
+    d["cameras"] = {k: build_camera(v) for k, v in d["cameras"].items()}
+    d["main_camera"] = build_camera(d["main_camera"])
+    return Rig(**d)
+
+def plain(value):
+    # asdict() keeps Enum members; ataraxis-style files hold their names.
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+def dump(rig, path):
+    with open(path, "w") as f:
+        yaml.dump(plain(dataclasses.asdict(rig)), f, explicit_start=True, explicit_end=True,
+                  sort_keys=False, default_flow_style=False)
+)PY";
+
+// Checks, in Python, the values of shmkit::testing::filled_rig().
+constexpr const char* kPythonCheckFilledRig = R"PY(
+with open(sys.argv[1]) as f:
+    rig = build_rig(yaml.safe_load(f))
+assert rig.enabled is False
+assert (rig.i8, rig.u8, rig.i16, rig.u16) == (-128, 255, -32768, 65535)
+assert (rig.i32, rig.u32) == (-2**31, 2**32 - 1)
+assert (rig.i64, rig.u64) == (-2**63, 2**64 - 1)
+assert abs(rig.f32 - -3.5e-7) < 1e-13, rig.f32
+assert rig.f64 == 6.02214076e23
+assert rig.animal == "yes" and isinstance(rig.animal, str)
+assert rig.output == "/data/2026-11-22/session 1"
+assert rig.seed == 42
+assert rig.channels == []
+side = rig.cameras["side"]
+assert (side.exposure_us, side.gain, side.trigger) == (500, 0.125, Trigger.external)
+assert side.roi == Roi([10, 20, 30, 40], 0.5)
+assert side.extra_rois == [Roi([1, 2, 3, 4], None), Roi([5, 6, 7, 8], 2.0)]
+assert side.serial == "123"
+assert rig.cameras["top"] == Camera()
+assert list(rig.cameras) == ["side", "top"]
+assert rig.main_camera.trigger == Trigger.software
+assert rig.main_camera.roi.scale == 1e-5
+assert rig.main_camera.serial == ""
+assert rig.notes == ["first line: with a colon", "# not a comment", "\u00fcn\u00efc\u00f6d\u00e9"]
+print("python read every value")
+)PY";
+
+// Writes, in Python, a Rig that C++ checks in PythonFileLoadsInCpp.
+constexpr const char* kPythonWriteRig = R"PY(
+rig = Rig()
+rig.enabled = False
+rig.u8 = 200
+rig.i64 = -2**63
+rig.u64 = 2**64 - 1
+rig.f64 = 1e-300
+rig.animal = "on"
+rig.output = "/mnt/data/run 2"
+rig.seed = -5
+rig.channels = [7, 8]
+cam = Camera(exposure_us=123, gain=0.75, trigger=Trigger.software, roi=Roi([9, 8, 7, 6], 3.25),
+             extra_rois=[Roi()], serial="0017")
+rig.cameras = {"left": cam}
+rig.main_camera.trigger = Trigger.external
+rig.notes = ["colon: inside", "\u00e9t\u00e9", ""]
+dump(rig, sys.argv[1])
+print("python wrote the file")
+)PY";
+
+class ConfigPythonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("shmkit-config-py-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `body` (after the shared types) with `argument`; fails on a
+  // non-zero exit, which includes a missing interpreter or PyYAML.
+  void run_python(const std::string& body, const fs::path& argument) const {
+    const fs::path script = dir_ / "script.py";
+    std::ofstream(script) << kPythonTypes << body;
+    const auto result =
+        shmkit::testing::run_command(shmkit::testing::python() + " " + script.string() + " " + argument.string());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigPythonTest, CppFileLoadsInPythonDataclasses) {
+  const fs::path file = dir_ / "rig.yaml";
+  shmkit::to_yaml(shmkit::testing::filled_rig(), file);
+  run_python(kPythonCheckFilledRig, file);
+}
+
+TEST_F(ConfigPythonTest, PythonFileLoadsInCpp) {
+  const fs::path file = dir_ / "rig.yaml";
+  run_python(kPythonWriteRig, file);
+  const Rig rig = shmkit::from_yaml<Rig>(file);
+
+  Rig expected;
+  expected.enabled = false;
+  expected.u8 = 200;
+  expected.i64 = -9223372036854775807LL - 1;
+  expected.u64 = 18446744073709551615ULL;
+  expected.f64 = 1e-300;
+  expected.animal = "on";
+  expected.output = "/mnt/data/run 2";
+  expected.seed = -5;
+  expected.channels = {7, 8};
+  Camera left;
+  left.exposure_us = 123;
+  left.gain = 0.75F;
+  left.trigger = Trigger::software;
+  left.roi = Roi{{9, 8, 7, 6}, 3.25};
+  left.extra_rois = {Roi{}};
+  left.serial = "0017";
+  expected.cameras = {{"left", left}};
+  expected.main_camera.trigger = Trigger::external;
+  expected.notes = {"colon: inside", "\u00e9t\u00e9", ""};
+  EXPECT_TRUE(rig == expected) << shmkit::to_yaml_string(rig);
+}
+
+TEST_F(ConfigPythonTest, CppRewritesAPythonFileWithTheSameValues) {
+  // Python -> C++ -> file -> Python: the values survive both directions.
+  const fs::path file = dir_ / "rig.yaml";
+  shmkit::to_yaml(shmkit::testing::filled_rig(), file);
+  run_python("rig = build_rig(yaml.safe_load(open(sys.argv[1])))\ndump(rig, sys.argv[1])\n", file);
+  EXPECT_TRUE(shmkit::from_yaml<Rig>(file) == shmkit::testing::filled_rig());
+}
+
+TEST_F(ConfigPythonTest, CppTextIsWhatPyYamlWritesByteForByte) {
+  // ataraxis' dump settings, plus allow_unicode (shmkit writes UTF-8 text
+  // as is; without it PyYAML escapes non-ASCII, and both forms read alike).
+  const fs::path file = dir_ / "rig.yaml";
+  shmkit::to_yaml(shmkit::testing::filled_rig(), file);
+  run_python(R"PY(
+text = open(sys.argv[1], encoding="utf-8").read()
+again = yaml.dump(yaml.safe_load(text), explicit_start=True, explicit_end=True, sort_keys=False,
+                  default_flow_style=False, allow_unicode=True)
+if again != text:
+    import difflib
+    sys.exit("".join(difflib.unified_diff(text.splitlines(True), again.splitlines(True), "shmkit", "PyYAML")))
+print("identical")
+)PY",
+             file);
+}
+
+}  // namespace
