@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -167,6 +169,32 @@ TEST(CliTest, DemoCountsAreExact) {
   auto demo = shmkit_command("demo");
   ASSERT_EQ(demo.exit_code, 0) << demo.output;
   EXPECT_TRUE(contains(demo.output, "all totals exact")) << demo.output;
+}
+
+TEST(CliTest, ConfigShowPrintsShmkitFlavourAndLocatesSyntaxErrors) {
+  const std::string base = "/tmp/shmkit-cli-test-" + std::to_string(::getpid());
+  const std::string good = base + "-good.yaml";
+  const std::string bad = base + "-bad.yaml";
+  std::ofstream(good) << "# a comment\nexposure: 100\nroi: [1, 2]\nlabel: \"yes\"\nnested: {a: 1}\n";
+  std::ofstream(bad) << "exposure: 100\nroi: [1, 2\n";
+
+  auto shown = shmkit_command("config show " + good);
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_EQ(shown.output, "---\nexposure: 100\nroi:\n- 1\n- 2\nlabel: 'yes'\nnested:\n  a: 1\n...\n");
+
+  auto broken = shmkit_command("config show " + bad);
+  EXPECT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_TRUE(contains(broken.output, bad + ":3:")) << broken.output;
+  EXPECT_TRUE(contains(broken.output, "syntax error")) << broken.output;
+
+  auto missing = shmkit_command("config show " + base + "-missing.yaml");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "-missing.yaml")) << missing.output;
+
+  EXPECT_EQ(shmkit_command("config").exit_code, 2);
+  EXPECT_EQ(shmkit_command("config show --help").exit_code, 0);
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
 }
 
 }  // namespace
