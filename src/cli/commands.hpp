@@ -26,5 +26,6 @@ void register_array_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 void register_gc_command(CLI::App& app);
 void register_ls_command(CLI::App& app);
+void register_log_command(CLI::App& app);
 
 }  // namespace shmkit::cli

@@ -30,9 +30,9 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Child;
 using testing::exited_ok;
+using testing::InstanceName;
 using testing::make_payload;
 using testing::require;
-using testing::ScopedName;
 using testing::Signal;
 using testing::TempDir;
 
@@ -99,25 +99,6 @@ DataLoggerOptions quiet_options(std::size_t ring_bytes = std::size_t{1} << 20) {
   options.fsync = FsyncPolicy::none;
   return options;
 }
-
-/// A unique logger instance name whose segment is removed at scope exit,
-/// even when the test fails or a logger was SIGKILLed.
-class InstanceName {
- public:
-  explicit InstanceName(std::string_view tag) : name_(tag) {}
-  InstanceName(const InstanceName&) = delete;
-  InstanceName& operator=(const InstanceName&) = delete;
-  ~InstanceName() {
-    try {
-      DataLogger::remove_segment(name_.str());
-    } catch (...) {
-    }
-  }
-  [[nodiscard]] const std::string& str() const noexcept { return name_.str(); }
-
- private:
-  ScopedName name_;
-};
 
 /// Every record (source, time, payload) in a log directory's record files,
 /// per source in file order (session, run). CRCs are checked by the reader.
