@@ -328,6 +328,57 @@ TEST(LoggerProcessTest, KilledLoggerRestartedDrainsEveryAcknowledgedEntry) {
   EXPECT_EQ(duplicates, report.duplicates);
 }
 
+TEST(LoggerProcessTest, KilledLoggerRestartedKeepsAcknowledgedChunkedEntries) {
+  InstanceName name("killchunked");
+  TempDir dir;
+  SharedCounters words;
+  Signal logger_ready;
+  constexpr std::uint64_t kEntries = 40;
+  constexpr std::size_t kSize = std::size_t{1} << 20;  // 64 chunks through a 64 KiB ring
+  Child first_logger([&] {
+    DataLogger logger(dir.path(), name.str(), quiet_options(64 * 1024));
+    logger.start();
+    logger_ready.notify();
+    for (;;) {
+      std::this_thread::sleep_for(1s);  // idle until killed; not a synchronisation
+    }
+  });
+  ASSERT_TRUE(logger_ready.wait());
+  Child producer([&] {
+    LogWriterOptions options;
+    options.block_timeout = 60s;
+    auto writer = LogWriter::connect(name.str(), options);
+    for (std::uint64_t i = 0; i < kEntries; ++i) {
+      require(writer.log(1, i, make_payload(kSize, i)), "log of entry " + std::to_string(i));
+      words->acked[0].store(i + 1, std::memory_order_release);
+    }
+  });
+  // Killed while an entry is (almost certainly) half reassembled: its first
+  // chunks have left the ring, the rest are still coming.
+  ASSERT_TRUE(eventually([&] { return words->acked[0].load() >= 5; }));
+  first_logger.kill_and_wait();
+  DataLogger logger(dir.path(), name.str(), quiet_options());
+  logger.start();
+  EXPECT_TRUE(exited_ok(producer.wait()));
+  ASSERT_TRUE(eventually([&] { return logger.stats().writers.empty(); }));
+  logger.stop();
+  const AssembleReport report = assemble_log_archives(logger.log_directory());
+  ASSERT_EQ(report.sources.size(), 1U);
+  const auto entries = read_archives(logger.log_directory());
+  std::uint64_t next = 0;
+  for (const LogEntry& e : entries.at(1)) {
+    if (e.acquisition_time + 1 != next) {  // not a duplicate of the previous entry
+      ASSERT_EQ(e.acquisition_time, next) << "entry " << next << " is missing";
+      ++next;
+    }
+    ASSERT_TRUE(e.payload == make_payload(kSize, e.acquisition_time)) << "entry " << e.acquisition_time;
+  }
+  EXPECT_EQ(next, kEntries);
+  for (const auto& item : std::filesystem::directory_iterator(logger.log_directory())) {
+    EXPECT_NE(item.path().filename().string().rfind(".spill", 0), 0U) << "spill file left behind: " << item.path();
+  }
+}
+
 struct FloodResult {
   std::uint64_t saved = 0;
   std::uint64_t child_dropped = 0;
