@@ -18,3 +18,13 @@
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_options.hpp>
 #include <shmkit/store/store_server.hpp>
+#include <shmkit/logger/archive_reader.hpp>
+#include <shmkit/logger/assemble.hpp>
+#include <shmkit/logger/data_logger.hpp>
+#include <shmkit/logger/layout.hpp>
+#include <shmkit/logger/log_package.hpp>
+#include <shmkit/logger/log_writer.hpp>
+#include <shmkit/logger/npy.hpp>
+#include <shmkit/logger/npz_writer.hpp>
+#include <shmkit/logger/options.hpp>
+#include <shmkit/logger/record_file.hpp>

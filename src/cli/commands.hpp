@@ -28,5 +28,6 @@ void register_demo_command(CLI::App& app);
 void register_gc_command(CLI::App& app);
 void register_ls_command(CLI::App& app);
 void register_store_command(CLI::App& app);
+void register_log_command(CLI::App& app);
 
 }  // namespace shmkit::cli

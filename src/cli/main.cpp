@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   shmkit::cli::register_gc_command(app);
   shmkit::cli::register_demo_command(app);
   shmkit::cli::register_store_command(app);
+  shmkit::cli::register_log_command(app);
 
   // Subcommands do their work in callbacks that run inside parse(), so
   // their failures arrive here too, as shmkit::Error or ExitStatus.

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 namespace shmkit {
@@ -123,11 +124,20 @@ SharedSegment SharedSegment::open(std::string_view name, std::string_view what) 
     }
     throw_errno("cannot open " + object, err);
   }
+  // A creator sizes its segment right after shm_open; an open that lands in
+  // between sees 0 bytes. Give such a creator a bounded moment (the callers
+  // then wait for the creator to publish its magic the same way).
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw_system_error("cannot inspect " + object, err);
+  for (int attempt = 0;; ++attempt) {
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw_system_error("cannot inspect " + object, err);
+    }
+    if (st.st_size != 0 || attempt == 1000) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size == 0) {

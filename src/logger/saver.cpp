@@ -4,9 +4,15 @@
 #include <shmkit/core/process.hpp>
 #include <shmkit/logger/record_file.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <system_error>
 
 #include "../core/futex.hpp"
 #include "checksum.hpp"
@@ -24,6 +30,61 @@ WriterSlotState state_of(const RingHeader& h) noexcept {
   return static_cast<WriterSlotState>(h.state.load(std::memory_order_acquire));
 }
 
+// Header of a spill file; the chunks taken so far follow at kSpillDataOffset.
+// Host byte order: only a logger on the same machine reads it back.
+struct SpillHeader {
+  char magic[8];
+  std::uint64_t generation;  // of the writer slot the entry came from
+  std::uint64_t time;
+  std::uint64_t first_pos;  // ring position of the entry's first chunk
+  std::uint64_t ring_end;   // ring position after the last chunk in the file
+  std::uint32_t total;
+  std::uint32_t have;  // payload bytes in the file
+  std::uint8_t source;
+  std::uint8_t reserved[7];
+};
+static_assert(sizeof(SpillHeader) == 56 && std::is_trivially_copyable_v<SpillHeader>);
+constexpr char kSpillMagic[8] = {'S', 'H', 'M', 'K', 'S', 'P', 'L', '1'};
+constexpr off_t kSpillDataOffset = 64;
+
+std::filesystem::path spill_path(const std::filesystem::path& dir, std::uint32_t slot) {
+  return dir / (".spill-" + std::to_string(slot));
+}
+
+void pwrite_all(int fd, const void* data, std::size_t size, off_t offset, const std::filesystem::path& path) {
+  const auto* p = static_cast<const std::byte*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, p, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw Error("cannot write the spill file '" + path.string() + "': " + std::strerror(errno),
+                  std::error_code(errno, std::generic_category()));
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+}
+
+bool pread_all(int fd, void* data, std::size_t size, off_t offset) noexcept {
+  auto* p = static_cast<std::byte*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, p, size, offset);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 Saver::Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
@@ -37,6 +98,113 @@ Saver::Saver(const LoggerSegment& segment, std::filesystem::path dir, const Data
       pending_tail_(segment.max_writers()) {
   for (std::uint32_t slot = 0; slot < segment.max_writers(); ++slot) {
     slots_[slot].generation = segment.ring(slot).header->generation.load(std::memory_order_acquire);
+    resume_from_spill(slot);
+  }
+}
+
+Saver::~Saver() {
+  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    const int fd = slots_[slot].spill_fd;
+    if (fd < 0) {
+      continue;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size == 0) {
+      ::unlink(spill_path(dir_, slot).c_str());  // nothing half-done: no file left behind
+    }
+    ::close(fd);
+  }
+}
+
+void Saver::spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offset, std::uint64_t ring_end) {
+  SlotState& ss = slots_[slot];
+  const auto path = spill_path(dir_, slot);
+  if (ss.spill_fd < 0) {
+    ss.spill_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ss.spill_fd < 0) {
+      throw Error("cannot open the spill file '" + path.string() + "': " + std::strerror(errno),
+                  std::error_code(errno, std::generic_category()));
+    }
+  }
+  // Data first, then the header that vouches for it: a crash in between
+  // leaves the previous, still valid header.
+  pwrite_all(ss.spill_fd, st.bytes.data() + chunk_offset, st.bytes.size() - chunk_offset,
+             kSpillDataOffset + static_cast<off_t>(chunk_offset), path);
+  SpillHeader header{};
+  std::memcpy(header.magic, kSpillMagic, sizeof kSpillMagic);
+  header.generation = ss.generation;
+  header.time = st.time;
+  header.first_pos = st.first_pos;
+  header.ring_end = ring_end;
+  header.total = st.total;
+  header.have = static_cast<std::uint32_t>(st.bytes.size());
+  header.source = st.source;
+  pwrite_all(ss.spill_fd, &header, sizeof header, 0, path);
+}
+
+void Saver::clear_spill(std::uint32_t slot) noexcept {
+  SlotState& ss = slots_[slot];
+  ss.clear_spill = false;
+  if (ss.spill_fd >= 0) {
+    (void)::ftruncate(ss.spill_fd, 0);
+  }
+}
+
+void Saver::resume_from_spill(std::uint32_t slot) {
+  SlotState& ss = slots_[slot];
+  ss.staging = {};
+  ss.skip_until = 0;
+  ss.clear_spill = false;
+  if (ss.spill_fd < 0) {
+    ss.spill_fd = ::open(spill_path(dir_, slot).c_str(), O_RDWR | O_CLOEXEC);
+    if (ss.spill_fd < 0) {
+      return;  // no spill file: nothing was half-done
+    }
+  }
+  SpillHeader header{};
+  if (!pread_all(ss.spill_fd, &header, sizeof header, 0) || std::memcmp(header.magic, kSpillMagic, 8) != 0) {
+    return;  // empty (cleared) spill
+  }
+  const RingHeader& h = *segment_.ring(slot).header;
+  const std::uint64_t tail = h.tail.load(std::memory_order_acquire);
+  if (header.generation != ss.generation || state_of(h) == WriterSlotState::free) {
+    counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);  // its writer is gone
+    clear_spill(slot);
+    return;
+  }
+  if (tail <= header.first_pos) {
+    clear_spill(slot);  // every chunk is still in the ring: it is read again from there
+    return;
+  }
+  Staging& st = ss.staging;
+  st.bytes.resize(header.have);
+  if (!pread_all(ss.spill_fd, st.bytes.data(), header.have, kSpillDataOffset)) {
+    counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+    report("spill file '" + spill_path(dir_, slot).string() +
+           "' is shorter than its header says; the entry of source " + std::to_string(header.source) + " at time " +
+           std::to_string(header.time) + " is lost");
+    ss.staging = {};
+    clear_spill(slot);
+    return;
+  }
+  st.active = true;
+  st.source = header.source;
+  st.time = header.time;
+  st.total = header.total;
+  st.first_pos = header.first_pos;
+  // Chunks in [tail, ring_end) are in the spill already; they are skipped.
+  ss.skip_until = tail < header.ring_end ? header.ring_end : 0;
+  if (header.have == header.total) {
+    if (ss.skip_until != 0) {
+      // Complete, but its ring space was never released, so the record may
+      // not have reached the file: save it again (a possible duplicate is
+      // kept and reported by assembly, never a loss).
+      write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
+      ss.clear_spill = true;
+    } else {
+      clear_spill(slot);
+    }
+    ss.staging = {};
   }
 }
 
@@ -113,8 +281,10 @@ std::uint64_t Saver::drain_once() {
     if (generation != ss.generation) {  // a new writer: nothing half-assembled belongs to it
       if (ss.staging.active) {
         counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+        clear_spill(slot);
       }
       ss.staging = {};
+      ss.skip_until = 0;
       ss.generation = generation;
     }
     const std::uint64_t start = h.tail.load(std::memory_order_relaxed);
@@ -133,7 +303,16 @@ std::uint64_t Saver::drain_once() {
                std::to_string(head - tail) + " bytes are discarded");
         tail = head;
         ss.staging = {};
+        ss.skip_until = 0;
+        clear_spill(slot);
         break;
+      }
+      if (ss.skip_until != 0) {
+        if (tail < ss.skip_until) {  // a chunk a previous saver already put in the spill
+          tail += size;
+          continue;
+        }
+        ss.skip_until = 0;
       }
       const auto pieces = ring.pieces(tail + sizeof record, record.chunk_bytes);
       const auto kind = static_cast<RingRecordKind>(record.kind);
@@ -142,6 +321,7 @@ std::uint64_t Saver::drain_once() {
         if (st.active) {  // the writer gave up on its previous chunked entry
           counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
           st.active = false;
+          clear_spill(slot);
         }
       }
       switch (kind) {
@@ -155,6 +335,7 @@ std::uint64_t Saver::drain_once() {
           st.source = record.source_id;
           st.time = record.acquisition_time;
           st.total = record.total_bytes;
+          st.first_pos = tail;
           st.bytes.clear();
           st.bytes.reserve(record.total_bytes);
           [[fallthrough]];
@@ -167,18 +348,24 @@ std::uint64_t Saver::drain_once() {
             // mismatch. Either way the entry cannot be completed.
             if (st.active || kind == RingRecordKind::last) {
               counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+              clear_spill(slot);
             }
             st.active = false;
             break;
           }
+          const std::size_t chunk_offset = st.bytes.size();
           st.bytes.insert(st.bytes.end(), pieces.first, pieces.first + pieces.first_size);
           st.bytes.insert(st.bytes.end(), pieces.second, pieces.second + pieces.second_size);
+          // In the spill before this chunk's ring space is released.
+          spill(slot, st, chunk_offset, tail + size);
           if (kind == RingRecordKind::last) {
             if (st.bytes.size() == st.total) {
               write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
               ++saved;
+              ss.clear_spill = true;
             } else {
               counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+              clear_spill(slot);
             }
             st.active = false;
             st.bytes.clear();
@@ -189,6 +376,12 @@ std::uint64_t Saver::drain_once() {
           break;
       }
       tail += size;
+      if (ss.clear_spill) {
+        // End this ring's pass: the spill may only be cleared (and reused by
+        // the next entry) after this entry's record is flushed and its ring
+        // space released, below.
+        break;
+      }
     }
     if (tail != start) {
       pending_tail_[slot] = tail;
@@ -221,6 +414,9 @@ std::uint64_t Saver::drain_once() {
       h.space_seq.fetch_add(1, std::memory_order_release);
       futex_wake_all(h.space_seq);
     }
+    if (slots_[slot].clear_spill) {
+      clear_spill(slot);
+    }
   }
   return consumed;
 }
@@ -232,6 +428,8 @@ void Saver::free_slot(std::uint32_t slot) noexcept {
     counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
   }
   slots_[slot].staging = {};
+  slots_[slot].skip_until = 0;
+  clear_spill(slot);
   h.dropped.store(0, std::memory_order_relaxed);
   h.logged.store(0, std::memory_order_relaxed);
   h.saved.store(0, std::memory_order_relaxed);
@@ -282,6 +480,16 @@ void Saver::close_files() {
 void Saver::abandon_files() noexcept {
   for (auto& file : files_) {
     file.reset();
+  }
+  // The failed pass released no ring space, but it advanced the reassembly
+  // of chunked entries: restart each from its spill file, which is
+  // consistent with the rings by construction.
+  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    try {
+      resume_from_spill(slot);
+    } catch (...) {
+      slots_[slot].staging = {};
+    }
   }
 }
 

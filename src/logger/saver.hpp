@@ -3,6 +3,13 @@
 // into per-source record files, reassembles chunked entries, releases ring
 // space only after the bytes are in the page cache, and frees the slots of
 // writers that left or died. Used by one thread at a time.
+//
+// Chunked entries (payloads above a quarter of the ring) must release ring
+// space before they are complete, so the chunks taken so far are also
+// written to a spill file per slot (`.spill-<slot>` in the log directory)
+// before their ring space is released. A saver that starts after a crash or
+// a stop() resumes a half-reassembled entry from its spill file, so an
+// entry its writer completed is never lost.
 
 #include <array>
 #include <atomic>
@@ -32,8 +39,12 @@ struct SaverCounters {
 
 class Saver {
  public:
+  /// Resumes half-reassembled entries from the spill files a previous saver left.
   Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
         std::uint32_t session, SaverCounters& counters);
+  Saver(const Saver&) = delete;
+  Saver& operator=(const Saver&) = delete;
+  ~Saver();
 
   /// One pass over every ring: copy complete entries to the files, write(2)
   /// them, then release the ring space. Returns the ring bytes consumed.
@@ -62,17 +73,24 @@ class Saver {
     std::uint8_t source = 0;
     std::uint64_t time = 0;
     std::uint32_t total = 0;
+    std::uint64_t first_pos = 0;  // ring position of its first chunk
     std::vector<std::byte> bytes;
   };
   struct SlotState {
     Staging staging;
     std::uint64_t generation = 0;
+    int spill_fd = -1;
+    bool clear_spill = false;      // the spilled entry was saved: clear the spill once its ring space is released
+    std::uint64_t skip_until = 0;  // ring records before this position are already in the spill
   };
 
   SourceFile& file_for(std::uint8_t source, std::uint64_t time);
   void write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size, const std::byte* b,
                    std::size_t b_size);
   void free_slot(std::uint32_t slot) noexcept;
+  void spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offset, std::uint64_t ring_end);
+  void clear_spill(std::uint32_t slot) noexcept;
+  void resume_from_spill(std::uint32_t slot);
   void report(const std::string& message) noexcept;
 
   const LoggerSegment& segment_;

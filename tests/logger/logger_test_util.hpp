@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <shmkit/logger/data_logger.hpp>
+
 #include "test_support.hpp"
 
 namespace shmkit::testing {
@@ -45,6 +47,25 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+/// A unique logger instance name whose segment is removed at scope exit,
+/// even when the test fails or a logger was SIGKILLed.
+class InstanceName {
+ public:
+  explicit InstanceName(std::string_view tag) : name_(tag) {}
+  InstanceName(const InstanceName&) = delete;
+  InstanceName& operator=(const InstanceName&) = delete;
+  ~InstanceName() {
+    try {
+      DataLogger::remove_segment(name_.str());
+    } catch (...) {
+    }
+  }
+  [[nodiscard]] const std::string& str() const noexcept { return name_.str(); }
+
+ private:
+  ScopedName name_;
 };
 
 /// A payload whose bytes depend on (seed, index) only.

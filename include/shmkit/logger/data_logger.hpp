@@ -23,11 +23,13 @@
 ///   DataLogger with the same instance name takes the segment over (its
 ///   previous owner must be dead) and drains what was left. Entries are
 ///   released from a ring only after write(2) put them in the page cache, so
-///   a SIGKILL loses nothing written; an entry whose chunks were being
-///   reassembled at the moment of the crash is lost (counted as
-///   `discarded_partial` by the next logger). A crash between write(2) and
-///   releasing the ring space saves a batch twice; assembly keeps and
-///   reports the duplicates.
+///   a SIGKILL loses nothing a writer logged. Payloads above a quarter of
+///   the ring travel in chunks whose ring space is released before the
+///   entry is complete; those chunks are first written to a spill file per
+///   writer slot (`<log dir>/.spill-<slot>`), from which the next logger
+///   resumes the entry. (Size the ring above 4x the largest payload to
+///   avoid the extra copy.) A crash between write(2) and releasing the ring
+///   space saves a batch twice; assembly keeps and reports the duplicates.
 /// - A torn record at the end of a record file (power loss without fsync,
 ///   disk full) is detected by assembly via the frame CRC and reported.
 /// - Fork: do not fork a process while its DataLogger is running and use the

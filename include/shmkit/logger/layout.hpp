@@ -45,8 +45,9 @@ enum class WriterSlotState : std::uint32_t {
 
 /// Kind of a ring record (`RingRecord::kind`). A payload larger than the
 /// ring's chunk limit (ring_bytes / 4) is split into first/middle/last
-/// chunks that the saver reassembles, so no payload needs a ring larger
-/// than itself.
+/// chunks that the saver reassembles (spilling the chunks taken so far to
+/// a file, so a logger crash mid-entry loses nothing), so no payload needs
+/// a ring larger than itself.
 enum class RingRecordKind : std::uint8_t { whole = 0, first = 1, middle = 2, last = 3 };
 
 /// Header of one record in a ring.
