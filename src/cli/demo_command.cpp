@@ -14,6 +14,7 @@
 // unlink-on-close handle would remove the array when the child exits).
 
 #include <shmkit/array/shared_array.hpp>
+#include <shmkit/config/yaml_config.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
 
@@ -23,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/describe.hpp>
 
 #include <array>
 #include <atomic>
@@ -49,11 +51,27 @@ using namespace demo;  // NOLINT(google-build-using-namespace): the layout const
 
 constexpr int kMaxProcesses = 256;
 
+// Also the demo's configuration file (`--config`, `--write-config`).
 struct DemoOptions {
   int processes = 4;
   std::uint64_t increments = 200'000;
-  double seconds = 0;
+  double seconds = 0;  // > 0: run each operation this long instead of `increments` times
 };
+BOOST_DESCRIBE_STRUCT(DemoOptions, (), (processes, increments, seconds))
+
+// A configuration file is checked as strictly as the command line.
+void check_options(const DemoOptions& options, const std::string& origin) {
+  auto fail = [&](const std::string& reason) { throw ConfigError(origin + ": " + reason); };
+  if (options.processes < 1 || options.processes > kMaxProcesses) {
+    fail("processes must be 1.." + std::to_string(kMaxProcesses) + ", not " + std::to_string(options.processes));
+  }
+  if (options.increments < 1) {
+    fail("increments must be at least 1");
+  }
+  if (!(options.seconds >= 0)) {
+    fail("seconds must be 0 (use increments) or positive");
+  }
+}
 
 // ---- cleanup on Ctrl-C ------------------------------------------------------
 //
@@ -388,8 +406,37 @@ void register_demo_command(CLI::App& app) {
   cmd->add_option("--seconds,-t", options->seconds, "Run each operation for this long instead of a fixed count")
       ->check(CLI::PositiveNumber)
       ->excludes(increments);
+  auto config_file = std::make_shared<std::string>();
+  auto write_config = std::make_shared<std::string>();
+  cmd->add_option("--config,-c", *config_file,
+                  "Read the options from this YAML file first; options on the command line override it");
+  cmd->add_option("--write-config", *write_config,
+                  "Write the options (defaults + overrides) to this YAML file and exit");
   cmd->footer("Ctrl-C stops the workers and removes the array. Nothing is left in /dev/shm afterwards.");
-  cmd->callback([options] { run_demo(*options); });
+  cmd->callback([cmd, options, config_file, write_config] {
+    DemoOptions effective = *options;
+    if (!config_file->empty()) {
+      effective = from_yaml<DemoOptions>(*config_file);
+      check_options(effective, *config_file);
+      // What the command line says explicitly wins over the file.
+      if (cmd->count("--processes") > 0) {
+        effective.processes = options->processes;
+      }
+      if (cmd->count("--increments") > 0) {
+        effective.increments = options->increments;
+        effective.seconds = 0;
+      }
+      if (cmd->count("--seconds") > 0) {
+        effective.seconds = options->seconds;
+      }
+    }
+    if (!write_config->empty()) {
+      to_yaml(effective, *write_config);
+      std::cout << "wrote the demo's options to " << *write_config << '\n';
+      return;
+    }
+    run_demo(effective);
+  });
   demo::register_worker_command(app);
 }
 

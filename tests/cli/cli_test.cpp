@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -195,6 +196,33 @@ TEST(CliTest, ConfigShowPrintsShmkitFlavourAndLocatesSyntaxErrors) {
   EXPECT_EQ(shmkit_command("config show --help").exit_code, 0);
   std::remove(good.c_str());
   std::remove(bad.c_str());
+}
+
+TEST(CliTest, DemoReadsAndWritesItsYamlConfiguration) {
+  const std::string base = "/tmp/shmkit-cli-test-" + std::to_string(::getpid());
+  const std::string written = base + "-demo.yaml";
+  const std::string typo = base + "-typo.yaml";
+
+  auto write = shmkit_command("demo --write-config " + written + " --processes 3");
+  ASSERT_EQ(write.exit_code, 0) << write.output;
+  std::ifstream in(written);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "---\nprocesses: 3\nincrements: 200000\nseconds: 0.0\n...\n");
+
+  // The file's settings are used; the command line overrides them.
+  std::ofstream(written) << "processes: 2\nincrements: 500\n";
+  auto run = shmkit_command("demo --config " + written + " --processes 3");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(contains(run.output, "3 worker processes")) << run.output;
+  EXPECT_TRUE(contains(run.output, "500 times each")) << run.output;
+
+  std::ofstream(typo) << "procesess: 2\n";
+  auto bad = shmkit_command("demo --config " + typo);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(contains(bad.output, typo + ":1:1")) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "did you mean 'processes'")) << bad.output;
+  std::remove(written.c_str());
+  std::remove(typo.c_str());
 }
 
 }  // namespace
