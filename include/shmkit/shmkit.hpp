@@ -8,16 +8,15 @@
 #include <shmkit/array/layout.hpp>
 #include <shmkit/array/options.hpp>
 #include <shmkit/array/shared_array.hpp>
+#include <shmkit/config/yaml_codec.hpp>
+#include <shmkit/config/yaml_config.hpp>
+#include <shmkit/config/yaml_node.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
 #include <shmkit/core/process.hpp>
 #include <shmkit/core/robust_mutex.hpp>
 #include <shmkit/core/segment.hpp>
 #include <shmkit/core/segment_scan.hpp>
-#include <shmkit/store/object_id.hpp>
-#include <shmkit/store/store_client.hpp>
-#include <shmkit/store/store_options.hpp>
-#include <shmkit/store/store_server.hpp>
 #include <shmkit/logger/archive_reader.hpp>
 #include <shmkit/logger/assemble.hpp>
 #include <shmkit/logger/data_logger.hpp>
@@ -28,3 +27,7 @@
 #include <shmkit/logger/npz_writer.hpp>
 #include <shmkit/logger/options.hpp>
 #include <shmkit/logger/record_file.hpp>
+#include <shmkit/store/object_id.hpp>
+#include <shmkit/store/store_client.hpp>
+#include <shmkit/store/store_options.hpp>
+#include <shmkit/store/store_server.hpp>
