@@ -24,7 +24,7 @@ namespace {
 
 void validate_pair(const std::string& ns, const std::string& name) {
   validate_name(ns, "store namespace");
-  validate_name(name, "store name");
+  validate_name(name, "store");
 }
 
 ObjectId read_id(std::span<const std::byte> body, const char* what) {
