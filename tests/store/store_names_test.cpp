@@ -91,6 +91,25 @@ TEST(StoreNamesTest, NamedObjectsArePinnedAndGoWithTheirLastName) {
   EXPECT_TRUE(throws_with<NotFoundError>([&] { client.put_name("ns", "z", oid("unsealed")); }, {"sealed"}));
 }
 
+TEST(StoreNamesTest, NamingAnEvictionCandidateSavesIt) {
+  TestStore store(1 << 20);
+  StoreClient client = store.client();
+  const std::vector<std::byte> big(300000);
+  for (const char* id : {"a", "b", "c", "d"}) {
+    client.create_and_seal(oid(id), big);  // "d" evicts "a", queueing "b" and "c" as the next victims
+  }
+  EXPECT_FALSE(client.contains(oid("a")));
+  client.put_name("ns", "keep", oid("b"));  // named after it was queued for eviction
+  client.create_and_seal(oid("e"), big);    // must take "c", not the named "b"
+  EXPECT_TRUE(client.contains(oid("b")));
+  EXPECT_FALSE(client.contains(oid("c")));
+  // "b" sits between the others: 600000 contiguous bytes exist only without
+  // it, and evicting everything else is not enough.
+  EXPECT_TRUE(throws_with<StoreFullError>([&] { client.create_and_seal(oid("f"), std::vector<std::byte>(600000)); },
+                                          {"no room"}));
+  EXPECT_TRUE(client.contains(oid("b")));
+}
+
 TEST(StoreNamesTest, InvalidNamesAreRefused) {
   TestStore store(1 << 20);
   StoreClient client = store.client();
