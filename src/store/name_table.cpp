@@ -6,6 +6,7 @@ std::optional<ObjectId> NameTable::bind(const std::string& ns, const std::string
   auto& names = spaces_[ns];
   const auto [it, inserted] = names.try_emplace(name, id);
   if (inserted) {
+    ++size_;
     return std::nullopt;
   }
   return std::exchange(it->second, id);
@@ -22,6 +23,7 @@ std::optional<ObjectId> NameTable::unbind(const std::string& ns, const std::stri
   }
   const ObjectId id = it->second;
   space->second.erase(it);
+  --size_;
   if (space->second.empty()) {
     spaces_.erase(space);  // an empty namespace is no namespace
   }
@@ -69,6 +71,7 @@ std::vector<ObjectId> NameTable::remove_namespace(const std::string& ns) {
   for (const auto& [name, id] : space->second) {
     ids.push_back(id);
   }
+  size_ -= ids.size();
   spaces_.erase(space);
   return ids;
 }

@@ -30,11 +30,14 @@ class NameTable {
   // Removes every name of `ns`; returns the ids they were bound to (one per
   // name, so an id bound twice appears twice).
   std::vector<ObjectId> remove_namespace(const std::string& ns);
+  // Names in all namespaces.
+  [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
 
  private:
   // Namespaces are keys of their own map: "exp" and "exp1" never mix,
   // whatever their names look like.
   std::map<std::string, std::map<std::string, ObjectId>, std::less<>> spaces_;
+  std::uint64_t size_ = 0;
 };
 
 }  // namespace shmkit::detail

@@ -12,6 +12,8 @@ namespace shmkit::detail {
 
 namespace {
 
+constexpr std::uint64_t kNamesPerSlot = 4;
+
 bool valid_pair(const std::string& ns, const std::string& name) noexcept {
   return is_valid_name(ns) && is_valid_name(name);
 }
@@ -27,6 +29,17 @@ bool StoreServerLoop::handle_name(Connection& c, Request type, FrameReader& r) {
       const ObjectId id = r.get_id();
       if (!r.ok() || !valid_pair(ns, name)) {
         return false;
+      }
+      // The table lives in the server's memory: a bound keeps a client
+      // binding names in a loop from growing the server without limit.
+      const std::uint64_t max_names = kNamesPerSlot * arena_.view().slots();
+      if (names_.size() >= max_names && !names_.lookup(ns, name)) {
+        reply_error(c, Status::failed,
+                    "the store holds " + std::to_string(max_names) + " names, its limit (" +
+                        std::to_string(kNamesPerSlot) +
+                        " per index slot); drop some or start it with a larger "
+                        "--max-objects");
+        return true;
       }
       std::string error;
       if (const Status s = table_.pin(id, error); s != Status::ok) {

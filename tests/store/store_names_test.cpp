@@ -110,6 +110,22 @@ TEST(StoreNamesTest, NamingAnEvictionCandidateSavesIt) {
   EXPECT_TRUE(client.contains(oid("b")));
 }
 
+TEST(StoreNamesTest, NameCountIsBounded) {
+  TestStore store(1 << 20, [](StoreOptions& o) { o.max_objects = 8; });  // 8 slots: 32 names
+  StoreClient client = store.client();
+  client.create_and_seal(oid("a"), as_bytes("a"));
+  for (int i = 0; i < 32; ++i) {
+    client.put_name("ns", "n" + std::to_string(i), oid("a"));
+  }
+  EXPECT_TRUE(throws_with<Error>([&] { client.put_name("other", "n", oid("a")); }, {"32 names", "--max-objects"}));
+  client.put_name("ns", "n0", oid("a"));  // rebinding adds no name
+  EXPECT_TRUE(client.drop_name("ns", "n0"));
+  client.put_name("other", "n", oid("a"));
+  EXPECT_EQ(client.remove_namespace("ns"), 31U);
+  client.put_name("ns", "again", oid("a"));
+  EXPECT_EQ(client.list_names("ns").size(), 1U);
+}
+
 TEST(StoreNamesTest, InvalidNamesAreRefused) {
   TestStore store(1 << 20);
   StoreClient client = store.client();

@@ -232,7 +232,8 @@ class StoreClient {
 
   /// Binds `name` in `ns` to the sealed object `id`, replacing any earlier
   /// binding atomically: every lookup sees the old or the new object.
-  /// @throws NameError, NotFoundError (no sealed object `id`)
+  /// @throws NameError, NotFoundError (no sealed object `id`), Error (the
+  ///         store holds its limit of 4 names per index slot already)
   void put_name(const std::string& ns, const std::string& name, const ObjectId& id);
 
   /// The object `name` is bound to, waiting up to `timeout` for a put_name
