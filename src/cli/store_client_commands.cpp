@@ -1,5 +1,6 @@
 // shmkit store put|get|ls|rm|stats -s SOCKET ...: a person's view of a
-// running store. Ids are 40 hexadecimal characters.
+// running store. Ids are 40 hexadecimal characters; with --ns, get/ls/rm
+// work on names instead (store_name_commands.cpp).
 
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ struct ClientOptions {
   std::vector<std::string> ids;
   std::string file = "-";
   double timeout_s = 0;
+  std::string ns;  // set: ID is a name of this namespace (get, ls, rm)
+  bool all = false;
 };
 
 StoreClient connect(const ClientOptions& o) {
@@ -71,6 +74,10 @@ void put(const ClientOptions& o) {
 }
 
 void get(const ClientOptions& o) {
+  if (!o.ns.empty()) {
+    get_named_value(o.socket, o.ns, o.id, o.timeout_s, o.file);
+    return;
+  }
   const ObjectId id = ObjectId::from_hex(o.id);
   StoreClient client = connect(o);
   const auto timeout = o.timeout_s < 0 ? std::chrono::milliseconds(-1)
@@ -94,6 +101,13 @@ void get(const ClientOptions& o) {
 }
 
 void ls(const ClientOptions& o) {
+  if (!o.ns.empty()) {
+    list_names(o.socket, o.ns, o.id);
+    return;
+  }
+  if (!o.id.empty()) {
+    throw Error("shmkit store ls takes a PREFIX only with --ns NAMESPACE");
+  }
   const std::vector<ObjectInfo> infos = connect(o).list();
   Table table({{"ID"},
                {"STATE"},
@@ -111,6 +125,13 @@ void ls(const ClientOptions& o) {
 }
 
 void rm(const ClientOptions& o) {
+  if (!o.ns.empty()) {
+    drop_names(o.socket, o.ns, o.ids, o.all);
+    return;
+  }
+  if (o.ids.empty() || o.all) {
+    throw Error("shmkit store rm needs object IDs (or --ns NAMESPACE with names or --all)");
+  }
   StoreClient client = connect(o);
   int failures = 0;
   for (const std::string& hex : o.ids) {
@@ -147,23 +168,30 @@ void register_store_client_commands(CLI::App& store) {
 
   CLI::App* get_cmd = store.add_subcommand("get", "Write an object's data to stdout or a file");
   add_socket(get_cmd, *o);
-  get_cmd->add_option("ID", o->id, "Object id: 40 hex characters")->required();
+  get_cmd->add_option("ID", o->id, "Object id: 40 hex characters; with --ns a name")->required();
+  get_cmd->add_option("--ns", o->ns, "Read the value of a name of this namespace");
   get_cmd->add_option("-o,--output", o->file, "Output file (default: stdout)");
   get_cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for the object to be sealed; -1 waits forever");
   get_cmd->callback([o] { get(*o); });
 
   CLI::App* ls_cmd = store.add_subcommand("ls", "List the objects in a store");
   add_socket(ls_cmd, *o);
+  ls_cmd->add_option("--ns", o->ns, "List the names of this namespace instead");
+  ls_cmd->add_option("PREFIX", o->id, "With --ns: only names starting with PREFIX");
   ls_cmd->callback([o] { ls(*o); });
 
   CLI::App* rm_cmd = store.add_subcommand("rm", "Remove objects (deferred while a client reads them)");
   add_socket(rm_cmd, *o);
-  rm_cmd->add_option("ID", o->ids, "Object ids: 40 hex characters each")->required();
+  rm_cmd->add_option("ID", o->ids, "Object ids: 40 hex characters each; with --ns names");
+  rm_cmd->add_option("--ns", o->ns, "Drop names of this namespace instead");
+  rm_cmd->add_flag("--all", o->all, "With --ns: drop the whole namespace (and objects only it named)");
   rm_cmd->callback([o] { rm(*o); });
 
   CLI::App* stats_cmd = store.add_subcommand("stats", "Capacity, used and free bytes, objects and clients");
   add_socket(stats_cmd, *o);
   stats_cmd->callback([o] { stats(*o); });
+
+  register_store_name_commands(store);
 }
 
 }  // namespace shmkit::cli

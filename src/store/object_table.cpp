@@ -25,6 +25,9 @@ std::uint32_t ObjectTable::state(std::uint32_t index) const noexcept {
 }
 
 bool ObjectTable::referenced(std::uint32_t index) const noexcept {
+  if (slots_[index].names != 0) {
+    return true;
+  }
   const std::uint64_t key = lease_key(slots_[index].generation, index);
   const auto& h = view_.header();
   for (std::uint64_t c = 0; c < h.max_clients; ++c) {
@@ -110,8 +113,9 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
     h.max_probe.store(distance, std::memory_order_release);  // before the entry is published below
   }
   Slot& slot = slots_[index];
-  slot = Slot{id,   *offset, free_list_.rounded(need == 0 ? 1 : need), data_size, metadata_size, slot.generation, owner,
-              true, false};
+  slot = Slot{
+      id,    *offset, free_list_.rounded(need == 0 ? 1 : need), data_size, metadata_size, slot.generation, owner, true,
+      false, 0};
   ObjectEntry& e = view_.entry(index);
   ArenaView::write_id(e, id);
   e.creator_pid = creator;
@@ -180,7 +184,7 @@ void ObjectTable::rebuild_lru() {
   lru_queue_.clear();
   lru_next_ = 0;
   for (const auto& [id, index] : by_id_) {
-    if (state(index) == kEntrySealed) {
+    if (state(index) == kEntrySealed && slots_[index].names == 0) {
       lru_queue_.push_back({view_.entry(index).lru.load(std::memory_order_relaxed), index, slots_[index].generation});
     }
   }
@@ -248,6 +252,11 @@ Status ObjectTable::remove(const ObjectId& id, bool& deferred, std::string& erro
     return Status::not_found;
   }
   const std::uint32_t index = it->second;
+  if (slots_[index].names != 0) {
+    error = "object " + id.hex() + " is bound to " + std::to_string(slots_[index].names) +
+            " name(s); drop them (drop_name, remove_namespace) and it goes with the last one";
+    return Status::denied;
+  }
   ObjectEntry& e = view_.entry(index);
   e.ctl.store(make_ctl(slots_[index].generation, kEntryDoomed), std::memory_order_seq_cst);
   announce_removed(index);
@@ -258,6 +267,28 @@ Status ObjectTable::remove(const ObjectId& id, bool& deferred, std::string& erro
     free_slot(index);
   }
   return Status::ok;
+}
+
+Status ObjectTable::pin(const ObjectId& id, std::string& error) {
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end() || state(it->second) != kEntrySealed) {
+    error = "no sealed object " + id.hex() + " in the store; only sealed objects can be named";
+    return Status::not_found;
+  }
+  ++slots_[it->second].names;
+  return Status::ok;
+}
+
+void ObjectTable::unpin(const ObjectId& id) {
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end() || slots_[it->second].names == 0) {
+    return;  // cannot happen: a pinned object cannot be removed or evicted
+  }
+  if (--slots_[it->second].names == 0) {
+    bool deferred = false;
+    std::string error;
+    remove(id, deferred, error);
+  }
 }
 
 void ObjectTable::recheck_doomed() {

@@ -49,6 +49,13 @@ class ObjectTable {
   std::uint64_t evict(std::uint64_t bytes);
   [[nodiscard]] std::vector<ObjectInfo> list() const;
 
+  // A name now refers to the sealed object `id`: it stays (no eviction, no
+  // remove) until every name referring to it is gone.
+  Status pin(const ObjectId& id, std::string& error);
+  // A name referring to `id` is gone; with the last one the object is
+  // removed (at once, or when its last reader releases it).
+  void unpin(const ObjectId& id);
+
   // A client sealed slot `index` (only sent while someone subscribes).
   void sealed_notice(std::uint32_t index, std::uint32_t generation);
   // Frees removed objects whose last reference is gone.
@@ -70,7 +77,8 @@ class ObjectTable {
     std::uint32_t generation = 0;
     std::uint64_t owner = 0;  // connection that created it
     bool live = false;
-    bool announced = false;  // a sealed event went out
+    bool announced = false;   // a sealed event went out
+    std::uint32_t names = 0;  // names bound to it (server-side references)
   };
 
   [[nodiscard]] std::uint32_t state(std::uint32_t index) const noexcept;

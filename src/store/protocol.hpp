@@ -33,6 +33,13 @@ enum class Request : std::uint8_t {
   subscribe = 6,        // - -> -, then event frames only
   sealed_notice = 7,    // u32 index, u32 gen (no reply)
   released_notice = 8,  // u32 index, u32 gen (no reply)
+  // Names (issue 6); texts are u32 length + bytes.
+  put_name = 9,          // text ns, text name, id -> -
+  get_name = 10,         // text ns, text name, u8 wait -> id (wait: no reply until bound)
+  drop_name = 11,        // text ns, text name -> -
+  list_names = 12,       // text ns, text prefix -> u32 n, n x {text name, id}
+  namespaces = 13,       // - -> u32 n, n x {text ns, u64 names}
+  remove_namespace = 14  // text ns -> u64 names dropped
 };
 
 enum class Status : std::uint8_t {
@@ -67,6 +74,10 @@ class FrameWriter {
     const auto* p = reinterpret_cast<const std::byte*>(text.data());
     bytes_.insert(bytes_.end(), p, p + text.size());
     return *this;
+  }
+  FrameWriter& put_text(std::string_view text) {
+    put(static_cast<std::uint32_t>(text.size()));
+    return put_bytes(text);
   }
   std::vector<std::byte>& finish() {
     const auto length = static_cast<std::uint32_t>(bytes_.size() - 4);
@@ -103,6 +114,17 @@ class FrameReader {
     std::memcpy(id.bytes.data(), body_.data() + pos_, ObjectId::kSize);
     pos_ += ObjectId::kSize;
     return id;
+  }
+  // A u32 length and that many bytes; empty (and not ok) if short.
+  std::string get_text() {
+    const auto length = get<std::uint32_t>();
+    if (!ok_ || body_.size() - pos_ < length) {
+      ok_ = false;
+      return {};
+    }
+    std::string text(reinterpret_cast<const char*>(body_.data() + pos_), length);
+    pos_ += length;
+    return text;
   }
   std::string rest() {
     std::string text(reinterpret_cast<const char*>(body_.data() + pos_), body_.size() - pos_);

@@ -368,6 +368,16 @@ void StoreServerLoop::handle(Connection& c, std::span<const std::byte> body) {
       }
       return;
     }
+    case Request::put_name:
+    case Request::get_name:
+    case Request::drop_name:
+    case Request::list_names:
+    case Request::namespaces:
+    case Request::remove_namespace:
+      if (handle_name(c, type, r)) {
+        return;
+      }
+      break;
   }
   reply_error(c, Status::invalid,
               "malformed store request (type " + std::to_string(static_cast<int>(type)) + ", " +
@@ -461,6 +471,7 @@ void StoreServerLoop::close_connection(Connection& c) noexcept {
   }
   ::close(c.fd);
   c.fd = -1;
+  stop_waiting(c);
   const ArenaView& view = arena_.view();
   if (c.subscriber) {
     view.header().subscribers.fetch_sub(1, std::memory_order_seq_cst);

@@ -7,15 +7,19 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_options.hpp>
 
 #include "arena.hpp"
+#include "name_table.hpp"
 #include "object_table.hpp"
 
 namespace shmkit::detail {
@@ -43,13 +47,20 @@ class StoreServerLoop {
     bool subscriber = false;
     std::deque<StoreEvent> events;
     bool closing = false;
+    // The (namespace, name) a blocked get_name on this connection waits for.
+    std::optional<std::pair<std::string, std::string>> waiting_for;
   };
+  using NameKey = std::pair<std::string, std::string>;
 
   void run() noexcept;
   void accept_clients();
   void read_from(Connection& c);
   void handle(Connection& c, std::span<const std::byte> body);
   void handle_create(Connection& c, FrameReader& r);
+  // Name requests; false when the request is malformed.
+  bool handle_name(Connection& c, Request type, FrameReader& r);
+  void wake_name_waiters(const NameKey& key, const ObjectId& id);
+  void stop_waiting(Connection& c) noexcept;
   void reply(Connection& c, std::vector<std::byte>& frame);
   void reply_error(Connection& c, Status status, const std::string& message);
   void flush(Connection& c) noexcept;
@@ -61,6 +72,8 @@ class StoreServerLoop {
   StoreOptions options_;
   ArenaMapping arena_;
   ObjectTable table_;
+  NameTable names_;
+  std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   std::vector<std::unique_ptr<Connection>> connections_;

@@ -51,6 +51,28 @@ std::vector<std::byte> read_welcome(int fd, const std::string& path, Clock::time
 
 }  // namespace
 
+namespace detail {
+
+int open_side_connection(const std::string& path, Clock::time_point deadline) {
+  const int fd = connect_unix(path, deadline);
+  int arena_fd = -1;
+  try {
+    read_welcome(fd, path, deadline, &arena_fd);
+  } catch (...) {
+    ::close(fd);
+    if (arena_fd >= 0) {
+      ::close(arena_fd);
+    }
+    throw;
+  }
+  if (arena_fd >= 0) {
+    ::close(arena_fd);  // side connections carry no data; the mapping is not needed
+  }
+  return fd;
+}
+
+}  // namespace detail
+
 // --- ObjectBuffer ---------------------------------------------------------
 
 ObjectBuffer::ObjectBuffer(ObjectBuffer&& other) noexcept {
@@ -356,12 +378,7 @@ std::vector<ObjectInfo> StoreClient::list() {
 Subscription StoreClient::subscribe() {
   const std::string& path = connection_->path();
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
-  Subscription subscription(detail::connect_unix(path, deadline));
-  int arena_fd = -1;
-  const auto welcome = read_welcome(subscription.fd_, path, deadline, &arena_fd);
-  if (arena_fd >= 0) {
-    ::close(arena_fd);  // events carry no data; the mapping is not needed
-  }
+  Subscription subscription(detail::open_side_connection(path, deadline));
   FrameWriter w;
   w.put(Request::subscribe);
   if (!detail::send_all(subscription.fd_, w.finish())) {

@@ -17,6 +17,11 @@
 
 namespace shmkit::detail {
 
+// Opens a second connection to the server at `path` that needs no arena
+// mapping (subscriptions, blocking name lookups); returns its socket.
+// @throws TimeoutError, Error (refused)
+int open_side_connection(const std::string& path, std::chrono::steady_clock::time_point deadline);
+
 class StoreConnection {
  public:
   StoreConnection(std::string path, int fd, ArenaMapping arena, std::uint32_t client_slot) noexcept;

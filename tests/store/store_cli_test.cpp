@@ -114,6 +114,66 @@ TEST(StoreCliTest, SigintStopsTheServerCleanlyAndModeApplies) {
   EXPECT_EQ(result.exit_code, 0);
 }
 
+TEST(StoreCliTest, NamesAndNamespaces) {
+  const std::string path = unique_socket_path();
+  ServerProcess server(path);
+  StoreClient probe = StoreClient::connect(path, 20000ms);
+  const std::string store = shmkit_binary() + " store ";
+  const std::uint64_t baseline = probe.used();
+
+  CommandResult r = run_command(store + "set -s " + path + " --ns exp lr 0.001");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("exp/lr"), std::string::npos) << r.output;
+  r = run_command(store + "set -s " + path + " --ns exp1 lr 42");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_command("printf 'a string value' | " + store + "set -s " + path + " --ns exp note");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(store + "set -s " + path + " --ns exp lr 0.002");  // rebinding replaces the value
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  r = run_command(store + "get -s " + path + " --ns exp lr");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "0.002");
+  r = run_command(store + "get -s " + path + " --ns exp1 lr");
+  EXPECT_EQ(r.output, "42");
+  r = run_command(store + "get -s " + path + " --ns exp note");
+  EXPECT_EQ(r.output, "a string value");
+  EXPECT_EQ(as_text(probe.get_named("exp", "lr", 0ms).data()), "0.002");  // the API sees the CLI's names
+
+  r = run_command(store + "ls -s " + path + " --ns exp");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("lr "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("note "), std::string::npos) << r.output;
+  r = run_command(store + "ls -s " + path + " --ns exp no");
+  EXPECT_NE(r.output.find("note "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("lr "), std::string::npos) << r.output;
+  r = run_command(store + "namespaces -s " + path);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("exp            2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("exp1           1"), std::string::npos) << r.output;
+  EXPECT_EQ(probe.list().size(), 3U);  // the replaced 0.001 is gone
+
+  r = run_command(store + "rm -s " + path + " --ns exp lr");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(store + "rm -s " + path + " --ns exp lr");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("no name 'lr'"), std::string::npos) << r.output;
+  r = run_command(store + "get -s " + path + " --ns exp lr");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--timeout"), std::string::npos) << r.output;
+  r = run_command(store + "set -s " + path + " --ns exp 'bad name' 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("invalid store name 'bad name'"), std::string::npos) << r.output;
+  r = run_command(store + "rm -s " + path + " --ns exp1 --all");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1 names dropped"), std::string::npos) << r.output;
+  EXPECT_EQ(as_text(probe.get_named("exp", "note", 0ms).data()), "a string value");
+  r = run_command(store + "rm -s " + path + " --ns exp --all");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(probe.namespaces().empty());
+  EXPECT_TRUE(eventually([&] { return probe.used() == baseline; }));  // no value outlives its names
+}
+
 TEST(StoreCliTest, BadArgumentsAreClearErrors) {
   const std::string path = unique_socket_path();
   CommandResult r = run_command(shmkit_binary() + " store -m 12Q -s " + path);

@@ -134,6 +134,18 @@ class Subscription {
   std::vector<std::byte> buffer_;
 };
 
+/// One name of a namespace, as `StoreClient::list_names` reports it.
+struct NameBinding {
+  std::string name;
+  ObjectId id;
+};
+
+/// One namespace, as `StoreClient::namespaces` reports it.
+struct NamespaceInfo {
+  std::string name;
+  std::uint64_t names = 0;  ///< names bound in it
+};
+
 /// A client of a store server.
 class StoreClient {
  public:
@@ -207,6 +219,55 @@ class StoreClient {
 
   /// Opens a subscription on a new connection.
   [[nodiscard]] Subscription subscribe();
+
+  /// @name Names
+  /// The server keeps a table (namespace, name) -> object id. Namespaces
+  /// and names follow the shared-object naming rules (`[A-Za-z0-9._-]`,
+  /// 1..200 characters, no leading dot); namespaces are independent ("exp"
+  /// and "exp1" share nothing). A name holds a reference of its own on its
+  /// object: a named object is never evicted and `remove` refuses it. When
+  /// the last name of an object is dropped or rebound the object is removed
+  /// (a reader holding it keeps its buffer valid until it releases it).
+  /// @{
+
+  /// Binds `name` in `ns` to the sealed object `id`, replacing any earlier
+  /// binding atomically: every lookup sees the old or the new object.
+  /// @throws NameError, NotFoundError (no sealed object `id`), Error (the
+  ///         store holds its limit of 4 names per index slot already)
+  void put_name(const std::string& ns, const std::string& name, const ObjectId& id);
+
+  /// The object `name` is bound to, waiting up to `timeout` for a put_name
+  /// to bind it (0 = poll, negative = forever). Waiting uses a connection
+  /// of its own, so other threads of this client are not held up.
+  /// @throws NameError, TimeoutError (not bound in time), Error (server gone)
+  [[nodiscard]] ObjectId get_name(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout);
+
+  /// The object `name` is bound to now, or nullopt.
+  /// @throws NameError
+  [[nodiscard]] std::optional<ObjectId> find_name(const std::string& ns, const std::string& name);
+
+  /// `get_name` then `get` of the object, retried when a concurrent rebind
+  /// removed the object in between.
+  /// @throws NameError, TimeoutError
+  [[nodiscard]] ObjectBuffer get_named(const std::string& ns, const std::string& name,
+                                       std::chrono::milliseconds timeout);
+
+  /// Unbinds `name`. @returns false if it was not bound
+  /// @throws NameError
+  bool drop_name(const std::string& ns, const std::string& name);
+
+  /// The names of `ns` that start with `prefix`, in byte order.
+  /// @throws NameError
+  [[nodiscard]] std::vector<NameBinding> list_names(const std::string& ns, const std::string& prefix = {});
+
+  /// Every namespace holding at least one name, in byte order.
+  [[nodiscard]] std::vector<NamespaceInfo> namespaces();
+
+  /// Drops every name of `ns`; objects no other name refers to go with
+  /// them. @returns the number of names dropped
+  /// @throws NameError
+  std::uint64_t remove_namespace(const std::string& ns);
+  /// @}
 
   [[nodiscard]] StoreStats stats() const noexcept;
   [[nodiscard]] std::uint64_t capacity() const noexcept { return stats().capacity; }
