@@ -51,6 +51,11 @@ FrameWriter put_value_frame(const std::string& ns, const std::string& name, cons
   return w;
 }
 
+TimeoutError name_timeout(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
+  return TimeoutError("no name '" + name + "' in store namespace '" + ns + "' after " +
+                      std::to_string(timeout.count()) + " ms; bind it with put_name (shmkit store set)");
+}
+
 // Closes a side connection however the wait ends.
 struct FdGuard {
   explicit FdGuard(int owned) noexcept : fd(owned) {}
@@ -93,10 +98,7 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
   if (const auto id = find_name(ns, name)) {
     return *id;
   }
-  const auto timed_out = [&] {
-    return TimeoutError("no name '" + name + "' in store namespace '" + ns + "' after " +
-                        std::to_string(timeout.count()) + " ms; bind it with put_name (shmkit store set)");
-  };
+  const auto timed_out = [&] { return name_timeout(ns, name, timeout); };
   if (timeout.count() == 0) {
     throw timed_out();
   }
@@ -141,7 +143,12 @@ ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& na
       left = std::max(std::chrono::milliseconds(0),
                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     }
-    const ObjectId id = get_name(ns, name, left);
+    ObjectId id;
+    try {
+      id = get_name(ns, name, left);
+    } catch (const TimeoutError&) {
+      throw name_timeout(ns, name, timeout);  // the whole wait, not its last part
+    }
     // A named object is pinned, so a miss means a rebind removed it after
     // the lookup: the name now refers to a newer object.
     if (auto buffer = get(id, std::chrono::milliseconds(0))) {
