@@ -38,8 +38,8 @@ def plot(rows: list[Row], machine: dict, path: Path) -> None:
         _panel(ax, title, log, panel_rows)
     # Above the first panel, right of its title: never over a bar or a label.
     axes[0, 0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
-    figure.suptitle("shmkit next to its peers, same machine, same run; labels: how many times faster shmkit is "
-                    "(shmkit / peer)\n" + _wrap(machine_line(machine), 120), fontsize=9)
+    figure.suptitle("shmkit next to its peers, same machine, same run; each label: how many times faster shmkit "
+                    "is, then (shmkit figure / peer figure)\n" + _wrap(machine_line(machine), 120), fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80)
