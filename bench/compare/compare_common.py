@@ -118,13 +118,6 @@ def run_benchmark(binary: Path, repetitions: int, min_time: float) -> tuple[dict
     return parse_benchmark_json(completed.stdout)
 
 
-def list_benchmarks(binary: Path) -> set[str]:
-    """The benchmark_keys a Google Benchmark program defines (--benchmark_list_tests)."""
-    out = subprocess.run([str(binary), "--benchmark_list_tests=true"], check=True, capture_output=True,
-                         text=True).stdout
-    return {benchmark_key(line.strip()) for line in out.splitlines() if line.strip()}
-
-
 # ---------------------------------------------------------------------------
 # Rows
 
