@@ -11,7 +11,7 @@ private Unix socket (no persistence), measures the Redis commands of ROWS
 (100-byte values) with redis-benchmark (one client, no pipelining: one round
 trip per operation, as a store client pays), stops it, and prints one table
 (operation, shmkit p50, peer, peer p50, ratio, what the figure is), with the
-64 MiB put next to memcpy, followed by the targets of issue 5, each PASS or
+64 MiB put next to memcpy, followed by the targets of issues 5 and 6, each PASS or
 MISS. redis-benchmark reports latency in 1 us steps, so Redis figures are
 rounded to the us. Without the redis-server package (scripts/install-deps
 --bench) or the LMDB peer (built when liblmdb-dev is installed) their rows
@@ -50,6 +50,11 @@ ROWS = [
     ("create_and_seal 100 B", "BM_Store_CreateAndSeal100B", "Redis SET", "redis", "SET", P50),
     ("create_and_seal 100 B", "BM_Store_CreateAndSeal100B", "LMDB put (own txn)", "lmdb", "BM_Store_LmdbPut100B",
      P50),
+    ("get by name, float64 (Brain::get)", "BM_Store_GetName", "Redis GET", "redis", "GET", P50),
+    ("get by name, float64 (Brain::get)", "BM_Store_GetName", "LMDB get", "lmdb", "BM_Store_LmdbGet100B", P50),
+    ("set by name 100 B (atomic replace)", "BM_Store_SetName100B", "Redis SET", "redis", "SET", P50),
+    ("set by name 100 B, --persist", "BM_Store_SetName100BPersisted", "LMDB put (own txn)", "lmdb",
+     "BM_Store_LmdbPut100B", P50),
 ]
 # operation, shmkit benchmark, peer benchmark in the same program: bandwidth in GB/s
 MEMCPY_ROWS = [
@@ -166,6 +171,10 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
         target("contains p50 <= 500 ns", lambda: (f"{p50('BM_Store_Contains'):.0f} ns",
                                                   p50("BM_Store_Contains") <= 500)),
         target("64 MiB put >= 70% of memcpy", put_share),
+        target("get by name p50 <= 2 us", lambda: (f"{p50('BM_Store_GetName'):.0f} ns",
+                                                   p50("BM_Store_GetName") <= 2000)),
+        target("set of a small value p50 <= 20 us", lambda: (f"{p50('BM_Store_SetName100B'):.0f} ns",
+                                                             p50("BM_Store_SetName100B") <= 20000)),
     ]
     return Comparison(
         section="store",

@@ -118,7 +118,8 @@ class RowTest(unittest.TestCase):
 def store_sources(redis: Source) -> tuple[Source, Source, Source]:
     shmkit = compare_common.parse_benchmark_json(gbench(
         run("BM_Store_GetSealedSmall", 300.0, p50_ns=250.0), run("BM_Store_CreateAndSeal100B", 9000.0, p50_ns=8000.0),
-        run("BM_Store_Contains", 200.0, p50_ns=150.0),
+        run("BM_Store_Contains", 200.0, p50_ns=150.0), run("BM_Store_GetName", 400.0, p50_ns=380.0),
+        run("BM_Store_SetName100B", 7000.0, p50_ns=6400.0), run("BM_Store_SetName100BPersisted", 9000.0, p50_ns=8000.0),
         run("BM_Store_Put64MiB/real_time", 8.0, "ms", bytes_per_second=8e9),
         run("BM_Store_Memcpy64MiB/real_time", 6.4, "ms", bytes_per_second=1e10)))[0]
     lmdb = compare_common.parse_benchmark_json(gbench(
@@ -132,10 +133,14 @@ class StoreRowsTest(unittest.TestCase):
 
     def test_rows_and_ratios(self):
         rows = store_compare.rows_from(*store_sources(Source("Redis", store_compare.parse_redis_csv(REDIS_CSV))))
-        by_peer = {r.peer: r for r in rows}
+        by_peer = {(r.operation, r.peer): r for r in rows}
+        self.assertEqual(len(by_peer), len(rows))
         self.assertEqual(len(rows), len(store_compare.ROWS) + len(store_compare.MEMCPY_ROWS))
-        self.assertEqual((by_peer["Redis GET"].shmkit, by_peer["Redis GET"].ratio), (250.0, 76.0))
-        self.assertEqual(by_peer["LMDB put (own txn)"].ratio, 4.0)
+        get = by_peer[("get 100 B (sealed, mapped)", "Redis GET")]
+        self.assertEqual((get.shmkit, get.ratio), (250.0, 76.0))
+        self.assertEqual(by_peer[("create_and_seal 100 B", "LMDB put (own txn)")].ratio, 4.0)
+        self.assertEqual(by_peer[("get by name, float64 (Brain::get)", "Redis GET")].ratio, 50.0)
+        self.assertEqual(by_peer[("set by name 100 B, --persist", "LMDB put (own txn)")].ratio, 4.0)
         memcpy = [r for r in rows if r.unit == "GB/s"]
         self.assertEqual([(r.shmkit, r.peer_value, r.ratio) for r in memcpy], [(8.0, 10.0, 0.8)])
         self.assertTrue(all(not r.note for r in rows))
