@@ -114,17 +114,20 @@ ObjectBuffer Brain::fetch(const std::string& name, std::chrono::milliseconds tim
 }
 
 std::optional<ObjectBuffer> Brain::try_fetch(const std::string& name) {
-  for (;;) {
+  // A miss means a concurrent set replaced the object after the lookup: the
+  // name now refers to a newer one. Only a damaged object index (a client
+  // writing over it) makes a miss repeat without end.
+  constexpr int kAttempts = 100000;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::optional<ObjectId> id = client_.find_name(ns_, name);
     if (!id) {
       return std::nullopt;
     }
-    // A miss means a concurrent set replaced the object after the lookup:
-    // the name now refers to a newer one.
     if (std::optional<ObjectBuffer> buffer = client_.get(*id, std::chrono::milliseconds(0))) {
       return buffer;
     }
   }
+  throw CorruptDataError(describe(name) + " is bound to an object the store's index does not hold; restart the store");
 }
 
 std::vector<std::byte> Brain::get_bytes(const std::string& name, std::chrono::milliseconds timeout) {

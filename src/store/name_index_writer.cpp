@@ -51,8 +51,10 @@ void NameIndexWriter::write(std::uint64_t index, std::uint32_t shape, std::uint6
   e.seq.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   std::uint64_t words[11] = {};
-  std::memcpy(words, ns.data(), ns.size());
-  std::memcpy(reinterpret_cast<char*>(words) + ns.size(), name.data(), name.size());
+  if (!ns.empty()) {  // a tombstone has no key (and memcpy no null source)
+    std::memcpy(words, ns.data(), ns.size());
+    std::memcpy(reinterpret_cast<char*>(words) + ns.size(), name.data(), name.size());
+  }
   std::uint64_t id_words[3] = {};
   std::memcpy(id_words, id.bytes.data(), ObjectId::kSize);
   e.shape.store(shape, std::memory_order_relaxed);

@@ -137,7 +137,10 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
 
 ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = timeout.count() < 0 ? Clock::time_point::max() : Clock::now() + timeout;
-  for (;;) {
+  // Only a damaged object index (a client writing over it) makes a miss
+  // below repeat without end.
+  constexpr int kAttempts = 100000;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     std::chrono::milliseconds left = timeout;
     if (timeout.count() > 0) {
       left = std::max(std::chrono::milliseconds(0),
@@ -155,6 +158,8 @@ ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& na
       return std::move(*buffer);
     }
   }
+  throw CorruptDataError("name '" + name + "' in store namespace '" + ns +
+                         "' is bound to an object the store's index does not hold; restart the store");
 }
 
 void StoreClient::put_named(const std::string& ns, const std::string& name, const ObjectId& id,
