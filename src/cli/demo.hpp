@@ -67,7 +67,7 @@ inline constexpr const char* kConfigName = "config";                     ///< De
 inline constexpr const char* kBehaviourConfigName = "behaviour.config";  ///< BehaviourSettings
 inline constexpr const char* kBehaviourStateName = "behaviour.state";    ///< text, e.g. "trial 3: stimulus left"
 inline constexpr const char* kStatsName = "analysis.stats";              ///< FrameStats of the newest result
-inline constexpr const char* kProfileName = "analysis.profile";          ///< row means of that frame (float)
+inline constexpr const char* kProfileName = "analysis.profile";          ///< its column means: float32 array (width)
 [[nodiscard]] inline std::string report_name(Role role) {
   return "report." + std::string(role_name(role));
 }

@@ -1,6 +1,7 @@
 // The demo's analysis: watches the frame counter, takes a seqlock snapshot
 // of the newest frame in the ring (never blocking the camera), computes its
-// statistic, publishes it by name and logs it.
+// statistic (mean and brightest pixel, a FrameStats struct) and its column
+// profile (a float32 array), publishes both by name and logs the statistic.
 //
 // A logged result is 26 bytes, little-endian: frame number u64, mean f64,
 // peak u16, peak x u32, peak y u32 (numpy: np.dtype([("frame", "<u8"),
@@ -72,7 +73,10 @@ std::map<std::string, std::uint64_t> run_analysis(Worker& worker) {
       continue;
     }
     const FrameStats stats = analyse_frame(copy, camera.height, camera.width, *number);
-    worker.store().set(kStatsName, stats);
+    // Both values in one round trip; each reader sees the old or the new one.
+    const std::array<NamedValue, 2> results{
+        NamedValue(kStatsName, stats), NamedValue(kProfileName, column_profile(copy, camera.height, camera.width))};
+    worker.store().set_many(results);
     (void)worker.log(encode_result(stats));
     worker.counter(kFramesAnalysed).fetch_add(1, std::memory_order_relaxed);
     ++analysed;

@@ -1,10 +1,15 @@
 // The demo's behaviour task: trials of inter-trial interval, stimulus (left
 // or right), response and outcome. Each change of state is published by name
 // in the store and logged as text ("trial 3 stimulus left"). The response is
-// judged from the analysis' newest result, read from the store: correct when
-// the spot is on the stimulus' side of the frame.
+// judged from the analysis' newest column profile, read from the store as a
+// zero-copy array: correct when the stimulus' half of the frame is the
+// brighter one.
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -12,9 +17,24 @@
 
 namespace shmkit::cli::demo {
 
+namespace {
+
+// Nullopt before the analysis published its first profile.
+std::optional<bool> left_is_brighter(RigStore& store) {
+  const std::optional<ArrayValue<float>> profile = store.find_array<float>(kProfileName);
+  if (!profile || profile->size() < 2) {
+    return std::nullopt;
+  }
+  const auto columns = profile->view();
+  const auto half = static_cast<std::ptrdiff_t>(profile->size() / 2);
+  return xt::sum(xt::view(columns, xt::range(0, half)))() >
+         xt::sum(xt::view(columns, xt::range(half, xt::placeholders::_)))();
+}
+
+}  // namespace
+
 std::map<std::string, std::uint64_t> run_behaviour(Worker& worker) {
   const BehaviourSettings& task = worker.config().behaviour;
-  const std::uint32_t width = worker.config().camera.width;
   // The task publishes the settings it runs with, for every other process.
   worker.store().set(kBehaviourConfigName, task);
   std::mt19937_64 random(task.seed);
@@ -38,8 +58,7 @@ std::map<std::string, std::uint64_t> run_behaviour(Worker& worker) {
         !enter("response", task.response_ms)) {
       break;
     }
-    const std::optional<FrameStats> seen = worker.store().find<FrameStats>(kStatsName);
-    const bool hit = seen && (seen->peak_x < width / 2) == left;
+    const bool hit = left_is_brighter(worker.store()) == left;  // no profile yet: a miss
     correct += hit ? 1 : 0;
     if (!enter(hit ? "reward" : "timeout", task.outcome_ms)) {
       break;

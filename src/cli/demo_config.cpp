@@ -2,8 +2,11 @@
 
 #include <shmkit/core/error.hpp>
 
+#include <array>
 #include <cmath>
-#include <map>
+#include <iterator>
+#include <type_traits>
+#include <utility>
 
 namespace shmkit::cli::demo {
 
@@ -68,10 +71,11 @@ void check_config(const DemoConfig& config, const std::string& origin) {
 
   // Each process logs to its own source: a shared id would merge two
   // processes' entries in one archive.
-  const std::map<std::string, std::uint8_t> sources{{"logger.source_id", config.logger.source_id},
-                                                    {"camera.source_id", camera.source_id},
-                                                    {"behaviour.source_id", task.source_id},
-                                                    {"analysis.source_id", config.analysis.source_id}};
+  const std::array<std::pair<const char*, std::uint8_t>, 4> sources{
+      {{"logger.source_id", config.logger.source_id},
+       {"camera.source_id", camera.source_id},
+       {"behaviour.source_id", task.source_id},
+       {"analysis.source_id", config.analysis.source_id}}};
   for (auto a = sources.begin(); a != sources.end(); ++a) {
     for (auto b = std::next(a); b != sources.end(); ++b) {
       if (a->second == b->second) {

@@ -110,4 +110,10 @@ FrameStats analyse_frame(std::span<const std::uint16_t> frame, std::size_t heigh
   return stats;
 }
 
+xt::xtensor<float, 1> column_profile(std::span<const std::uint16_t> frame, std::size_t height, std::size_t width) {
+  const auto image = xt::adapt(frame.data(), frame.size(), xt::no_ownership(), std::vector<std::size_t>{height, width});
+  const auto area = xt::view(image, xt::range(1, height - 1), xt::all());
+  return xt::mean(xt::cast<float>(area), {0});
+}
+
 }  // namespace shmkit::cli::demo

@@ -14,6 +14,8 @@
 #include <span>
 #include <vector>
 
+#include <xtensor/xtensor.hpp>
+
 #include "demo.hpp"
 
 namespace shmkit::cli::demo {
@@ -51,5 +53,10 @@ class FrameSynth {
 /// first and the last, which hold the stamps).
 [[nodiscard]] FrameStats analyse_frame(std::span<const std::uint16_t> frame, std::size_t height, std::size_t width,
                                        std::uint64_t number);
+
+/// The mean of every column of the image area: where the spot is, left to
+/// right, as a float32 array of `width` values.
+[[nodiscard]] xt::xtensor<float, 1> column_profile(std::span<const std::uint16_t> frame, std::size_t height,
+                                                   std::size_t width);
 
 }  // namespace shmkit::cli::demo

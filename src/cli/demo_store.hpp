@@ -1,96 +1,69 @@
 #pragma once
-// The rig's named values in the store: typed set and get in one namespace,
-// the calls of the store's typed-value client that the demo needs, with the
-// latency of every call recorded for the summary.
-//
-// A value is a string, an arithmetic scalar or a described config struct
-// (stored as its YAML text). Each set puts the value in a fresh object and
-// binds the name to it, which replaces the previous value atomically:
-// readers see the old value or the new one, never a mix.
+// The rig's named values: a Brain (typed values in the store) in the rig's
+// namespace, with the latency of every call recorded for the summary.
 
-#include <shmkit/config/yaml_config.hpp>
-#include <shmkit/store/store_client.hpp>
+#include <shmkit/store/brain.hpp>
 
 #include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
-#include <type_traits>
 
 #include "demo_latency.hpp"
 
 namespace shmkit::cli::demo {
 
-template <class T>
-concept StoreValue = std::is_same_v<T, std::string> || std::is_arithmetic_v<T> || YamlStruct<T>;
-
 class RigStore {
  public:
   /// Connects to the server at `socket_path` (waiting up to 5 s for it).
-  /// @throws TimeoutError, Error (see StoreClient::connect)
-  static RigStore connect(const std::string& socket_path, std::string ns);
+  /// @throws NameError, TimeoutError, Error (see Brain::connect)
+  static RigStore connect(const std::string& socket_path, const std::string& ns) {
+    return RigStore(Brain::connect(socket_path, ns));
+  }
 
-  /// Binds `name` to `value`. @throws NameError, StoreFullError, Error
-  template <StoreValue T>
+  /// Brain::set, timed. @throws as Brain::set
+  template <class T>
   void set(const std::string& name, const T& value) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      put(name, std::as_bytes(std::span(value)));
-    } else if constexpr (std::is_arithmetic_v<T>) {
-      put(name, std::as_bytes(std::span(&value, 1)));
-    } else {
-      const std::string text = to_yaml_string(value);
-      put(name, std::as_bytes(std::span(text)));
-    }
+    set_latency_.time([&] { brain_.set(name, value); });
   }
 
-  /// The value bound to `name`, waiting up to `timeout` for it to be bound.
-  /// @throws TimeoutError (not bound in time), LayoutError (the value is not
-  ///         a T), ConfigError (a struct's text does not load as T)
-  template <StoreValue T>
+  /// Brain::set_many (one round trip for small values), timed as one set.
+  void set_many(std::span<const NamedValue> values) {
+    set_latency_.time([&] { brain_.set_many(values); });
+  }
+
+  /// Brain::get, timed. @throws as Brain::get
+  template <class T>
   [[nodiscard]] T get(const std::string& name, std::chrono::milliseconds timeout) {
-    const ObjectBuffer buffer = fetch(name, timeout);
-    const std::span<const std::byte> data = buffer.data();
-    if constexpr (std::is_same_v<T, std::string>) {
-      return {reinterpret_cast<const char*>(data.data()), data.size()};
-    } else if constexpr (std::is_arithmetic_v<T>) {
-      check_size(name, data.size(), sizeof(T));
-      T value{};
-      std::memcpy(&value, data.data(), sizeof(T));
-      return value;
-    } else {
-      return from_yaml_string<T>(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
-    }
+    return get_latency_.time([&] { return brain_.get<T>(name, timeout); });
   }
 
-  /// The value bound to `name` now, or nullopt when the name is not bound.
-  template <StoreValue T>
+  /// Brain::try_get, timed: the value, or nullopt when `name` is not set.
+  template <class T>
   [[nodiscard]] std::optional<T> find(const std::string& name) {
-    try {
-      return get<T>(name, std::chrono::milliseconds(0));
-    } catch (const TimeoutError&) {
+    return get_latency_.time([&] { return brain_.try_get<T>(name); });
+  }
+
+  /// Brain::get_array (a zero-copy view), timed; nullopt when not set.
+  template <ArrayElement T>
+  [[nodiscard]] std::optional<ArrayValue<T>> find_array(const std::string& name) {
+    if (!brain_.contains(name)) {
       return std::nullopt;
+    }
+    try {
+      return get_latency_.time([&] { return brain_.get_array<T>(name); });
+    } catch (const NotFoundError&) {
+      return std::nullopt;  // erased between the two calls
     }
   }
 
   [[nodiscard]] const LatencyRecorder& set_latency() const noexcept { return set_latency_; }
   [[nodiscard]] const LatencyRecorder& get_latency() const noexcept { return get_latency_; }
-  [[nodiscard]] StoreStats stats() const noexcept { return client_.stats(); }
 
  private:
-  RigStore(StoreClient client, std::string ns) noexcept;
-  void put(const std::string& name, std::span<const std::byte> data);
-  ObjectBuffer fetch(const std::string& name, std::chrono::milliseconds timeout);
-  void check_size(const std::string& name, std::size_t size, std::size_t expected) const;
-  ObjectId next_id() noexcept;
+  explicit RigStore(Brain brain) noexcept : brain_(std::move(brain)) {}
 
-  StoreClient client_;
-  std::string ns_;
-  std::uint64_t id_base_ = 0;
-  std::uint64_t id_count_ = 0;
+  Brain brain_;
   LatencyRecorder set_latency_;
   LatencyRecorder get_latency_;
 };

@@ -246,7 +246,7 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
                {"MAX", Align::right}});
   for (const StoreCallSummary& call : summary.store_calls) {
     const LatencySummary& latency = call.latency;
-    calls.add_row({call.call == "set" ? "set (create, seal, bind name)" : "get by name", call.process,
+    calls.add_row({call.call == "set" ? "set (publish, rebind)" : "get (by name, decoded)", call.process,
                    std::to_string(latency.count), latency_cell(latency, &LatencySummary::p50_ns),
                    latency_cell(latency, &LatencySummary::p99_ns), latency_cell(latency, &LatencySummary::p999_ns),
                    latency_cell(latency, &LatencySummary::max_ns)});

@@ -41,7 +41,7 @@ BOOST_DESCRIBE_STRUCT(SourceSummary, (),
 
 struct StoreCallSummary {
   std::string process;
-  std::string call;  // "set": create + seal + bind the name; "get": get by name
+  std::string call;  // "set": Brain::set or set_many; "get": Brain::get, try_get or get_array
   LatencySummary latency;
 };
 BOOST_DESCRIBE_STRUCT(StoreCallSummary, (), (process, call, latency))
