@@ -8,7 +8,6 @@
 // ("demo-<pid>..."), so runs never collide and `shmkit gc '*demo-<pid>*'`
 // finds all of them after a crash.
 
-#include <CLI/CLI.hpp>
 #include <boost/describe.hpp>
 
 #include <sys/types.h>
@@ -21,6 +20,10 @@
 #include <string_view>
 
 #include "demo_latency.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace shmkit::cli::demo {
 

@@ -6,6 +6,7 @@
 #include <xtensor/xview.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -96,7 +97,8 @@ void FrameSynth::render(std::uint64_t number, double seconds, std::span<std::uin
 
 FrameStats analyse_frame(std::span<const std::uint16_t> frame, std::size_t height, std::size_t width,
                          std::uint64_t number) {
-  const auto image = xt::adapt(frame.data(), frame.size(), xt::no_ownership(), std::vector<std::size_t>{height, width});
+  const auto image =
+      xt::adapt(frame.data(), frame.size(), xt::no_ownership(), std::array<std::size_t, 2>{height, width});
   const auto area = xt::view(image, xt::range(1, height - 1), xt::all());
   const double sum = xt::sum<double>(area)();
   const auto flat = xt::flatten(area);
@@ -111,7 +113,8 @@ FrameStats analyse_frame(std::span<const std::uint16_t> frame, std::size_t heigh
 }
 
 xt::xtensor<float, 1> column_profile(std::span<const std::uint16_t> frame, std::size_t height, std::size_t width) {
-  const auto image = xt::adapt(frame.data(), frame.size(), xt::no_ownership(), std::vector<std::size_t>{height, width});
+  const auto image =
+      xt::adapt(frame.data(), frame.size(), xt::no_ownership(), std::array<std::size_t, 2>{height, width});
   const auto area = xt::view(image, xt::range(1, height - 1), xt::all());
   return xt::mean(xt::cast<float>(area), {0});
 }

@@ -6,6 +6,7 @@
 #include <boost/describe.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -60,7 +61,7 @@ class LatencyRecorder {
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start_).count();
     const std::uint64_t elapsed_ticks = ticks() - start_ticks_;
     const double ns_per_tick = elapsed_ticks > 0 ? elapsed_ns / static_cast<double>(elapsed_ticks) : 1.0;
-    auto ns = [&](std::uint64_t value) { return static_cast<double>(value) * ns_per_tick; };
+    auto ns = [&](std::uint64_t value) { return std::round(static_cast<double>(value) * ns_per_tick); };
     if (count_ == 0) {
       return {};
     }

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,15 +90,21 @@ class Pipe {
 };
 
 // One line rewritten in place, only when stdout is a terminal (a log file
-// or a pipe would fill with carriage returns).
+// or a pipe would fill with carriage returns), cut to the terminal's width
+// (a wrapped line could not be rewritten).
 class Progress {
  public:
   Progress() : enabled_(::isatty(STDOUT_FILENO) == 1) {}
-  void show(const std::string& line) {
-    if (enabled_) {
-      std::cout << '\r' << line << "\x1b[K" << std::flush;
-      shown_ = true;
+  void show(std::string line) {
+    if (!enabled_) {
+      return;
     }
+    winsize size{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1 && line.size() >= size.ws_col) {
+      line.resize(size.ws_col - 1U);
+    }
+    std::cout << '\r' << line << "\x1b[K" << std::flush;
+    shown_ = true;
   }
   // Before any other output, so that it starts on a line of its own.
   void end() {
@@ -206,7 +213,7 @@ std::string socket_path_in(const std::filesystem::path& out) {
 
 DataLoggerOptions logger_options(const DemoConfig& config, std::mutex& mutex, std::vector<std::string>& errors) {
   DataLoggerOptions options;
-  options.max_writers = 8;  // one per process, and room for a `shmkit log` reader's test writer
+  options.max_writers = 8;  // one per process, with room to spare
   options.ring_bytes = std::size_t{config.logger.ring_mib} << 20;
   options.on_error = [&mutex, &errors](const std::string& message) {
     const std::lock_guard lock(mutex);

@@ -257,8 +257,9 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
 
   if (summary.assembled) {
     out << "archives: " << human_size(summary.archive_bytes) << " for " << human_size(summary.payload_bytes)
-        << " of entries (" << ratio(summary.payload_bytes, summary.archive_bytes) << ", deflate level "
-        << summary.compression_level << "), assembled and verified in " << fixed(summary.assemble_seconds, 2)
+        << " of entries (" << ratio(summary.payload_bytes, summary.archive_bytes) << ", "
+        << (summary.compression_level == 0 ? "stored" : "deflate level " + std::to_string(summary.compression_level))
+        << "), assembled and verified in " << fixed(summary.assemble_seconds, 2)
         << " s, read back with LogArchiveReader: " << summary.log_directory.string() << "\n";
   } else {
     out << "archives: not assembled; the record files are in " << summary.log_directory.string()

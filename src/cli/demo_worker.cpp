@@ -8,6 +8,8 @@
 
 #include <shmkit/core/error.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>

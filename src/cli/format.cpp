@@ -26,7 +26,7 @@ std::string human_duration(double nanoseconds) {
   static constexpr std::array<const char*, 4> kUnits{"ns", "µs", "ms", "s"};
   double value = nanoseconds;
   std::size_t unit = 0;
-  while (value >= 1000.0 && unit + 1 < kUnits.size()) {
+  while (value >= 999.5 && unit + 1 < kUnits.size()) {  // 999.7 ns reads "1.00 µs", not "1000 ns"
     value /= 1000.0;
     ++unit;
   }
