@@ -43,6 +43,18 @@ class Checker {
 
 }  // namespace
 
+std::uint8_t source_of(Role role, const DemoConfig& config) noexcept {
+  switch (role) {
+    case Role::camera:
+      return config.camera.source_id;
+    case Role::behaviour:
+      return config.behaviour.source_id;
+    case Role::analysis:
+      return config.analysis.source_id;
+  }
+  return 0;
+}
+
 void check_config(const DemoConfig& config, const std::string& origin) {
   const Checker check(origin);
   check.range("seconds", config.seconds, 0.001, 86400.0, " s");

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "demo.hpp"
+
 namespace shmkit::cli::demo {
 
 struct CameraSettings {
@@ -60,6 +62,9 @@ struct DemoConfig {
   StoreSettings store;
 };
 BOOST_DESCRIBE_STRUCT(DemoConfig, (), (seconds, out, camera, behaviour, analysis, logger, store))
+
+/// The log source of a worker's role.
+[[nodiscard]] std::uint8_t source_of(Role role, const DemoConfig& config) noexcept;
 
 /// Throws ConfigError("<origin>: <key>: <reason>") for settings the demo
 /// cannot run with; a file is checked as strictly as the command line.

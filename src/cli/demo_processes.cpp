@@ -68,14 +68,17 @@ void RigSignals::release_interrupts() {
   pthread_sigmask(SIG_UNBLOCK, &interrupts, nullptr);
 }
 
+std::string signal_name(int signal_number) {
+  const char* abbreviation = ::sigabbrev_np(signal_number);
+  return abbreviation != nullptr ? "SIG" + std::string(abbreviation) : "signal " + std::to_string(signal_number);
+}
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) {
     return "exited with code " + std::to_string(WEXITSTATUS(status));
   }
   if (WIFSIGNALED(status)) {
-    const char* abbreviation = ::sigabbrev_np(WTERMSIG(status));
-    return "killed by " +
-           (abbreviation != nullptr ? "SIG" + std::string(abbreviation) : "signal " + std::to_string(WTERMSIG(status)));
+    return "killed by " + signal_name(WTERMSIG(status));
   }
   return "ended with status " + std::to_string(status);
 }

@@ -65,6 +65,9 @@ struct WorkerProcess {
   bool killed_by_parent = false;                     ///< it had to be SIGKILLed at the end
 };
 
+/// "SIGINT", "SIGKILL", ...
+[[nodiscard]] std::string signal_name(int signal_number);
+
 /// "exited with code 0", "exited with code 1", "killed by SIGKILL".
 [[nodiscard]] std::string describe_status(int status);
 

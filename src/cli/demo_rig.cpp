@@ -44,17 +44,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string fixed(double value, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
-
-std::string signal_name(int signal_number) {
-  const char* abbreviation = ::sigabbrev_np(signal_number);
-  return abbreviation != nullptr ? "SIG" + std::string(abbreviation) : "signal " + std::to_string(signal_number);
-}
-
 // Both ends close with the object; the parent closes the ends only the
 // workers may hold as soon as they are started.
 class Pipe {
@@ -142,18 +131,6 @@ std::size_t wait_until_ready(int fd, RigSignals& signals) {
     }
   }
   return ready;
-}
-
-std::uint8_t source_of(Role role, const DemoConfig& config) {
-  switch (role) {
-    case Role::camera:
-      return config.camera.source_id;
-    case Role::behaviour:
-      return config.behaviour.source_id;
-    case Role::analysis:
-      return config.analysis.source_id;
-  }
-  return 0;
 }
 
 std::string describe_worker(const WorkerProcess& worker) {

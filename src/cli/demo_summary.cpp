@@ -12,12 +12,6 @@ namespace shmkit::cli::demo {
 
 namespace {
 
-std::string fixed(double value, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
-
 std::string ratio(std::uint64_t raw, std::uint64_t stored) {
   return stored > 0 ? fixed(static_cast<double>(raw) / static_cast<double>(stored), 2) + "x" : "-";
 }
@@ -50,9 +44,7 @@ std::vector<Producer> producers(const RunRecord& record, const DemoConfig& confi
     Producer producer;
     producer.process = std::string(role_name(worker.role));
     producer.pid = worker.pid;
-    producer.source_id = worker.role == Role::camera      ? config.camera.source_id
-                         : worker.role == Role::behaviour ? config.behaviour.source_id
-                                                          : config.analysis.source_id;
+    producer.source_id = source_of(worker.role, config);
     const bool clean = worker.status && WIFEXITED(*worker.status) && WEXITSTATUS(*worker.status) == 0;
     producer.status = clean ? "ok" : worker.killed_by_parent ? "killed: did not stop" : describe_status(*worker.status);
     const auto report = record.reports.find(worker.role);

@@ -38,18 +38,6 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 // How late a worker notices the stop request at most, while it sleeps.
 constexpr auto kStopCheckInterval = std::chrono::milliseconds(5);
 
-std::uint8_t source_of(Role role, const DemoConfig& config) noexcept {
-  switch (role) {
-    case Role::camera:
-      return config.camera.source_id;
-    case Role::behaviour:
-      return config.behaviour.source_id;
-    case Role::analysis:
-      return config.analysis.source_id;
-  }
-  return 0;
-}
-
 }  // namespace
 
 Worker::Worker(Role role, const std::string& socket_path, RigNames names, int ready_fd, int go_fd)

@@ -22,6 +22,12 @@ std::string human_size(std::uint64_t bytes) {
   return text.data();
 }
 
+std::string fixed(double value, int decimals) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
 std::string human_duration(double nanoseconds) {
   static constexpr std::array<const char*, 4> kUnits{"ns", "µs", "ms", "s"};
   double value = nanoseconds;

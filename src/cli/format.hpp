@@ -14,6 +14,9 @@ namespace shmkit::cli {
 /// "512 B", "4.0 KiB", "1.5 MiB", ... (binary units, one decimal).
 std::string human_size(std::uint64_t bytes);
 
+/// `value` with `decimals` digits after the point: "8.0", "3.27".
+std::string fixed(double value, int decimals);
+
 /// "850 ns", "12.5 µs", "3.20 ms", "1.50 s" (three significant digits).
 std::string human_duration(double nanoseconds);
 
