@@ -1,4 +1,5 @@
 // shmkit store -m SIZE -s SOCKET [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
+//              [--persist DIR [--persist-sync]] [--spill DIR] [--max-names N]
 // runs a store server in the foreground until SIGTERM or SIGINT.
 
 #include <signal.h>
@@ -32,6 +33,10 @@ struct ServeOptions {
   std::vector<uid_t> allowed_uids;
   std::size_t max_clients = 64;
   std::size_t max_objects = 0;
+  std::size_t max_names = 0;
+  std::string persist_dir;
+  bool persist_sync = false;
+  std::string spill_dir;
 };
 
 std::string timestamp() {
@@ -54,6 +59,10 @@ void serve(const ServeOptions& cli) {
   options.allowed_uids = cli.allowed_uids;
   options.max_clients = cli.max_clients;
   options.max_objects = cli.max_objects;
+  options.max_names = cli.max_names;
+  options.persist_dir = cli.persist_dir;
+  options.persist_sync = cli.persist_sync;
+  options.spill_dir = cli.spill_dir;
   options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
 
   // Blocked before the server thread starts, so it inherits the mask and
@@ -66,7 +75,14 @@ void serve(const ServeOptions& cli) {
 
   StoreServer server = StoreServer::start(options);
   std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << cli.socket
-            << " (pid " << ::getpid() << ")" << std::endl;
+            << " (pid " << ::getpid() << ")";
+  if (!cli.persist_dir.empty()) {
+    std::cerr << ", names persisted in " << cli.persist_dir << (cli.persist_sync ? " (synced)" : "");
+  }
+  if (!cli.spill_dir.empty()) {
+    std::cerr << ", spilling to " << cli.spill_dir;
+  }
+  std::cerr << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::cerr << timestamp() << " store: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
@@ -124,9 +140,16 @@ void register_store_command(CLI::App& app) {
   store->add_option("--allow-uid", options->allowed_uids, "User ids allowed to connect (default: the server's own)");
   store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
   store->add_option("--max-objects", options->max_objects, "Slots of the object index (default: capacity / 16 KiB)");
+  store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
+  store->add_option("--persist", options->persist_dir,
+                    "Keep named values in an LMDB directory; a store restarted on it has them back");
+  store->add_flag("--persist-sync", options->persist_sync,
+                  "fsync every persisted change before acknowledging it (survives power loss)");
+  store->add_option("--spill", options->spill_dir,
+                    "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
   store->footer(
       "Without a subcommand, runs the server in the foreground until SIGTERM or SIGINT; the memory is freed when\n"
-      "it stops. Example: shmkit store -m 1G -s /tmp/shmkit.sock");
+      "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock");
   register_store_client_commands(*store);
   store->callback([store, options] {
     if (store->get_subcommands().empty()) {

@@ -6,14 +6,17 @@
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/brain.hpp>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <boost/describe.hpp>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <complex>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -339,6 +342,31 @@ TEST(BrainTest, ValuesCrossProcessesAndBlockingGetWakes) {
   EXPECT_EQ(brain.get<double>("late", 30s), 42.5);
   ASSERT_TRUE(exited_ok(setter.wait()));
   EXPECT_EQ(brain.metadata("late").creator_pid, setter_pid);
+}
+
+// The names every client reads without asking the server come from a
+// memfd no client can map writable, so no client can redirect another's
+// lookups.
+TEST(BrainTest, TheSharedNameIndexCannotBeWrittenByClients) {
+  TestStore store(4 << 20);
+  Brain brain(store.client(), "exp");
+  brain.set("x", 1);
+  int index_fd = -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (target.find("memfd:shmkit-store-names") != std::string::npos) {
+      index_fd = std::stoi(entry.path().filename().string());
+    }
+  }
+  ASSERT_GE(index_fd, 0) << "the client holds the name index descriptor";
+  void* writable = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, index_fd, 0);
+  EXPECT_EQ(writable, MAP_FAILED);
+  EXPECT_EQ(errno, EPERM);
+  const char junk[8] = {};
+  EXPECT_EQ(::pwrite(index_fd, junk, sizeof(junk), 0), -1);
+  EXPECT_EQ(::ftruncate(index_fd, 0), -1);
+  EXPECT_EQ(brain.get<int>("x"), 1);
 }
 
 TEST(BrainTest, LongNamesBypassTheSharedIndexAndStillWork) {

@@ -200,7 +200,9 @@ class StoreClient {
   /// order; an object that is not sealed in time gives an invalid buffer.
   /// On a store with a spill directory, objects that were evicted to disk
   /// are moved back first (one round trip each).
-  /// @throws Error if this client holds `leases_per_client` objects already
+  /// @throws Error if this client holds `leases_per_client` objects already;
+  ///         StoreFullError if a spilled object cannot be moved back because
+  ///         nothing else can be evicted (or spilled) to make room
   [[nodiscard]] std::vector<ObjectBuffer> get(std::span<const ObjectId> ids, std::chrono::milliseconds timeout);
 
   /// `get` of one object; nullopt when it is not sealed in time.
