@@ -53,7 +53,7 @@ struct StoreSettings {
 BOOST_DESCRIBE_STRUCT(StoreSettings, (), (capacity_mib))
 
 struct DemoConfig {
-  double seconds = 8;                        // of acquisition; the whole run takes about 2 s more
+  double seconds = 8;                        // of acquisition; setup and assembly add about 1 s
   std::optional<std::filesystem::path> out;  // null: a new directory under /tmp
   CameraSettings camera;
   BehaviourSettings behaviour;
