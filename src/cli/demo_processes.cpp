@@ -12,12 +12,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <system_error>
 #include <utility>
 
 namespace shmkit::cli::demo {
 
 RigSignals::RigSignals() {
+  // A reader of the rig's output that goes away (`shmkit demo | head`) must
+  // not kill it before it has cleaned up: writes to a closed pipe then just
+  // fail, and the run ends as it would have.
+  std::signal(SIGPIPE, SIG_IGN);
   sigemptyset(&blocked_);
   sigaddset(&blocked_, SIGINT);
   sigaddset(&blocked_, SIGTERM);
