@@ -37,6 +37,7 @@ struct ServeOptions {
   std::string persist_dir;
   bool persist_sync = false;
   std::string spill_dir;
+  std::uint32_t spin_us = StoreOptions{}.spin_us;
 };
 
 std::string timestamp() {
@@ -63,6 +64,7 @@ void serve(const ServeOptions& cli) {
   options.persist_dir = cli.persist_dir;
   options.persist_sync = cli.persist_sync;
   options.spill_dir = cli.spill_dir;
+  options.spin_us = cli.spin_us;
   options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
 
   // Blocked before the server thread starts, so it inherits the mask and
@@ -145,6 +147,8 @@ void register_store_command(CLI::App& app) {
                     "Keep named values in an LMDB directory; a store restarted on it has them back");
   store->add_flag("--persist-sync", options->persist_sync,
                   "fsync every persisted change before acknowledging it (survives power loss)");
+  store->add_option("--spin-us", options->spin_us,
+                    "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
   store->add_option("--spill", options->spill_dir,
                     "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
   store->footer(

@@ -154,6 +154,7 @@ ArenaMapping ArenaMapping::create(const StoreOptions& options) {
   h.capacity = g.capacity;
   h.prefault = options.prefault ? 1 : 0;
   h.spill = options.spill_dir.empty() ? 0 : 1;
+  h.spin_us = options.spin_us;
   h.magic.store(kStoreMagic, std::memory_order_release);
   return m;
 }

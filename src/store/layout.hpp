@@ -65,7 +65,8 @@ struct ArenaHeader {
   std::uint64_t capacity;     // bytes of the data region
   std::uint64_t spill;        // evicted objects go to disk: a get that misses asks the server
   std::uint64_t prefault;     // clients map the data populated
-  std::uint64_t reserved[3];
+  std::uint64_t spin_us;      // how long clients poll for a reply before sleeping
+  std::uint64_t reserved[2];
 
   alignas(64) std::atomic<std::uint64_t> used;  // written by the server only
   std::atomic<std::uint64_t> objects;

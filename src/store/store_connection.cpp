@@ -75,6 +75,23 @@ std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& f
   return std::move(body);
 }
 
+ssize_t StoreConnection::receive_some(std::byte* out, std::size_t size) noexcept {
+  // Polled for a moment first, as the server polls after a request: a
+  // reply that arrives within microseconds then needs no wake-up of this
+  // thread, which on an idle core can cost more than the round trip.
+  const std::uint64_t spin_us = arena_.view().header().spin_us;
+  if (spin_us != 0) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+    do {
+      const ssize_t n = ::recv(fd_, out, size, MSG_DONTWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+        return n;
+      }
+    } while (std::chrono::steady_clock::now() < until);
+  }
+  return ::recv(fd_, out, size, 0);
+}
+
 std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
   // Plain blocking recv, as much as has arrived: a request is the latency
   // of a create, and reading the length prefix separately would add a
@@ -95,7 +112,7 @@ std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
     }
     const std::size_t have = inbox_.size();
     inbox_.resize(std::max(have + 4096, need));
-    const ssize_t n = ::recv(fd_, inbox_.data() + have, inbox_.size() - have, 0);
+    const ssize_t n = receive_some(inbox_.data() + have, inbox_.size() - have);
     if (n < 0 && errno == EINTR) {
       inbox_.resize(have);
       continue;

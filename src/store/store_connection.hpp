@@ -67,6 +67,8 @@ class StoreConnection {
   std::vector<std::byte> request_locked(std::vector<std::byte>& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
+  // One recv of up to `size` bytes, polling briefly before it blocks.
+  ssize_t receive_some(std::byte* out, std::size_t size) noexcept;
   [[nodiscard]] Error lost_locked();
   void notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept;
   void seal_locked(const ObjectId& id);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,10 @@ struct StoreOptions {
   /// start (spill extends capacity, it does not persist). Empty: evicted
   /// objects are gone.
   std::string spill_dir{};
+  /// Microseconds the server thread keeps polling without sleeping after a
+  /// request (and clients after sending one), so requests in a burst skip
+  /// the cost of waking a sleeping thread. 0: always sleep.
+  std::uint32_t spin_us = 100;
   /// Clients connected at once (each has a lease table in shared memory).
   std::size_t max_clients = 64;
   /// Distinct objects one client can hold references to at once.
