@@ -27,7 +27,7 @@ struct ServeArgs {
   std::string fsync = "interval";
 };
 
-FsyncPolicy parse_fsync(const std::string& text) {
+FsyncPolicy parse_fsync_policy(const std::string& text) {
   return text == "none" ? FsyncPolicy::none : (text == "always" ? FsyncPolicy::always : FsyncPolicy::interval);
 }
 
@@ -44,7 +44,7 @@ void run_serve(const ServeArgs& args) {
   DataLoggerOptions options;
   options.max_writers = args.max_writers;
   options.ring_bytes = args.ring_bytes;
-  options.fsync = parse_fsync(args.fsync);
+  options.fsync = parse_fsync_policy(args.fsync);
   DataLogger logger(args.out, args.instance, options);
   logger.start();
   std::cout << "logging instance '" << args.instance << "' to " << logger.log_directory().string() << " (pid "

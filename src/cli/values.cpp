@@ -63,7 +63,7 @@ std::string_view dtype_name(Dtype dtype) noexcept {
   return "unknown";
 }
 
-namespace detail {
+namespace values_detail {
 
 void throw_bad_value(std::string_view text, Dtype dtype, std::string_view why) {
   throw Error("invalid " + std::string(dtype_name(dtype)) + " value '" + std::string(text) + "': " + std::string(why));
@@ -125,7 +125,7 @@ bool split_complex(std::string_view text, std::string& real, std::string& imag) 
   return true;
 }
 
-}  // namespace detail
+}  // namespace values_detail
 
 std::vector<std::size_t> parse_shape(std::string_view text) {
   const std::string original(text);
