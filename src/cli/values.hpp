@@ -188,6 +188,11 @@ std::vector<std::size_t> parse_shape(std::string_view text);
 /// @throws Error
 mode_t parse_mode(std::string_view text);
 
+/// The rules of parse_mode for bits read from a config file; `origin`
+/// ("store.yaml: socket_mode") begins the message.
+/// @throws Error
+void check_mode(mode_t mode, std::string_view origin);
+
 /// Resolves index text against a shape: one coordinate per given axis,
 /// negative values counting from the end as in numpy. Fewer coordinates
 /// than axes are allowed (a sub-array).
