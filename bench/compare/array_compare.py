@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """shmkit SharedArray next to what Python users do today, on this machine.
 
-Usage (from the repository root, after `ninja -C build`):
+Usage (from the repository root, after `scripts/build`):
 
     /usr/bin/python3 bench/compare/array_compare.py [--build-dir build] [--json OUT]
                                                     [--repetitions N] [--quick]
@@ -9,33 +9,32 @@ Usage (from the repository root, after `ninja -C build`):
 It runs build/bench/array_array_bench with --benchmark_format=json, then the
 same operations the Python way (numpy ndarray over
 multiprocessing.shared_memory, multiprocessing.Lock, multiprocessing.Process),
-timed with time.perf_counter_ns, and prints one table:
-
-    operation | shmkit ns | peer ns | ratio (peer / shmkit)
-
-followed by the design targets, each PASS or MISS. Every figure is the best of
-N repetitions (the least disturbed run; on a shared 2-core machine the median
-drifts with whatever else runs). Python figures include the interpreter's
-loop overhead, as users pay it. The targets are informative: the script
-exits 0 unless something crashed. --json writes every raw figure.
+timed with time.perf_counter_ns, and prints one table (operation, shmkit,
+peer, peer figure, ratio, what the figure is), including the 1 MiB slice
+copies next to memcpy, followed by the design targets, each PASS or MISS.
+Every figure is the best of N repetitions (the least disturbed run; on a
+shared 2-core machine the median drifts with whatever else runs). Python
+figures include the interpreter's loop overhead, as users pay it. The targets
+are informative: the script exits 0 unless it is used wrongly. --json writes
+every raw figure. bench/compare/report.py runs this with the other
+comparisons.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
-import os
-import platform
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from compare_common import (Comparison, Figure, Source, Target, describe_machine, finish_machine, print_comparison,
+                            progress, row, run_benchmark, target, write_json)
 
 ELEMENTS = 1024  # element benchmarks cycle through 8 KiB, as the C++ ones do
 MASK = ELEMENTS - 1
@@ -44,43 +43,8 @@ SLICE_ELEMENTS = SLICE_BYTES // 8
 PING, PONG = 0, 8  # separate cache lines, as in the C++ benchmark
 STOP = np.iinfo(np.uint64).max
 
-_TIME_UNITS_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-
-@dataclass
-class Figure:
-    ns: float  # per operation, best of the repetitions
-    bytes_per_second: float | None = None
-
-
-# ---------------------------------------------------------------------------
-# shmkit: the Google Benchmark binary
-
-
-def run_shmkit(build_dir: Path, repetitions: int, min_time: float) -> tuple[dict[str, Figure], dict]:
-    binary = build_dir / "bench" / "array_array_bench"
-    if not binary.exists():
-        raise FileNotFoundError(f"{binary} does not exist: build it first (ninja -C {build_dir})")
-    command = [
-        str(binary),
-        "--benchmark_format=json",
-        f"--benchmark_repetitions={repetitions}",
-        f"--benchmark_min_time={min_time}",
-    ]
-    print(f"running {' '.join(command)} ...", file=sys.stderr, flush=True)
-    completed = subprocess.run(command, check=True, capture_output=True, text=True)
-    report = json.loads(completed.stdout)
-    figures: dict[str, Figure] = {}
-    for entry in report["benchmarks"]:
-        if entry.get("run_type") != "iteration" or entry.get("error_occurred"):
-            continue
-        name = entry["run_name"].split("/")[0]
-        ns = entry["real_time"] * _TIME_UNITS_NS[entry["time_unit"]]
-        bps = entry.get("bytes_per_second")
-        best = figures.get(name)
-        if best is None or ns < best.ns:
-            figures[name] = Figure(ns, bps)
-    return figures, report.get("context", {})
+BINARY = Path("bench") / "array_array_bench"
+PEER = "numpy on multiprocessing.shared_memory (+ multiprocessing.Lock / Process)"
 
 
 # ---------------------------------------------------------------------------
@@ -167,7 +131,7 @@ def run_python_peers(repetitions: int, scale: float) -> dict[str, Figure]:
                 with lock:
                     counter[0] += 1
 
-        print("running the Python peers ...", file=sys.stderr, flush=True)
+        progress("running the Python peers")
         peers["plain_write"] = Figure(best_of(repetitions, n(300_000), plain_write))
         peers["unlocked_write"] = Figure(best_of(repetitions, n(300_000), unlocked_write))
         peers["unlocked_read"] = Figure(best_of(repetitions, n(300_000), unlocked_read))
@@ -201,7 +165,7 @@ def run_python_peers(repetitions: int, scale: float) -> dict[str, Figure]:
         for key, body in [("memcpy", copy_private), ("read_slice", read_slice), ("write_slice", write_slice),
                           ("snapshot", locked_copy)]:
             ns = best_of(repetitions, n(3_000), body)
-            peers[key] = Figure(ns, SLICE_BYTES / ns * 1e9)
+            peers[key] = Figure(ns, bytes_per_second=SLICE_BYTES / ns * 1e9)
 
         peers["latency"] = Figure(python_latency(repetitions, n(20_000)))
     finally:
@@ -246,40 +210,59 @@ def python_latency(repetitions: int, round_trips: int) -> float:
 
 
 # ---------------------------------------------------------------------------
-# The table and the targets
+# The rows and the targets
 
-# operation, shmkit benchmark, peer key
-ROWS = [
-    ("plain array element write (baseline)", "BM_Array_PlainWrite", "plain_write"),
-    ("element write, unlocked", "BM_Array_UnlockedWrite", "unlocked_write"),
-    ("element read, unlocked", "BM_Array_UnlockedRead", "unlocked_read"),
-    ("element write, checked Index", "BM_Array_CheckedWrite", "unlocked_write"),
-    ("element read, checked Index", "BM_Array_CheckedRead", "unlocked_read"),
-    ("element write, locked", "BM_Array_LockedWrite", "locked_write"),
-    ("element read, locked", "BM_Array_LockedRead", "locked_read"),
-    ("lock + unlock", "BM_Array_LockGuard", "lock_unlock"),
-    ("atomic increment (py: locked +=)", "BM_Array_AtomicFetchAdd", "locked_increment"),
-    ("memcpy 1 MiB, private (baseline)", "BM_Array_Memcpy1MiB", "memcpy"),
-    ("read_slice 1 MiB", "BM_Array_ReadSlice1MiB", "read_slice"),
-    ("write_slice 1 MiB", "BM_Array_WriteSlice1MiB", "write_slice"),
-    ("snapshot 1 MiB (py: locked copy)", "BM_Array_Snapshot1MiB", "snapshot"),
-    ("cross-process latency, one way", "BM_Array_CrossProcessLatency", "latency"),
+ELEMENT_OP = "time per element operation, 1024 float64 elements cycled"
+COPY = "time per 1 MiB copy"
+# operation, shmkit benchmark, peer, peer key, what the figure is
+PYTHON_ROWS = [
+    ("plain array element write (baseline)", "BM_Array_PlainWrite", "numpy private array a[i] = v", "plain_write",
+     ELEMENT_OP + "; shmkit: std::vector"),
+    ("element write, unlocked", "BM_Array_UnlockedWrite", "numpy a[i] = v", "unlocked_write", ELEMENT_OP),
+    ("element read, unlocked", "BM_Array_UnlockedRead", "numpy a[i]", "unlocked_read", ELEMENT_OP),
+    ("element write, checked Index", "BM_Array_CheckedWrite", "numpy a[i] = v", "unlocked_write", ELEMENT_OP),
+    ("element read, checked Index", "BM_Array_CheckedRead", "numpy a[i]", "unlocked_read", ELEMENT_OP),
+    ("element write, locked", "BM_Array_LockedWrite", "with Lock: a[i] = v", "locked_write", ELEMENT_OP),
+    ("element read, locked", "BM_Array_LockedRead", "with Lock: a[i]", "locked_read", ELEMENT_OP),
+    ("lock + unlock", "BM_Array_LockGuard", "with Lock: pass", "lock_unlock", "time per lock and unlock, uncontended"),
+    ("atomic increment", "BM_Array_AtomicFetchAdd", "with Lock: a[0] += 1", "locked_increment",
+     "time per increment, uncontended"),
+    ("memcpy 1 MiB, private (baseline)", "BM_Array_Memcpy1MiB", "np.copyto, private arrays", "memcpy", COPY),
+    ("read_slice 1 MiB", "BM_Array_ReadSlice1MiB", "np.copyto from shared", "read_slice", COPY),
+    ("write_slice 1 MiB", "BM_Array_WriteSlice1MiB", "np.copyto into shared", "write_slice", COPY),
+    ("snapshot 1 MiB (seqlock)", "BM_Array_Snapshot1MiB", "with Lock: np.copyto", "snapshot", COPY),
+    ("cross-process latency, one way", "BM_Array_CrossProcessLatency", "numpy busy-wait, 2nd Process",
+     "latency", "write in one process until another sees it: half a ping-pong"),
 ]
+# operation, shmkit benchmark; the peer is BM_Array_Memcpy1MiB in the same program
+MEMCPY_ROWS = [
+    ("read_slice 1 MiB", "BM_Array_ReadSlice1MiB"),
+    ("write_slice 1 MiB", "BM_Array_WriteSlice1MiB"),
+    ("write_slice 1 MiB, locked", "BM_Array_LockedWriteSlice1MiB"),
+    ("snapshot 1 MiB (seqlock)", "BM_Array_Snapshot1MiB"),
+]
+MEMCPY = "BM_Array_Memcpy1MiB"
 
 
-@dataclass
-class Target:
-    text: str
-    measured: str
-    passed: bool | None  # None: shown for information, not a target
+def benchmark_names() -> set[str]:
+    """Every benchmark of array_array_bench the rows and targets use (checked by the tests)."""
+    return ({bench for _, bench, *_ in PYTHON_ROWS} | {bench for _, bench in MEMCPY_ROWS}
+            | {MEMCPY, "BM_Array_PlainRead"})
 
 
-def format_ns(ns: float) -> str:
-    if ns < 10:
-        return f"{ns:.2f}"
-    if ns < 1000:
-        return f"{ns:.1f}"
-    return f"{ns:,.0f}"
+def rows_from(shmkit: Source, peers: Source) -> list:
+    def ns(figure: Figure) -> float:
+        return figure.ns
+
+    def gb_per_second(figure: Figure) -> float | None:
+        return figure.gb_per_second
+
+    rows = [row("array", operation, measures, "ns", shmkit.get(bench, ns), peer, peers.get(key, ns))
+            for operation, bench, peer, key, measures in PYTHON_ROWS]
+    rows += [row("array", operation, "bandwidth of 1 MiB copies, one core", "GB/s", shmkit.get(bench, gb_per_second),
+                 "memcpy 1 MiB, private", shmkit.get(MEMCPY, gb_per_second))
+             for operation, bench in MEMCPY_ROWS]
+    return rows
 
 
 def check_targets(shmkit: dict[str, Figure], peers: dict[str, Figure]) -> list[Target]:
@@ -287,69 +270,74 @@ def check_targets(shmkit: dict[str, Figure], peers: dict[str, Figure]) -> list[T
         return shmkit[name].ns
 
     def bps(name: str) -> float:
-        return shmkit[name].bytes_per_second or 0.0
+        return shmkit[name].bytes_per_second
 
-    targets = []
-    write_ratio = ns("BM_Array_UnlockedWrite") / ns("BM_Array_PlainWrite")
-    read_ratio = ns("BM_Array_UnlockedRead") / ns("BM_Array_PlainRead")
-    targets.append(Target("unlocked element access within 2x of plain array access",
-                          f"write {write_ratio:.2f}x, read {read_ratio:.2f}x of std::vector",
-                          max(write_ratio, read_ratio) <= 2.0))
-    locked = ns("BM_Array_LockedWrite")
-    targets.append(Target("locked uncontended element write < 50 ns", f"{locked:.1f} ns", locked < 50.0))
-    memcpy = bps("BM_Array_Memcpy1MiB")
-    read_share = bps("BM_Array_ReadSlice1MiB") / memcpy
-    write_share = bps("BM_Array_WriteSlice1MiB") / memcpy
-    targets.append(Target("1 MiB slice copy >= 80% of memcpy bandwidth",
-                          f"read {read_share:.0%}, write {write_share:.0%} of {memcpy / 1e9:.1f} GB/s",
-                          min(read_share, write_share) >= 0.8))
-    locked_speedup = peers["locked_write"].ns / locked
-    targets.append(Target(">= 10x faster than Python locked element write", f"{locked_speedup:.0f}x",
-                          locked_speedup >= 10.0))
-    write_speedup = peers["unlocked_write"].ns / ns("BM_Array_UnlockedWrite")
-    read_speedup = peers["unlocked_read"].ns / ns("BM_Array_UnlockedRead")
-    targets.append(Target(">= 50x faster than Python unlocked element op (operator[])",
-                          f"write {write_speedup:.0f}x, read {read_speedup:.0f}x",
-                          min(write_speedup, read_speedup) >= 50.0))
-    checked_write = peers["unlocked_write"].ns / ns("BM_Array_CheckedWrite")
-    checked_read = peers["unlocked_read"].ns / ns("BM_Array_CheckedRead")
-    targets.append(Target("bounds-checked read()/write() with Index vs Python unlocked",
-                          f"write {checked_write:.0f}x, read {checked_read:.0f}x faster", None))
-    return targets
+    def access() -> tuple[str, bool]:
+        write_ratio = ns("BM_Array_UnlockedWrite") / ns("BM_Array_PlainWrite")
+        read_ratio = ns("BM_Array_UnlockedRead") / ns("BM_Array_PlainRead")
+        return f"write {write_ratio:.2f}x, read {read_ratio:.2f}x of std::vector", max(write_ratio, read_ratio) <= 2.0
+
+    def locked() -> tuple[str, bool]:
+        return f"{ns('BM_Array_LockedWrite'):.1f} ns", ns("BM_Array_LockedWrite") < 50.0
+
+    def slices() -> tuple[str, bool]:
+        memcpy = bps(MEMCPY)
+        read_share = bps("BM_Array_ReadSlice1MiB") / memcpy
+        write_share = bps("BM_Array_WriteSlice1MiB") / memcpy
+        return (f"read {read_share:.0%}, write {write_share:.0%} of {memcpy / 1e9:.1f} GB/s",
+                min(read_share, write_share) >= 0.8)
+
+    def locked_speedup() -> tuple[str, bool]:
+        speedup = peers["locked_write"].ns / ns("BM_Array_LockedWrite")
+        return f"{speedup:.0f}x", speedup >= 10.0
+
+    def unlocked_speedup() -> tuple[str, bool]:
+        write = peers["unlocked_write"].ns / ns("BM_Array_UnlockedWrite")
+        read = peers["unlocked_read"].ns / ns("BM_Array_UnlockedRead")
+        return f"write {write:.0f}x, read {read:.0f}x", min(write, read) >= 50.0
+
+    def checked() -> tuple[str, None]:
+        write = peers["unlocked_write"].ns / ns("BM_Array_CheckedWrite")
+        read = peers["unlocked_read"].ns / ns("BM_Array_CheckedRead")
+        return f"write {write:.0f}x, read {read:.0f}x faster", None
+
+    return [
+        target("unlocked element access within 2x of plain array access", access),
+        target("locked uncontended element write < 50 ns", locked),
+        target("1 MiB slice copy >= 80% of memcpy bandwidth", slices),
+        target(">= 10x faster than Python locked element write", locked_speedup),
+        target(">= 50x faster than Python unlocked element op (operator[])", unlocked_speedup),
+        target("bounds-checked read()/write() with Index vs Python unlocked", checked),
+    ]
 
 
-def print_report(shmkit: dict[str, Figure], peers: dict[str, Figure], targets: list[Target], context: dict) -> None:
-    print()
-    print(f"machine: {context.get('num_cpus', os.cpu_count())} CPUs at {context.get('mhz_per_cpu', '?')} MHz, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
-    print("peer: numpy ndarray on multiprocessing.shared_memory, multiprocessing.Lock / Process; "
-          "best of the repetitions")
-    print()
-    headers = ("operation", "shmkit ns", "peer ns", "ratio (peer/shmkit)")
-    lines = []
-    for label, bench, peer in ROWS:
-        if bench not in shmkit or peer not in peers:
-            lines.append((label, "n/a", "n/a", "n/a"))
-            continue
-        ours, theirs = shmkit[bench].ns, peers[peer].ns
-        lines.append((label, format_ns(ours), format_ns(theirs), f"{theirs / ours:.1f}x"))
-    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(4)]
-    print(" | ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths))))
-    print("-|-".join("-" * w for w in widths))
-    for row in lines:
-        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-    print()
-    print("bandwidth, 1 MiB: " + ", ".join(
-        f"{label} {shmkit[name].bytes_per_second / 1e9:.1f} GB/s"
-        for label, name in [("memcpy", "BM_Array_Memcpy1MiB"), ("read_slice", "BM_Array_ReadSlice1MiB"),
-                            ("write_slice", "BM_Array_WriteSlice1MiB"), ("snapshot", "BM_Array_Snapshot1MiB")]
-        if shmkit.get(name) and shmkit[name].bytes_per_second))
-    print()
-    print("targets:")
-    for target in targets:
-        verdict = "info" if target.passed is None else "PASS" if target.passed else "MISS"
-        print(f"  {verdict}  {target.text}: {target.measured}")
+def missing_prerequisites(build_dir: Path) -> list[str]:
+    return [] if (build_dir / BINARY).exists() else [f"{build_dir / BINARY} (its rows stay empty): run scripts/build"]
+
+
+def collect(build_dir: Path, repetitions: int = 5, quick: bool = False) -> Comparison:
+    """Runs array_array_bench and the Python peers; a part that cannot run leaves its rows empty with a note."""
+    context: dict = {}
+
+    def shmkit_figures() -> dict[str, Figure]:
+        figures, found = run_benchmark(build_dir / BINARY, repetitions, 0.05 if quick else 0.3)
+        context.update(found)
+        return figures
+
+    shmkit = Source.measure(str(build_dir / BINARY), shmkit_figures)
+    peers = Source.measure("the Python peers", lambda: run_python_peers(repetitions, 0.1 if quick else 1.0))
+    return Comparison(
+        section="array",
+        peer=PEER,
+        rows=rows_from(shmkit, peers),
+        targets=check_targets(shmkit.values, peers.values),
+        raw={
+            "benchmark_context": context,
+            "shmkit": {name: asdict(figure) for name, figure in shmkit.values.items()},
+            "peer": {name: asdict(figure) for name, figure in peers.values.items()},
+            "errors": {s.label: s.error for s in (shmkit, peers) if s.error},
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -360,21 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier figures)")
     args = parser.parse_args(argv)
 
-    min_time = 0.05 if args.quick else 0.3
-    shmkit, context = run_shmkit(args.build_dir, args.repetitions, min_time)
-    peers = run_python_peers(args.repetitions, 0.1 if args.quick else 1.0)
-    targets = check_targets(shmkit, peers)
-    print_report(shmkit, peers, targets, context)
+    machine = describe_machine()
+    comparison = collect(args.build_dir, args.repetitions, args.quick)
+    finish_machine(machine)
+    print_comparison([comparison], machine)
     if args.json:
-        args.json.write_text(json.dumps({
-            "context": context,
-            "load_average": os.getloadavg(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "shmkit": {name: asdict(figure) for name, figure in shmkit.items()},
-            "peer": {name: asdict(figure) for name, figure in peers.items()},
-            "targets": [asdict(target) for target in targets],
-        }, indent=2) + "\n")
+        write_json(args.json, [comparison], machine)
         print(f"\nraw figures written to {args.json}")
     return 0
 

@@ -1,10 +1,11 @@
-// Object store benchmarks against the targets of issue 5: get of a sealed
-// small object, create_and_seal of 100 B, contains, and a 64 MiB put next to
-// memcpy of the same size. The server runs on a thread of this process, as
-// the embedded StoreServer does; every create is a real socket round trip.
-// Latency counters p50_ns/p99_ns come from timing each operation alone
-// (including ~20 ns of clock reads); the default time column is the mean.
+// Object store benchmarks against the targets of issues 5 and 6: get of a
+// sealed small object, create_and_seal of 100 B, contains, a 64 MiB put next
+// to memcpy of the same size, and the named values of Brain: get by name
+// and set (an atomic replace) of a small value, in memory and persisted. The server runs on a thread of this process,
+// as the embedded StoreServer does; every create is a real socket round trip. Latency counters p50_ns/p99_ns come from
+// timing each operation alone (including ~20 ns of clock reads); the default time column is the mean.
 
+#include <shmkit/store/brain.hpp>
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_server.hpp>
 
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -31,13 +33,15 @@ struct Fixture {
   shmkit::StoreServer server;
   shmkit::StoreClient client;
 
-  static Fixture make(std::size_t capacity, bool prefault, std::size_t max_objects = 0) {
+  static Fixture make(std::size_t capacity, bool prefault, std::size_t max_objects = 0,
+                      const std::string& persist_dir = {}) {
     static int counter = 0;
     shmkit::StoreOptions options;
     options.capacity = capacity;
     options.socket_path = "/tmp/shmkit-store-bench-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     options.prefault = prefault;
     options.max_objects = max_objects;
+    options.persist_dir = persist_dir;
     shmkit::StoreServer server = shmkit::StoreServer::start(options);
     shmkit::StoreClient client = shmkit::StoreClient::connect(options.socket_path);
     return Fixture{options.socket_path, std::move(server), std::move(client)};
@@ -144,6 +148,67 @@ void BM_Store_Put64MiB(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kLarge));
 }
 BENCHMARK(BM_Store_Put64MiB)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What a user's get-by-name costs: the shared name index, the object
+// lookup and reference, and the type check and copy of a float64.
+void BM_Store_GetName(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  brain.set("rate", 30.0);
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      latencies.time([&] { benchmark::DoNotOptimize(brain.get<double>("rate")); });
+    }
+  }
+}
+BENCHMARK(BM_Store_GetName);
+
+// Get by name of a 100-byte value, zero-copy (the buffer, no decode).
+void BM_Store_GetName100B(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  brain.set_bytes("blob", std::vector<std::byte>(100, std::byte{4}));
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      latencies.time([&] {
+        const shmkit::ObjectBuffer buffer = brain.get_buffer("blob");
+        benchmark::DoNotOptimize(buffer.data().data());
+      });
+    }
+  }
+}
+BENCHMARK(BM_Store_GetName100B);
+
+// Set of a small value: a new object and the name moved to it, one round
+// trip; the object it replaces is freed.
+void set_small(benchmark::State& state, const std::string& persist_dir) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false, 0, persist_dir);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  const std::vector<std::byte> value(100, std::byte{5});
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      latencies.time([&] { brain.set_bytes("blob", value); });
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Store_SetName100B(benchmark::State& state) {
+  set_small(state, {});
+}
+BENCHMARK(BM_Store_SetName100B);
+
+// The same with --persist: every set is committed to LMDB (no fsync) first.
+void BM_Store_SetName100BPersisted(benchmark::State& state) {
+  const std::string dir = "/tmp/shmkit-store-bench-persist-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  set_small(state, dir);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_Store_SetName100BPersisted);
 
 void BM_Store_Memcpy64MiB(benchmark::State& state) {
   const std::vector<std::byte> source(kLarge, std::byte{3});

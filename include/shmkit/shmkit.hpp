@@ -27,7 +27,9 @@
 #include <shmkit/logger/npz_writer.hpp>
 #include <shmkit/logger/options.hpp>
 #include <shmkit/logger/record_file.hpp>
+#include <shmkit/store/brain.hpp>
 #include <shmkit/store/object_id.hpp>
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_options.hpp>
 #include <shmkit/store/store_server.hpp>
+#include <shmkit/store/value.hpp>

@@ -325,7 +325,7 @@ void ArrayCore::unlock_after_write() noexcept {
   trailer_->lock.unlock();
 }
 
-bool ArrayCore::try_snapshot(std::byte* out, int attempts) const noexcept {
+bool ArrayCore::try_snapshot(std::byte* out, std::size_t offset, std::size_t bytes, int attempts) const noexcept {
   const auto& sequence = trailer_->sequence;
   for (int i = 0; i < attempts; ++i) {
     const std::uint64_t before = sequence.load(std::memory_order_acquire);
@@ -334,8 +334,8 @@ bool ArrayCore::try_snapshot(std::byte* out, int attempts) const noexcept {
     }
     // A writer may change the bytes while we copy; the sequence check below
     // throws such a copy away. This is the standard seqlock read.
-    if (nbytes() != 0) {  // an empty array may have no data pointer, and memcpy wants one
-      std::memcpy(out, data(), nbytes());
+    if (bytes != 0) {  // an empty array may have no data pointer, and memcpy wants one
+      std::memcpy(out, data() + offset, bytes);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (sequence.load(std::memory_order_relaxed) == before) {

@@ -41,6 +41,10 @@ std::string_view dtype_string(Dtype dtype) noexcept {
   return spelling(dtype).numpy;
 }
 
+std::string_view dtype_name(Dtype dtype) noexcept {
+  return spelling(dtype).name;
+}
+
 std::size_t dtype_size(Dtype dtype) noexcept {
   return spelling(dtype).size;
 }

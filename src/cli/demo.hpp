@@ -1,44 +1,103 @@
 #pragma once
 // What `shmkit demo` (the parent) and its hidden `demo-worker` processes
-// agree on: the layout of the shared array they use, and how a worker is
-// started.
+// agree on: the workers' roles, the names of one run's shared objects, the
+// layout of the counters array, the names values are published under in the
+// store, and the report each worker publishes when it stops.
 //
-// The array is uint64 with shape (workers + 2, 8). Each row is 64 bytes, a
-// cache line of its own, so every counter sits on its own line and the
-// measured rates show the cost of the operation, not of false sharing.
-//
-//   row 0, column 0      incremented by every worker under the array's lock
-//   row 1, column 0      incremented by every worker with atomic fetch_add
-//   row 2 + w            worker w's own row: column 0 is its unlocked
-//                        counter; the other columns are its report, written
-//                        once when it is done (see WorkerColumn)
+// Every shared object of a run is named after the parent's pid
+// ("demo-<pid>..."), so runs never collide and `shmkit gc '*demo-<pid>*'`
+// finds all of them after a crash.
 
-#include <CLI/CLI.hpp>
+#include <boost/describe.hpp>
 
+#include <sys/types.h>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "demo_latency.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace shmkit::cli::demo {
 
-inline constexpr std::size_t kRowWidth = 8;
-inline constexpr std::size_t kLockedRow = 0;
-inline constexpr std::size_t kAtomicRow = 1;
-inline constexpr std::size_t kFirstWorkerRow = 2;
+/// The worker processes, in the order they are started.
+enum class Role { camera, behaviour, analysis };
+inline constexpr std::array<Role, 3> kRoles{Role::camera, Role::behaviour, Role::analysis};
 
-/// Columns of a worker's row.
-enum WorkerColumn : std::size_t {
-  kOwnCounter = 0,  ///< incremented without lock or atomics (only this worker touches it)
-  kOwnDone,         ///< how many unlocked increments the worker made
-  kLockedDone,      ///< how many locked increments of row 0
-  kAtomicDone,      ///< how many fetch_adds on row 1
-  kOwnNanos,        ///< time spent on each of the three phases
-  kLockedNanos,
-  kAtomicNanos,
-  kFinished,  ///< 1 once the report above is complete
-};
+[[nodiscard]] std::string_view role_name(Role role) noexcept;
 
 /// Name of the hidden subcommand a worker process runs.
 inline constexpr const char* kWorkerCommand = "demo-worker";
+
+/// The names of one run's shared objects.
+struct RigNames {
+  std::string prefix;  ///< "demo-<parent pid>"
+
+  static RigNames for_parent(pid_t parent) { return {"demo-" + std::to_string(parent)}; }
+  /// SharedArray<uint16_t> of shape (ring_frames, height, width).
+  [[nodiscard]] std::string frames() const { return prefix + "-frames"; }
+  /// SharedArray<uint64_t> of shape (kCounterCount, kCounterStride).
+  [[nodiscard]] std::string counters() const { return prefix + "-counters"; }
+  /// The DataLogger instance (its segment is "shmkit-log.<prefix>").
+  [[nodiscard]] const std::string& logger_instance() const { return prefix; }
+};
+
+/// Rows of the counters array. Each counter is column 0 of its own 64-byte
+/// row, so the processes that bump different counters never share a cache
+/// line.
+enum Counter : std::size_t {
+  kFramesWritten = 0,  ///< camera: frames in the ring (the newest is number kFramesWritten - 1)
+  kFramesAnalysed,     ///< analysis: frames it computed a result for
+  kTrials,             ///< behaviour: trials completed
+  kStop,               ///< parent: 1 asks every worker to finish
+  kCounterCount
+};
+inline constexpr std::size_t kCounterStride = 8;
+[[nodiscard]] constexpr std::size_t counter_index(Counter counter) noexcept {
+  return counter * kCounterStride;
+}
+
+/// The store namespace of the rig and the names in it.
+inline constexpr const char* kNamespace = "rig";
+inline constexpr const char* kConfigName = "config";                     ///< DemoConfig, set by the parent
+inline constexpr const char* kBehaviourConfigName = "behaviour.config";  ///< BehaviourSettings
+inline constexpr const char* kBehaviourStateName = "behaviour.state";    ///< text, e.g. "trial 3: stimulus left"
+inline constexpr const char* kStatsName = "analysis.stats";              ///< FrameStats of the newest result
+inline constexpr const char* kProfileName = "analysis.profile";          ///< its column means: float32 array (width)
+[[nodiscard]] inline std::string report_name(Role role) {
+  return "report." + std::string(role_name(role));
+}
+
+/// What the analysis publishes for each frame it analyses.
+struct FrameStats {
+  std::uint64_t frame = 0;  ///< the number the camera stamped into it
+  double mean = 0;
+  std::uint16_t peak = 0;  ///< brightest pixel, and where it is
+  std::uint32_t peak_x = 0;
+  std::uint32_t peak_y = 0;
+};
+BOOST_DESCRIBE_STRUCT(FrameStats, (), (frame, mean, peak, peak_x, peak_y))
+
+/// What a worker publishes (as `report.<role>`) when it stops.
+struct WorkerReport {
+  std::uint64_t logged = 0;         ///< entries placed in its log ring, onset included
+  std::uint64_t payload_bytes = 0;  ///< of those entries
+  std::uint64_t dropped = 0;        ///< entries its ring refused
+  LatencySummary log;               ///< producer-side LogWriter::log()
+  LatencySummary store_set;
+  LatencySummary store_get;
+  /// Role-specific counts: camera "frames"; analysis "analysed", "skipped",
+  /// "retried", "torn"; behaviour "trials", "events", "correct".
+  std::map<std::string, std::uint64_t> counts;
+};
+BOOST_DESCRIBE_STRUCT(WorkerReport, (), (logged, payload_bytes, dropped, log, store_set, store_get, counts))
 
 /// Adds the hidden `demo-worker` subcommand.
 void register_worker_command(CLI::App& app);

@@ -1,127 +1,140 @@
 // The hidden `shmkit demo-worker` subcommand: one worker process of
-// `shmkit demo`. It opens the demo's array by name, tells the parent it is
-// ready, waits for the start signal, then runs three timed phases.
+// `shmkit demo`. It connects to the rig's store and reads the settings from
+// it, opens the shared arrays by name, connects its own LogWriter, tells the
+// parent it is ready, and runs its role until the parent asks it to stop.
+// Then it publishes its report in the store and exits.
 
-#include <shmkit/array/shared_array.hpp>
+#include "demo_worker.hpp"
+
 #include <shmkit/core/error.hpp>
+
+#include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <memory>
-#include <string>
-
-#include "demo.hpp"
+#include <thread>
+#include <utility>
 
 namespace shmkit::cli::demo {
 
+std::string_view role_name(Role role) noexcept {
+  switch (role) {
+    case Role::camera:
+      return "camera";
+    case Role::behaviour:
+      return "behaviour";
+    case Role::analysis:
+      return "analysis";
+  }
+  return "?";
+}
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// How late a worker notices the stop request at most, while it sleeps.
+constexpr auto kStopCheckInterval = std::chrono::milliseconds(5);
 
-struct WorkerOptions {
-  std::string array;
-  std::size_t worker = 0;
-  std::uint64_t increments = 0;  // per phase; 0 when time-boxed
-  double seconds = 0;            // per phase; 0 when counted
+}  // namespace
+
+Worker::Worker(Role role, const std::string& socket_path, RigNames names, int ready_fd, int go_fd)
+    : role_(role),
+      names_(std::move(names)),
+      store_(RigStore::connect(socket_path, kNamespace)),
+      config_(store_.get<DemoConfig>(kConfigName, kConnectTimeout)),
+      counters_(SharedArray<std::uint64_t>::open(names_.counters())),
+      log_(names_.logger_instance(), source_of(role, config_)),
+      ready_fd_(ready_fd),
+      go_fd_(go_fd) {
+  if (counters_.size() != kCounterCount * kCounterStride) {
+    throw LayoutError("shared array '" + names_.counters() + "' is not the counters array of this demo");
+  }
+}
+
+void Worker::start() {
+  const char ready = 'r';
+  if (::write(ready_fd_, &ready, 1) != 1) {
+    detail::throw_system_error("demo " + std::string(role_name(role_)) + " cannot tell the parent it is ready", errno);
+  }
+  ::close(ready_fd_);  // the parent sees EOF once every worker has reported or died
+  // The parent starts every worker at once by closing the pipe's write end.
+  char byte = 0;
+  while (::read(go_fd_, &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::close(go_fd_);
+  (void)log_.onset();
+}
+
+bool Worker::sleep_until(Clock::time_point deadline) {
+  while (!stop_requested()) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::min<Clock::duration>(deadline - now, kStopCheckInterval));
+  }
+  return false;
+}
+
+void Worker::publish_report(std::map<std::string, std::uint64_t> counts) {
+  WorkerReport report;
+  log_.fill(report);
+  report.store_set = store_.set_latency().summary();
+  report.store_get = store_.get_latency().summary();
+  report.counts = std::move(counts);
+  store_.set(report_name(role_), report);
+}
+
+namespace {
+
+struct WorkerArgs {
+  std::string role;
+  std::string socket;
+  std::string prefix;
   int ready_fd = -1;
   int go_fd = -1;
 };
 
-struct PhaseResult {
-  std::uint64_t done = 0;
-  std::uint64_t nanos = 0;
-};
-
-// Runs `op` `increments` times, or for `seconds` when time-boxed. The clock
-// is read only every `check_every` operations so it does not dominate the
-// cheap ones.
-template <class Op>
-PhaseResult run_phase(const WorkerOptions& options, std::uint64_t check_every, Op&& op) {
-  const auto start = Clock::now();
-  PhaseResult result;
-  if (options.seconds > 0) {
-    const auto deadline =
-        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
-    while (Clock::now() < deadline) {
-      for (std::uint64_t i = 0; i < check_every; ++i) {
-        op();
-      }
-      result.done += check_every;
+void run_worker(const WorkerArgs& args) {
+  const auto role = std::find_if(kRoles.begin(), kRoles.end(), [&](Role r) { return role_name(r) == args.role; });
+  try {
+    if (role == kRoles.end()) {
+      throw Error("unknown role '" + args.role + "'");
     }
-  } else {
-    for (std::uint64_t i = 0; i < options.increments; ++i) {
-      op();
+    Worker worker(*role, args.socket, RigNames{args.prefix}, args.ready_fd, args.go_fd);
+    std::map<std::string, std::uint64_t> counts;
+    switch (*role) {
+      case Role::camera:
+        counts = run_camera(worker);
+        break;
+      case Role::behaviour:
+        counts = run_behaviour(worker);
+        break;
+      case Role::analysis:
+        counts = run_analysis(worker);
+        break;
     }
-    result.done = options.increments;
+    worker.publish_report(std::move(counts));
+  } catch (const std::exception& e) {
+    throw Error("demo " + args.role + " (pid " + std::to_string(::getpid()) + "): " + e.what());
   }
-  result.nanos =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-  return result;
-}
-
-void wait_for_start(const WorkerOptions& options) {
-  const char ready = 'r';
-  if (::write(options.ready_fd, &ready, 1) != 1) {
-    detail::throw_system_error("demo worker cannot signal that it is ready", errno);
-  }
-  ::close(options.ready_fd);  // so the parent sees EOF once every worker has reported or died
-  // The parent starts everyone at once by closing the pipe's write end.
-  char byte = 0;
-  ssize_t n = 0;
-  while ((n = ::read(options.go_fd, &byte, 1)) < 0 && errno == EINTR) {
-  }
-  ::close(options.go_fd);
-}
-
-void run_worker(const WorkerOptions& options) {
-  auto array = SharedArray<std::uint64_t>::open(options.array);
-  const std::size_t row = kFirstWorkerRow + options.worker;
-  if (array.ndim() != 2 || array.shape()[1] != kRowWidth || row >= array.shape()[0]) {
-    throw LayoutError("shared array '" + options.array + "' is not the array of a demo with worker " +
-                      std::to_string(options.worker));
-  }
-  std::uint64_t* const own_row = array.data() + row * kRowWidth;
-  wait_for_start(options);
-
-  // volatile: each increment must be a real load and store, as an unlocked
-  // element update in a pipeline is; otherwise the compiler would fold the
-  // loop into one addition.
-  volatile std::uint64_t* const own = own_row + kOwnCounter;
-  const PhaseResult unlocked = run_phase(options, 4096, [&] { *own = *own + 1; });
-
-  const std::size_t locked_flat = kLockedRow * kRowWidth;
-  const PhaseResult locked = run_phase(options, 64, [&] {
-    const ArrayLock guard = array.lock();
-    array[locked_flat] += 1;
-  });
-
-  auto counter = array.atomic(kAtomicRow * kRowWidth);
-  const PhaseResult atomic = run_phase(options, 1024, [&] { counter.fetch_add(1, std::memory_order_relaxed); });
-
-  own_row[kOwnDone] = unlocked.done;
-  own_row[kLockedDone] = locked.done;
-  own_row[kAtomicDone] = atomic.done;
-  own_row[kOwnNanos] = unlocked.nanos;
-  own_row[kLockedNanos] = locked.nanos;
-  own_row[kAtomicNanos] = atomic.nanos;
-  std::atomic_ref<std::uint64_t>(own_row[kFinished]).store(1, std::memory_order_release);
 }
 
 }  // namespace
 
 void register_worker_command(CLI::App& app) {
-  auto options = std::make_shared<WorkerOptions>();
+  auto args = std::make_shared<WorkerArgs>();
   CLI::App* cmd = app.add_subcommand(kWorkerCommand, "One worker process of 'shmkit demo' (internal)");
   cmd->group("");  // hidden: only `shmkit demo` starts it
-  cmd->add_option("--array", options->array)->required();
-  cmd->add_option("--worker", options->worker)->required();
-  cmd->add_option("--increments", options->increments);
-  cmd->add_option("--seconds", options->seconds);
-  cmd->add_option("--ready-fd", options->ready_fd)->required();
-  cmd->add_option("--go-fd", options->go_fd)->required();
-  cmd->callback([options] { run_worker(*options); });
+  cmd->add_option("--role", args->role)->required();
+  cmd->add_option("--socket", args->socket)->required();
+  cmd->add_option("--prefix", args->prefix)->required();
+  cmd->add_option("--ready-fd", args->ready_fd)->required();
+  cmd->add_option("--go-fd", args->go_fd)->required();
+  cmd->callback([args] { run_worker(*args); });
 }
 
 }  // namespace shmkit::cli::demo

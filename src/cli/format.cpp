@@ -22,6 +22,26 @@ std::string human_size(std::uint64_t bytes) {
   return text.data();
 }
 
+std::string fixed(double value, int decimals) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
+std::string human_duration(double nanoseconds) {
+  static constexpr std::array<const char*, 4> kUnits{"ns", "µs", "ms", "s"};
+  double value = nanoseconds;
+  std::size_t unit = 0;
+  while (value >= 999.5 && unit + 1 < kUnits.size()) {  // 999.7 ns reads "1.00 µs", not "1000 ns"
+    value /= 1000.0;
+    ++unit;
+  }
+  const int decimals = unit == 0 || value >= 100 ? 0 : (value >= 10 ? 1 : 2);
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.*f %s", decimals, value, kUnits[unit]);
+  return text.data();
+}
+
 std::string iso8601(std::int64_t unix_ns) {
   const std::int64_t seconds = unix_ns >= 0 ? unix_ns / 1'000'000'000 : (unix_ns - 999'999'999) / 1'000'000'000;
   const auto millis = static_cast<int>((unix_ns - seconds * 1'000'000'000) / 1'000'000);

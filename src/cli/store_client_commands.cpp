@@ -152,7 +152,8 @@ void stats(const ClientOptions& o) {
             << "used      " << s.used << " (" << human_size(s.used) << ")\n"
             << "free      " << s.free() << " (" << human_size(s.free()) << ")\n"
             << "objects   " << s.objects << "\n"
-            << "clients   " << s.clients << "\n";
+            << "clients   " << s.clients << "\n"
+            << "spilled   " << s.spilled << " (" << human_size(s.spilled_bytes) << ")\n";
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // shmkit store -m SIZE -s SOCKET [--config FILE] [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
+//              [--persist DIR [--persist-sync]] [--spill DIR] [--max-names N]
 // runs a store server in the foreground until SIGTERM or SIGINT.
 
 #include <signal.h>
@@ -35,11 +36,16 @@ struct ServeOptions {
   std::vector<uid_t> allowed_uids;
   std::size_t max_clients = 64;
   std::size_t max_objects = 0;
+  std::size_t max_names = 0;
+  std::string persist_dir;
+  bool persist_sync = false;
+  std::string spill_dir;
   // Tell a value given on the command line (which overrides the config
   // file) from a default.
   CLI::Option* allowed_uids_option = nullptr;
   CLI::Option* max_clients_option = nullptr;
   CLI::Option* max_objects_option = nullptr;
+  CLI::Option* max_names_option = nullptr;
 };
 
 std::string timestamp() {
@@ -75,6 +81,16 @@ StoreOptions server_options(const ServeOptions& cli) {
   if (cli.max_objects_option->count() > 0) {
     options.max_objects = cli.max_objects;
   }
+  if (cli.max_names_option->count() > 0) {
+    options.max_names = cli.max_names;
+  }
+  if (!cli.persist_dir.empty()) {
+    options.persist_dir = cli.persist_dir;
+  }
+  options.persist_sync = options.persist_sync || cli.persist_sync;
+  if (!cli.spill_dir.empty()) {
+    options.spill_dir = cli.spill_dir;
+  }
   if (options.capacity == 0 || options.socket_path.empty()) {
     throw Error(
         "'shmkit store' needs -m SIZE and -s SOCKET (or capacity and socket_path in its --config file) to run a "
@@ -97,7 +113,14 @@ void serve(const ServeOptions& cli) {
 
   StoreServer server = StoreServer::start(options);
   std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << options.socket_path
-            << " (pid " << ::getpid() << ")" << std::endl;
+            << " (pid " << ::getpid() << ")";
+  if (!options.persist_dir.empty()) {
+    std::cerr << ", names persisted in " << options.persist_dir << (options.persist_sync ? " (synced)" : "");
+  }
+  if (!options.spill_dir.empty()) {
+    std::cerr << ", spilling to " << options.spill_dir;
+  }
+  std::cerr << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::cerr << timestamp() << " store: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
@@ -161,9 +184,18 @@ void register_store_command(CLI::App& app) {
       store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
   options->max_objects_option = store->add_option("--max-objects", options->max_objects,
                                                   "Slots of the object index (default: capacity / 16 KiB)");
+  options->max_names_option =
+      store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
+  store->add_option("--persist", options->persist_dir,
+                    "Keep named values in an LMDB directory; a store restarted on it has them back");
+  store->add_flag("--persist-sync", options->persist_sync,
+                  "fsync every persisted change before acknowledging it (survives power loss)");
+  store->add_option("--spill", options->spill_dir,
+                    "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
   store->footer(
       "Without a subcommand, runs the server in the foreground until SIGTERM or SIGINT; the memory is freed when\n"
-      "it stops. Example: shmkit store -m 1G -s /tmp/shmkit.sock, or shmkit store --config store.yaml");
+      "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock, or\n"
+      "shmkit store --config store.yaml (a YAML file of the same settings; the options given here override it)");
   register_store_client_commands(*store);
   store->callback([store, options] {
     if (store->get_subcommands().empty()) {

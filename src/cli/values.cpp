@@ -35,38 +35,6 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-std::string_view dtype_name(Dtype dtype) noexcept {
-  switch (dtype) {
-    case Dtype::b1:
-      return "bool";
-    case Dtype::i1:
-      return "int8";
-    case Dtype::u1:
-      return "uint8";
-    case Dtype::i2:
-      return "int16";
-    case Dtype::u2:
-      return "uint16";
-    case Dtype::i4:
-      return "int32";
-    case Dtype::u4:
-      return "uint32";
-    case Dtype::i8:
-      return "int64";
-    case Dtype::u8:
-      return "uint64";
-    case Dtype::f4:
-      return "float32";
-    case Dtype::f8:
-      return "float64";
-    case Dtype::c8:
-      return "complex64";
-    case Dtype::c16:
-      return "complex128";
-  }
-  return "unknown";
-}
-
 namespace values_detail {
 
 void throw_bad_value(std::string_view text, Dtype dtype, std::string_view why) {

@@ -31,10 +31,6 @@ inline constexpr bool kIsComplex = false;
 template <class T>
 inline constexpr bool kIsComplex<std::complex<T>> = true;
 
-/// numpy's dtype.name ("uint8", "float32") for messages; shmkit's dtype.hpp
-/// only exposes dtype.str ("|u1").
-std::string_view dtype_name(Dtype dtype) noexcept;
-
 namespace values_detail {
 
 [[noreturn]] void throw_bad_value(std::string_view text, Dtype dtype, std::string_view why);

@@ -133,7 +133,12 @@ ArenaMapping ArenaMapping::create(const StoreOptions& options) {
   }
   m.control_bytes_ = g.data_offset;
   m.control_ = map_or_throw(m.control_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd_, 0, "control");
-  m.view_ = ArenaView(m.control_, nullptr, nullptr);
+  // The server writes objects itself only for small inline puts, restores
+  // from spill and persistence, and reads them to persist or spill them.
+  m.data_bytes_ = g.arena_bytes - g.data_offset;
+  m.data_rw_ =
+      map_or_throw(m.data_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd_, static_cast<off_t>(g.data_offset), "data");
+  m.view_ = ArenaView(m.control_, m.data_rw_, nullptr);
 
   auto& h = m.view_.header();
   h.layout_version = kStoreLayoutVersion;
@@ -148,6 +153,7 @@ ArenaMapping ArenaMapping::create(const StoreOptions& options) {
   h.data_offset = g.data_offset;
   h.capacity = g.capacity;
   h.prefault = options.prefault ? 1 : 0;
+  h.spill = options.spill_dir.empty() ? 0 : 1;
   h.magic.store(kStoreMagic, std::memory_order_release);
   return m;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The shared part of a store: one memfd laid out as
 //   [ArenaHeader page][ObjectEntry index][client lease tables][data]
+// (names are in a second, read-only memfd: see name_index.hpp).
 // Clients map the first three read-write and the data twice: read-write to
 // fill objects they created, read-only for everything they get. Only
 // offsets are stored; every atomic is lock-free, so processes can share it.
@@ -26,7 +27,7 @@
 namespace shmkit::detail {
 
 inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "SKSTORE1"
-inline constexpr std::uint32_t kStoreLayoutVersion = 1;
+inline constexpr std::uint32_t kStoreLayoutVersion = 2;
 inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
 
 // Entry states (low byte of the control word).
@@ -62,12 +63,9 @@ struct ArenaHeader {
   std::uint64_t client_stride;
   std::uint64_t data_offset;  // page aligned
   std::uint64_t capacity;     // bytes of the data region
-  // Room for issue 6 (names and namespaces): offset and size of a name
-  // table the server will add after the lease tables; zero in version 1.
-  std::uint64_t names_offset;
-  std::uint64_t names_bytes;
-  std::uint64_t prefault;  // clients map the data populated
-  std::uint64_t reserved[2];
+  std::uint64_t spill;        // evicted objects go to disk: a get that misses asks the server
+  std::uint64_t prefault;     // clients map the data populated
+  std::uint64_t reserved[3];
 
   alignas(64) std::atomic<std::uint64_t> used;  // written by the server only
   std::atomic<std::uint64_t> objects;
@@ -82,6 +80,9 @@ struct ArenaHeader {
   // there even when tombstones have left no empty slot to end a chain.
   std::atomic<std::uint64_t> max_probe;
   alignas(64) std::atomic<std::uint32_t> subscribers;  // > 0: sealers notify the server
+  // Objects evicted to the spill environment and not restored yet.
+  alignas(64) std::atomic<std::uint64_t> spilled_objects;
+  std::atomic<std::uint64_t> spilled_bytes;
 };
 
 struct alignas(64) ObjectEntry {
@@ -95,7 +96,7 @@ struct alignas(64) ObjectEntry {
   std::uint64_t metadata_size;  // metadata follows the data
   std::int64_t created_unix_ns;
   std::atomic<std::uint64_t> lru;  // lru_clock value of the last get/refresh
-  std::uint64_t name_ref;          // reserved for issue 6 (name table entry + 1)
+  std::uint64_t reserved;
 };
 
 struct LeaseRecord {

@@ -62,18 +62,16 @@ std::vector<std::pair<std::string, std::uint64_t>> NameTable::namespaces() const
   return out;
 }
 
-std::vector<ObjectId> NameTable::remove_namespace(const std::string& ns) {
-  std::vector<ObjectId> ids;
+std::vector<std::pair<std::string, ObjectId>> NameTable::remove_namespace(const std::string& ns) {
+  std::vector<std::pair<std::string, ObjectId>> removed;
   const auto space = spaces_.find(ns);
   if (space == spaces_.end()) {
-    return ids;
+    return removed;
   }
-  for (const auto& [name, id] : space->second) {
-    ids.push_back(id);
-  }
-  size_ -= ids.size();
+  removed.assign(space->second.begin(), space->second.end());
+  size_ -= removed.size();
   spaces_.erase(space);
-  return ids;
+  return removed;
 }
 
 }  // namespace shmkit::detail

@@ -27,9 +27,18 @@ class NameTable {
                                                                    const std::string& prefix) const;
   // Every namespace holding at least one name, with its count of names.
   [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> namespaces() const;
-  // Removes every name of `ns`; returns the ids they were bound to (one per
-  // name, so an id bound twice appears twice).
-  std::vector<ObjectId> remove_namespace(const std::string& ns);
+  // Removes every name of `ns`; returns the names with the ids they were
+  // bound to (so an id bound twice appears twice).
+  std::vector<std::pair<std::string, ObjectId>> remove_namespace(const std::string& ns);
+  // Calls `f(ns, name, id)` for every binding, namespaces and names in byte order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [ns, names] : spaces_) {
+      for (const auto& [name, id] : names) {
+        f(ns, name, id);
+      }
+    }
+  }
   // Names in all namespaces.
   [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
 

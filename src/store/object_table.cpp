@@ -17,8 +17,46 @@ std::int64_t now_unix_ns() noexcept {
 
 }  // namespace
 
-ObjectTable::ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit)
-    : view_(view), emit_(std::move(emit)), free_list_(view.header().capacity, kStoreAlignment), slots_(view.slots()) {}
+ObjectTable::ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit,
+                         std::function<bool(const ObjectRecord&)> spill)
+    : view_(view),
+      emit_(std::move(emit)),
+      spill_(std::move(spill)),
+      free_list_(view.header().capacity, kStoreAlignment),
+      slots_(view.slots()) {}
+
+ObjectRecord ObjectTable::record_of(std::uint32_t index) const noexcept {
+  const Slot& slot = slots_[index];
+  const ObjectEntry& e = view_.entry(index);
+  const std::byte* base = view_.data_rw() + slot.offset;
+  return ObjectRecord{
+      slot.id, {base, slot.data_size}, {base + slot.data_size, slot.metadata_size}, e.creator_pid, e.created_unix_ns};
+}
+
+std::optional<ObjectRecord> ObjectTable::sealed_record(const ObjectId& id) const noexcept {
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end() || state(it->second) != kEntrySealed) {
+    return std::nullopt;
+  }
+  return record_of(it->second);
+}
+
+std::byte* ObjectTable::data_of(std::uint32_t index) const noexcept {
+  return view_.data_rw() + slots_[index].offset;
+}
+
+void ObjectTable::seal_created(std::uint32_t index, pid_t creator, std::int64_t created_unix_ns) {
+  ObjectEntry& e = view_.entry(index);
+  if (creator != 0) {
+    e.creator_pid = creator;
+    e.created_unix_ns = created_unix_ns;
+  }
+  auto& h = view_.header();
+  e.lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  e.ctl.store(make_ctl(slots_[index].generation, kEntrySealed), std::memory_order_seq_cst);
+  wake_getters();
+  announce(index);
+}
 
 std::uint32_t ObjectTable::state(std::uint32_t index) const noexcept {
   return ctl_state(view_.entry(index).ctl.load(std::memory_order_seq_cst));
@@ -123,7 +161,6 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
   e.data_size = data_size;
   e.metadata_size = metadata_size;
   e.created_unix_ns = now_unix_ns();
-  e.name_ref = 0;
   e.lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   e.ctl.store(make_ctl(slot.generation, kEntryCreated), std::memory_order_release);
   by_id_.emplace(id, index);
@@ -170,7 +207,9 @@ bool ObjectTable::try_free_sealed(std::uint32_t index) {
                                      std::memory_order_seq_cst)) {
     return false;
   }
-  if (referenced(index)) {
+  // An object that cannot be spilled is not evicted: with a spill
+  // directory, eviction must never lose data.
+  if (referenced(index) || (spill_ && !spill_(record_of(index)))) {
     e.ctl.store(make_ctl(slots_[index].generation, kEntrySealed), std::memory_order_seq_cst);
     wake_getters();  // a get that saw `freeing` may be waiting for this
     return false;

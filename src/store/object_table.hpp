@@ -20,14 +20,18 @@
 
 #include "free_list.hpp"
 #include "layout.hpp"
+#include "object_record.hpp"
 #include "protocol.hpp"
 
 namespace shmkit::detail {
 
 class ObjectTable {
  public:
-  // `emit` receives every sealed/removed event, in order.
-  ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit);
+  // `emit` receives every sealed/removed event, in order. `spill`, when
+  // set, receives every object about to be evicted and returns false if it
+  // could not keep it (the object then stays). `view` must map the data.
+  ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit,
+              std::function<bool(const ObjectRecord&)> spill = {});
 
   struct Created {
     std::uint32_t index;
@@ -43,6 +47,13 @@ class ObjectTable {
   Status abort(const ObjectId& id, std::uint64_t owner, std::string& error);
   // Frees the unsealed object in slot `index` (batch roll-back).
   void abort_index(std::uint32_t index);
+  // Seals an object the server created and filled itself (inline puts,
+  // restores), giving it `creator` and `created_unix_ns` unless `creator` is 0.
+  void seal_created(std::uint32_t index, pid_t creator = 0, std::int64_t created_unix_ns = 0);
+  // Where the data of the object in slot `index` starts (metadata follows).
+  [[nodiscard]] std::byte* data_of(std::uint32_t index) const noexcept;
+  // The bytes and provenance of a sealed object, or nullopt.
+  [[nodiscard]] std::optional<ObjectRecord> sealed_record(const ObjectId& id) const noexcept;
   // Removes a sealed object now, or when its last reference goes.
   Status remove(const ObjectId& id, bool& deferred, std::string& error);
   // Evicts sealed, unreferenced objects in LRU order; returns bytes freed.
@@ -82,6 +93,7 @@ class ObjectTable {
   };
 
   [[nodiscard]] std::uint32_t state(std::uint32_t index) const noexcept;
+  [[nodiscard]] ObjectRecord record_of(std::uint32_t index) const noexcept;
   [[nodiscard]] bool referenced(std::uint32_t index) const noexcept;
   [[nodiscard]] std::uint32_t insert_slot(const ObjectId& id) const noexcept;
   bool try_free_sealed(std::uint32_t index);
@@ -96,6 +108,7 @@ class ObjectTable {
 
   ArenaView view_;
   std::function<void(const StoreEvent&)> emit_;
+  std::function<bool(const ObjectRecord&)> spill_;
   FreeList free_list_;
   std::vector<Slot> slots_;
   std::unordered_map<ObjectId, std::uint32_t, ObjectIdHash> by_id_;

@@ -34,13 +34,21 @@ enum class Request : std::uint8_t {
   sealed_notice = 7,    // u32 index, u32 gen (no reply)
   released_notice = 8,  // u32 index, u32 gen (no reply)
   // Names (issue 6); texts are u32 length + bytes.
-  put_name = 9,          // text ns, text name, id -> -
-  get_name = 10,         // text ns, text name, u8 wait -> id (wait: no reply until bound)
-  drop_name = 11,        // text ns, text name -> -
-  list_names = 12,       // text ns, text prefix -> u32 n, n x {text name, id}
-  namespaces = 13,       // - -> u32 n, n x {text ns, u64 names}
-  remove_namespace = 14  // text ns -> u64 names dropped
+  put_name = 9,           // text ns, text name, id -> -
+  get_name = 10,          // text ns, text name, u8 wait -> id (wait: no reply until bound)
+  drop_name = 11,         // text ns, text name -> -
+  list_names = 12,        // text ns, text prefix -> u32 n, n x {text name, id}
+  namespaces = 13,        // - -> u32 n, n x {text ns, u64 names}
+  remove_namespace = 14,  // text ns -> u64 names dropped
+  // Create, fill, seal and bind in one round trip (small values).
+  put_value = 15,  // text ns, text name, id, u64 data_size, u64 metadata_size, data, metadata -> -
+  restore = 16,    // id -> - (moves a spilled object back into the arena)
+  snapshot = 17,   // text dir -> u64 names written
 };
+
+// Largest value (data + metadata) sent inline with put_value; larger ones
+// are created in shared memory and bound with put_name.
+inline constexpr std::size_t kInlineValueBytes = 64 * 1024;
 
 enum class Status : std::uint8_t {
   ok = 0,
@@ -125,6 +133,16 @@ class FrameReader {
     std::string text(reinterpret_cast<const char*>(body_.data() + pos_), length);
     pos_ += length;
     return text;
+  }
+  // The next `n` bytes (empty, and not ok, if fewer are left).
+  std::span<const std::byte> get_bytes(std::size_t n) noexcept {
+    if (!ok_ || body_.size() - pos_ < n) {
+      ok_ = false;
+      return {};
+    }
+    const auto bytes = body_.subspan(pos_, n);
+    pos_ += n;
+    return bytes;
   }
   std::string rest() {
     std::string text(reinterpret_cast<const char*>(body_.data() + pos_), body_.size() - pos_);

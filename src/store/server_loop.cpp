@@ -23,6 +23,17 @@ namespace {
 constexpr std::size_t kMaxPendingReply = std::size_t{64} << 20;
 constexpr std::size_t kReadChunk = 64 * 1024;
 
+// The automatic bound is one name per index slot; the explicit one stops
+// where the name index would pass 4 GiB.
+std::uint64_t max_names_for(const StoreOptions& options, std::uint64_t slots) {
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 24;
+  const std::uint64_t names = options.max_names != 0 ? options.max_names : slots;
+  if (names > kLimit) {
+    throw Error("store max_names " + std::to_string(names) + " exceeds the limit of " + std::to_string(kLimit));
+  }
+  return names;
+}
+
 std::vector<std::byte> event_frame(const StoreEvent& event) {
   FrameWriter w;
   w.put(kEventFrame)
@@ -38,8 +49,22 @@ std::vector<std::byte> event_frame(const StoreEvent& event) {
 StoreServerLoop::StoreServerLoop(StoreOptions options)
     : options_(std::move(options)),
       arena_(ArenaMapping::create(options_)),
-      table_(arena_.view(), [this](const StoreEvent& event) { broadcast(event); }),
+      max_names_(max_names_for(options_, arena_.view().slots())),
+      name_index_map_(NameIndexMapping::create(max_names_)),
+      name_index_(name_index_map_.view()),
+      spill_(options_.spill_dir.empty() ? nullptr : std::make_unique<SpillStore>(options_.spill_dir)),
+      table_(
+          arena_.view(), [this](const StoreEvent& event) { broadcast(event); },
+          spill_ ? std::function<bool(const ObjectRecord&)>(
+                       [this](const ObjectRecord& record) { return spill_object(record); })
+                 : nullptr),
+      persistence_(options_.persist_dir.empty()
+                       ? nullptr
+                       : std::make_unique<NamePersistence>(options_.persist_dir, options_.persist_sync)),
       client_slot_used_(arena_.view().header().max_clients, false) {
+  if (persistence_) {
+    load_persisted();
+  }
   if (options_.allowed_uids.empty()) {
     options_.allowed_uids.push_back(::geteuid());
   }
@@ -86,8 +111,13 @@ void StoreServerLoop::stop() noexcept {
 
 StoreStats StoreServerLoop::stats() const noexcept {
   const auto& h = arena_.view().header();
-  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed), h.waiters.load(std::memory_order_relaxed)};
+  return {h.capacity,
+          h.used.load(std::memory_order_relaxed),
+          h.objects.load(std::memory_order_relaxed),
+          h.clients.load(std::memory_order_relaxed),
+          h.waiters.load(std::memory_order_relaxed),
+          h.spilled_objects.load(std::memory_order_relaxed),
+          h.spilled_bytes.load(std::memory_order_relaxed)};
 }
 
 void StoreServerLoop::log(const std::string& line) const noexcept {
@@ -191,11 +221,13 @@ void StoreServerLoop::accept_clients() {
     c->id = next_connection_id_++;
     c->client_slot = static_cast<std::int64_t>(slot);
     c->pid = pid;
+    c->uid = static_cast<uid_t>(uid);
     FrameWriter w;
     w.put(Status::ok).put(kStoreLayoutVersion).put(static_cast<std::uint32_t>(slot)).put(view.header().arena_bytes);
     // The welcome is the first thing on a fresh socket, so it fits in the
     // socket buffer: a blocking send of it cannot stall the server.
-    if (!send_all(fd, w.finish(), arena_.fd())) {
+    const int passed[] = {arena_.fd(), name_index_map_.fd()};
+    if (!send_all(fd, w.finish(), passed)) {
       cs.in_use.store(0, std::memory_order_seq_cst);
       ::close(fd);
       continue;
@@ -270,6 +302,17 @@ void StoreServerLoop::reply_error(Connection& c, Status status, const std::strin
 }
 
 void StoreServerLoop::handle(Connection& c, std::span<const std::byte> body) {
+  // Requests leave the store consistent when they fail midway (persistence
+  // and spill are written before memory changes), so a failure such as a
+  // full disk is an error reply for this request, not a dropped client.
+  try {
+    dispatch(c, body);
+  } catch (const std::exception& e) {
+    reply_error(c, Status::failed, e.what());
+  }
+}
+
+void StoreServerLoop::dispatch(Connection& c, std::span<const std::byte> body) {
   FrameReader r(body);
   const auto type = static_cast<Request>(r.get<std::uint8_t>());
   if (c.subscriber) {
@@ -302,7 +345,11 @@ void StoreServerLoop::handle(Connection& c, std::span<const std::byte> body) {
         break;
       }
       bool deferred = false;
-      const Status s = table_.remove(id, deferred, error);
+      Status s = table_.remove(id, deferred, error);
+      if (s == Status::not_found && spill_ && spill_->erase(id)) {
+        update_spill_stats();
+        s = Status::ok;
+      }
       if (s != Status::ok) {
         reply_error(c, s, error);
         return;
@@ -378,6 +425,30 @@ void StoreServerLoop::handle(Connection& c, std::span<const std::byte> body) {
         return;
       }
       break;
+    case Request::put_value:
+      if (handle_put_value(c, r)) {
+        return;
+      }
+      break;
+    case Request::restore: {
+      const ObjectId id = r.get_id();
+      if (!r.ok()) {
+        break;
+      }
+      const Status s = restore(id, error);
+      if (s != Status::ok) {
+        reply_error(c, s, error);
+        return;
+      }
+      FrameWriter w;
+      reply(c, w.put(Status::ok).finish());
+      return;
+    }
+    case Request::snapshot:
+      if (handle_snapshot(c, r)) {
+        return;
+      }
+      break;
   }
   reply_error(c, Status::invalid,
               "malformed store request (type " + std::to_string(static_cast<int>(type)) + ", " +
@@ -396,7 +467,14 @@ void StoreServerLoop::handle_create(Connection& c, FrameReader& r) {
     const ObjectId id = r.get_id();
     const auto data_size = r.get<std::uint64_t>();
     const auto metadata_size = r.get<std::uint64_t>();
-    const Status s = table_.create(id, data_size, metadata_size, c.pid, c.id, created[i], error);
+    Status s = Status::ok;
+    if (spill_ && spill_->find(id)) {
+      // Ids are write-once: an evicted object keeps its id while spilled.
+      error = "object " + id.hex() + " already exists (spilled to disk); remove it first or use another id";
+      s = Status::exists;
+    } else {
+      s = table_.create(id, data_size, metadata_size, c.pid, c.id, created[i], error);
+    }
     if (s != Status::ok) {
       for (std::uint32_t j = 0; j < i; ++j) {
         table_.abort_index(created[j].index);

@@ -19,8 +19,12 @@
 #include <shmkit/store/store_options.hpp>
 
 #include "arena.hpp"
+#include "name_index_map.hpp"
+#include "name_index_writer.hpp"
+#include "name_persistence.hpp"
 #include "name_table.hpp"
 #include "object_table.hpp"
+#include "spill_store.hpp"
 
 namespace shmkit::detail {
 
@@ -41,6 +45,7 @@ class StoreServerLoop {
     std::uint64_t id = 0;
     std::int64_t client_slot = -1;
     pid_t pid = 0;
+    uid_t uid = 0;
     std::vector<std::byte> in;
     std::vector<std::byte> out;
     std::size_t out_sent = 0;
@@ -56,9 +61,26 @@ class StoreServerLoop {
   void accept_clients();
   void read_from(Connection& c);
   void handle(Connection& c, std::span<const std::byte> body);
+  void dispatch(Connection& c, std::span<const std::byte> body);
   void handle_create(Connection& c, FrameReader& r);
   // Name requests; false when the request is malformed.
   bool handle_name(Connection& c, Request type, FrameReader& r);
+  bool handle_put_value(Connection& c, FrameReader& r);
+  bool handle_snapshot(Connection& c, FrameReader& r);
+  // Binds a name to a sealed object: persisted first (if enabled), then
+  // pinned, published in the shared index, and waiters woken.
+  Status bind_name(const std::string& ns, const std::string& name, const ObjectId& id, std::string& error);
+  // Unbinds a name (persistence first); false if it was not bound.
+  // @throws Error when the persistence cannot record it
+  bool unbind_name(const std::string& ns, const std::string& name);
+  std::uint64_t remove_namespace(const std::string& ns);
+  // Moves a spilled object back into the arena (ok if it is there already).
+  Status restore(const ObjectId& id, std::string& error);
+  // Keeps an object about to be evicted in the spill environment.
+  bool spill_object(const ObjectRecord& record) noexcept;
+  void update_spill_stats() noexcept;
+  // Loads the persisted names at start. @throws StoreFullError, CorruptDataError
+  void load_persisted();
   void wake_name_waiters(const NameKey& key, const ObjectId& id);
   void stop_waiting(Connection& c) noexcept;
   void reply(Connection& c, std::vector<std::byte>& frame);
@@ -71,8 +93,13 @@ class StoreServerLoop {
 
   StoreOptions options_;
   ArenaMapping arena_;
+  std::uint64_t max_names_;
+  NameIndexMapping name_index_map_;
+  NameIndexWriter name_index_;
+  std::unique_ptr<SpillStore> spill_;
   ObjectTable table_;
   NameTable names_;
+  std::unique_ptr<NamePersistence> persistence_;
   std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids
   int listen_fd_ = -1;
   int wake_fd_ = -1;

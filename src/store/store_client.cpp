@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -26,12 +27,28 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return timeout.count() < 0 ? Clock::time_point::max() : Clock::now() + timeout;
 }
 
-// Reads the server's first frame; returns its body. `arena_fd` receives the
-// memfd when one is attached.
-std::vector<std::byte> read_welcome(int fd, const std::string& path, Clock::time_point deadline, int* arena_fd) {
+// The descriptors a welcome carries: the arena, then the name index.
+struct WelcomeFds {
+  std::array<int, 2> fds{-1, -1};
+  WelcomeFds() = default;
+  WelcomeFds(const WelcomeFds&) = delete;
+  WelcomeFds& operator=(const WelcomeFds&) = delete;
+  ~WelcomeFds() {
+    for (const int fd : fds) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  }
+  // Hands descriptor `i` over to the caller.
+  int take(std::size_t i) noexcept { return std::exchange(fds[i], -1); }
+};
+
+// Reads the server's first frame; returns its body.
+std::vector<std::byte> read_welcome(int fd, const std::string& path, Clock::time_point deadline, WelcomeFds& passed) {
   std::uint32_t length = 0;
   bool timed_out = false;
-  if (!detail::recv_exact(fd, {reinterpret_cast<std::byte*>(&length), 4}, deadline, arena_fd, &timed_out) ||
+  if (!detail::recv_exact(fd, {reinterpret_cast<std::byte*>(&length), 4}, deadline, passed.fds, &timed_out) ||
       length == 0 || length > detail::kMaxFrameBytes) {
     if (timed_out) {
       throw TimeoutError("the store server on '" + path + "' did not answer in time");
@@ -39,7 +56,7 @@ std::vector<std::byte> read_welcome(int fd, const std::string& path, Clock::time
     throw Error("the store server on '" + path + "' closed the connection while greeting");
   }
   std::vector<std::byte> body(length);
-  if (!detail::recv_exact(fd, body, deadline, arena_fd, &timed_out)) {
+  if (!detail::recv_exact(fd, body, deadline, passed.fds, &timed_out)) {
     throw Error("the store server on '" + path + "' closed the connection while greeting");
   }
   if (static_cast<detail::Status>(body[0]) != detail::Status::ok) {
@@ -55,18 +72,13 @@ namespace detail {
 
 int open_side_connection(const std::string& path, Clock::time_point deadline) {
   const int fd = connect_unix(path, deadline);
-  int arena_fd = -1;
+  // Side connections carry no data: the passed descriptors just close.
+  WelcomeFds passed;
   try {
-    read_welcome(fd, path, deadline, &arena_fd);
+    read_welcome(fd, path, deadline, passed);
   } catch (...) {
     ::close(fd);
-    if (arena_fd >= 0) {
-      ::close(arena_fd);
-    }
     throw;
-  }
-  if (arena_fd >= 0) {
-    ::close(arena_fd);  // side connections carry no data; the mapping is not needed
   }
   return fd;
 }
@@ -176,32 +188,34 @@ std::optional<StoreEvent> Subscription::next(std::chrono::milliseconds timeout) 
 StoreClient StoreClient::connect(const std::string& socket_path, std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = deadline_after(timeout);
   const int fd = detail::connect_unix(socket_path, deadline);
-  int arena_fd = -1;
+  WelcomeFds passed;
   try {
-    const std::vector<std::byte> body = read_welcome(fd, socket_path, deadline, &arena_fd);
+    const std::vector<std::byte> body = read_welcome(fd, socket_path, deadline, passed);
     FrameReader r(body);
     r.get<std::uint8_t>();
     const auto version = r.get<std::uint32_t>();
     const auto slot = r.get<std::uint32_t>();
     r.get<std::uint64_t>();
-    if (!r.ok() || arena_fd < 0) {
+    if (!r.ok()) {
       throw Error("the store server on '" + socket_path + "' sent a malformed greeting");
     }
+    // Checked before the descriptors: an older server sends only one.
     if (version != detail::kStoreLayoutVersion) {
       throw LayoutError("the store server on '" + socket_path + "' speaks layout version " + std::to_string(version) +
                         ", this client " + std::to_string(detail::kStoreLayoutVersion) + "; use a matching shmkit");
     }
-    const int owned = std::exchange(arena_fd, -1);
-    detail::ArenaMapping arena = detail::ArenaMapping::attach(owned);
+    if (passed.fds[0] < 0 || passed.fds[1] < 0) {
+      throw Error("the store server on '" + socket_path + "' sent a malformed greeting");
+    }
+    detail::ArenaMapping arena = detail::ArenaMapping::attach(passed.take(0));
+    detail::NameIndexMapping names = detail::NameIndexMapping::attach(passed.take(1));
     if (slot >= arena.view().header().max_clients) {
       throw Error("the store server on '" + socket_path + "' sent a malformed greeting");
     }
-    return StoreClient(std::make_shared<detail::StoreConnection>(socket_path, fd, std::move(arena), slot));
+    return StoreClient(
+        std::make_shared<detail::StoreConnection>(socket_path, fd, std::move(arena), std::move(names), slot));
   } catch (...) {
     ::close(fd);
-    if (arena_fd >= 0) {
-      ::close(arena_fd);
-    }
     throw;
   }
 }
@@ -252,6 +266,10 @@ std::vector<ObjectBuffer> StoreClient::get(std::span<const ObjectId> ids, std::c
     }
   };
   try_all();
+  if (missing != 0 && connection_->view().header().spill != 0) {
+    restore_spilled(ids, buffers);
+    try_all();
+  }
   if (missing == 0 || timeout.count() == 0) {
     return buffers;
   }
@@ -292,13 +310,30 @@ std::vector<ObjectBuffer> StoreClient::get(std::span<const ObjectId> ids, std::c
   }
 }
 
+void StoreClient::restore_spilled(std::span<const ObjectId> ids, std::span<const ObjectBuffer> buffers) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (buffers[i].valid()) {
+      continue;
+    }
+    FrameWriter w;
+    w.put(Request::restore).put_id(ids[i]);
+    try {
+      connection_->request(w.finish());
+    } catch (const NotFoundError&) {
+      // Not spilled either: not created or not sealed yet, or gone.
+    }
+  }
+}
+
 std::optional<ObjectBuffer> StoreClient::get(const ObjectId& id, std::chrono::milliseconds timeout) {
   if (timeout.count() == 0) {
     ObjectBuffer buffer;
     if (connection_->try_get(connection_, id, buffer)) {
       return buffer;
     }
-    return std::nullopt;
+    if (connection_->view().header().spill == 0) {
+      return std::nullopt;
+    }
   }
   std::vector<ObjectBuffer> buffers = get(std::span<const ObjectId>(&id, 1), timeout);
   if (!buffers[0].valid()) {
@@ -385,17 +420,37 @@ Subscription StoreClient::subscribe() {
     throw Error("the store server on '" + path + "' closed the connection while subscribing");
   }
   std::byte reply[5];
-  if (!detail::recv_exact(subscription.fd_, reply, deadline, nullptr, nullptr) ||
+  if (!detail::recv_exact(subscription.fd_, reply, deadline, {}, nullptr) ||
       static_cast<detail::Status>(reply[4]) != detail::Status::ok) {
     throw Error("the store server on '" + path + "' refused the subscription");
   }
   return subscription;
 }
 
+std::uint64_t StoreClient::snapshot(const std::string& dir) {
+  if (dir.empty()) {
+    throw Error("store snapshot needs a directory");
+  }
+  FrameWriter w;
+  w.put(Request::snapshot).put_text(dir);
+  const std::vector<std::byte> body = connection_->request(w.finish());
+  FrameReader r(body);
+  const auto written = r.get<std::uint64_t>();
+  if (!r.ok()) {
+    throw Error("the store server sent a malformed reply to snapshot");
+  }
+  return written;
+}
+
 StoreStats StoreClient::stats() const noexcept {
   const auto& h = connection_->view().header();
-  return {h.capacity, h.used.load(std::memory_order_relaxed), h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed), h.waiters.load(std::memory_order_relaxed)};
+  return {h.capacity,
+          h.used.load(std::memory_order_relaxed),
+          h.objects.load(std::memory_order_relaxed),
+          h.clients.load(std::memory_order_relaxed),
+          h.waiters.load(std::memory_order_relaxed),
+          h.spilled_objects.load(std::memory_order_relaxed),
+          h.spilled_bytes.load(std::memory_order_relaxed)};
 }
 
 }  // namespace shmkit

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
@@ -36,6 +37,25 @@ ObjectId read_id(std::span<const std::byte> body, const char* what) {
   return id;
 }
 
+FrameWriter put_value_frame(const std::string& ns, const std::string& name, const ObjectId& id,
+                            std::span<const std::byte> data, std::span<const std::byte> metadata) {
+  FrameWriter w;
+  w.put(Request::put_value)
+      .put_text(ns)
+      .put_text(name)
+      .put_id(id)
+      .put(std::uint64_t{data.size()})
+      .put(std::uint64_t{metadata.size()});
+  w.put_bytes({reinterpret_cast<const char*>(data.data()), data.size()});
+  w.put_bytes({reinterpret_cast<const char*>(metadata.data()), metadata.size()});
+  return w;
+}
+
+TimeoutError name_timeout(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
+  return TimeoutError("no name '" + name + "' in store namespace '" + ns + "' after " +
+                      std::to_string(timeout.count()) + " ms; bind it with put_name (shmkit store set)");
+}
+
 // Closes a side connection however the wait ends.
 struct FdGuard {
   explicit FdGuard(int owned) noexcept : fd(owned) {}
@@ -56,6 +76,15 @@ void StoreClient::put_name(const std::string& ns, const std::string& name, const
 
 std::optional<ObjectId> StoreClient::find_name(const std::string& ns, const std::string& name) {
   validate_pair(ns, name);
+  ObjectId id;
+  switch (connection_->names().lookup(ns, name, id)) {
+    case detail::NameLookup::found:
+      return id;
+    case detail::NameLookup::absent:
+      return std::nullopt;
+    case detail::NameLookup::unindexed:
+      break;
+  }
   FrameWriter w;
   w.put(Request::get_name).put_text(ns).put_text(name).put(std::uint8_t{0});
   try {
@@ -69,10 +98,7 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
   if (const auto id = find_name(ns, name)) {
     return *id;
   }
-  const auto timed_out = [&] {
-    return TimeoutError("no name '" + name + "' in store namespace '" + ns + "' after " +
-                        std::to_string(timeout.count()) + " ms; bind it with put_name (shmkit store set)");
-  };
+  const auto timed_out = [&] { return name_timeout(ns, name, timeout); };
   if (timeout.count() == 0) {
     throw timed_out();
   }
@@ -89,7 +115,7 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
   // at once if it was bound since the lookup above).
   std::uint32_t length = 0;
   bool expired = false;
-  if (!detail::recv_exact(side.fd, {reinterpret_cast<std::byte*>(&length), 4}, deadline, nullptr, &expired)) {
+  if (!detail::recv_exact(side.fd, {reinterpret_cast<std::byte*>(&length), 4}, deadline, {}, &expired)) {
     if (expired) {
       throw timed_out();
     }
@@ -99,7 +125,7 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
     throw Error("the store server sent a malformed reply to get_name");
   }
   std::vector<std::byte> body(length);
-  if (!detail::recv_exact(side.fd, body, Clock::time_point::max(), nullptr, &expired)) {
+  if (!detail::recv_exact(side.fd, body, Clock::time_point::max(), {}, &expired)) {
     throw Error("the store server on '" + path + "' closed the connection during get_name");
   }
   if (static_cast<detail::Status>(body[0]) != detail::Status::ok) {
@@ -111,18 +137,76 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
 
 ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = timeout.count() < 0 ? Clock::time_point::max() : Clock::now() + timeout;
-  for (;;) {
+  // Only a damaged object index (a client writing over it) makes a miss
+  // below repeat without end.
+  constexpr int kAttempts = 100000;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     std::chrono::milliseconds left = timeout;
     if (timeout.count() > 0) {
       left = std::max(std::chrono::milliseconds(0),
                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     }
-    const ObjectId id = get_name(ns, name, left);
+    ObjectId id;
+    try {
+      id = get_name(ns, name, left);
+    } catch (const TimeoutError&) {
+      throw name_timeout(ns, name, timeout);  // the whole wait, not its last part
+    }
     // A named object is pinned, so a miss means a rebind removed it after
     // the lookup: the name now refers to a newer object.
     if (auto buffer = get(id, std::chrono::milliseconds(0))) {
       return std::move(*buffer);
     }
+  }
+  throw CorruptDataError("name '" + name + "' in store namespace '" + ns +
+                         "' is bound to an object the store's index does not hold; restart the store");
+}
+
+void StoreClient::put_named(const std::string& ns, const std::string& name, const ObjectId& id,
+                            std::span<const std::byte> data, std::span<const std::byte> metadata) {
+  validate_pair(ns, name);
+  if (data.size() + metadata.size() <= detail::kInlineValueBytes) {
+    connection_->request(put_value_frame(ns, name, id, data, metadata).finish());
+    return;
+  }
+  create_and_seal(id, data, metadata);
+  try {
+    put_name(ns, name, id);
+  } catch (...) {
+    remove(id);
+    throw;
+  }
+}
+
+void StoreClient::put_named(std::span<const NamedObject> objects) {
+  std::vector<std::vector<std::byte>> inline_frames;
+  std::vector<const NamedObject*> large;
+  for (const NamedObject& object : objects) {
+    validate_pair(object.ns, object.name);
+    if (object.data.size() + object.metadata.size() <= detail::kInlineValueBytes) {
+      inline_frames.push_back(
+          std::move(put_value_frame(object.ns, object.name, object.id, object.data, object.metadata).finish()));
+    } else {
+      large.push_back(&object);
+    }
+  }
+  std::exception_ptr first;
+  try {
+    connection_->request_batch(inline_frames);
+  } catch (...) {
+    first = std::current_exception();
+  }
+  for (const NamedObject* object : large) {
+    try {
+      put_named(object->ns, object->name, object->id, object->data, object->metadata);
+    } catch (...) {
+      if (!first) {
+        first = std::current_exception();
+      }
+    }
+  }
+  if (first) {
+    std::rethrow_exception(first);
   }
 }
 

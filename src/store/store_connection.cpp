@@ -46,8 +46,9 @@ std::uint64_t settle(const ObjectEntry& entry, std::uint64_t ctl) noexcept {
 
 }  // namespace
 
-StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, std::uint32_t client_slot) noexcept
-    : path_(std::move(path)), fd_(fd), arena_(std::move(arena)), client_slot_(client_slot) {}
+StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, NameIndexMapping names,
+                                 std::uint32_t client_slot) noexcept
+    : path_(std::move(path)), fd_(fd), arena_(std::move(arena)), names_(std::move(names)), client_slot_(client_slot) {}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);
@@ -58,50 +59,79 @@ std::vector<std::byte> StoreConnection::request(std::vector<std::byte>& frame) {
   return request_locked(frame);
 }
 
+Error StoreConnection::lost_locked() {
+  broken_ = true;
+  return Error("the store server on '" + path_ + "' closed the connection; reconnect when it runs again");
+}
+
 std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& frame) {
-  const auto lost = [this] {
-    broken_ = true;
-    return Error("the store server on '" + path_ + "' closed the connection; reconnect when it runs again");
-  };
   if (broken_ || !send_all(fd_, frame)) {
-    throw lost();
+    throw lost_locked();
   }
-  // Plain blocking recv straight into the reply: a request is the latency
-  // of a create, and poll + recvmsg per field would double its syscalls.
-  // The server sends exactly one frame per request, so nothing is over-read.
-  std::vector<std::byte> body(256);
-  std::size_t got = 0;
+  auto [status, body] = receive_locked();
+  if (status != Status::ok) {
+    throw_status(status, std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+  }
+  return std::move(body);
+}
+
+std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
+  // Plain blocking recv, as much as has arrived: a request is the latency
+  // of a create, and reading the length prefix separately would add a
+  // syscall to every reply. Bytes past this frame (the next reply of a
+  // pipelined batch) stay in `inbox_`.
   std::size_t need = 4;
-  while (got < need) {
-    const ssize_t n = ::recv(fd_, body.data() + got, body.size() - got, 0);
+  for (;;) {
+    if (inbox_.size() >= 4 && need == 4) {
+      std::uint32_t length = 0;
+      std::memcpy(&length, inbox_.data(), 4);
+      if (length == 0 || length > kMaxReplyBytes) {
+        throw lost_locked();
+      }
+      need = 4 + std::size_t{length};
+    }
+    if (inbox_.size() >= need && need > 4) {
+      break;
+    }
+    const std::size_t have = inbox_.size();
+    inbox_.resize(std::max(have + 4096, need));
+    const ssize_t n = ::recv(fd_, inbox_.data() + have, inbox_.size() - have, 0);
     if (n < 0 && errno == EINTR) {
+      inbox_.resize(have);
       continue;
     }
     if (n <= 0) {
-      throw lost();
+      inbox_.clear();
+      throw lost_locked();
     }
-    got += static_cast<std::size_t>(n);
-    if (need == 4 && got >= 4) {
-      std::uint32_t length = 0;
-      std::memcpy(&length, body.data(), 4);
-      if (length == 0 || length > kMaxReplyBytes) {
-        throw lost();
-      }
-      need = 4 + std::size_t{length};
-      body.resize(std::max(body.size(), need));
+    inbox_.resize(have + static_cast<std::size_t>(n));
+  }
+  const auto status = static_cast<Status>(inbox_[4]);
+  std::vector<std::byte> body(inbox_.begin() + 5, inbox_.begin() + static_cast<std::ptrdiff_t>(need));
+  inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(need));
+  return {status, std::move(body)};
+}
+
+void StoreConnection::request_batch(std::span<std::vector<std::byte>> frames) {
+  const std::lock_guard lock(mutex_);
+  // The server answers from memory and never blocks on a client, so all
+  // requests can be in flight before the first reply is read.
+  for (std::vector<std::byte>& frame : frames) {
+    if (broken_ || !send_all(fd_, frame)) {
+      throw lost_locked();
     }
   }
-  if (got != need) {
-    throw lost();
+  std::optional<std::pair<Status, std::vector<std::byte>>> first_failure;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    auto reply = receive_locked();
+    if (reply.first != Status::ok && !first_failure) {
+      first_failure = std::move(reply);
+    }
   }
-  body.resize(need);
-  body.erase(body.begin(), body.begin() + 4);
-  const auto status = static_cast<Status>(body[0]);
-  if (status != Status::ok) {
-    throw_status(status, std::string(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1));
+  if (first_failure) {
+    const auto& [status, body] = *first_failure;
+    throw_status(status, std::string(reinterpret_cast<const char*>(body.data()), body.size()));
   }
-  body.erase(body.begin());
-  return body;
 }
 
 void StoreConnection::notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept {

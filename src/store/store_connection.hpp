@@ -6,13 +6,17 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>
 
 #include "arena.hpp"
+#include "name_index_map.hpp"
 #include "protocol.hpp"
 
 namespace shmkit::detail {
@@ -24,7 +28,8 @@ int open_side_connection(const std::string& path, std::chrono::steady_clock::tim
 
 class StoreConnection {
  public:
-  StoreConnection(std::string path, int fd, ArenaMapping arena, std::uint32_t client_slot) noexcept;
+  StoreConnection(std::string path, int fd, ArenaMapping arena, NameIndexMapping names,
+                  std::uint32_t client_slot) noexcept;
   StoreConnection(const StoreConnection&) = delete;
   StoreConnection& operator=(const StoreConnection&) = delete;
   ~StoreConnection();
@@ -32,6 +37,10 @@ class StoreConnection {
   // Sends one request and returns the reply body after its status byte.
   // @throws the Error subclass matching a failure status
   std::vector<std::byte> request(std::vector<std::byte>& frame);
+
+  // Sends every frame, then reads every reply (one round trip for all).
+  // @throws the Error matching the first failed reply, after reading all
+  void request_batch(std::span<std::vector<std::byte>> frames);
 
   // Looks up and references a sealed object; false if it is not sealed.
   // `self` is this connection's owner, stored in the buffer.
@@ -44,6 +53,7 @@ class StoreConnection {
   void forget_created(const ObjectId& id);
 
   [[nodiscard]] const ArenaView& view() const noexcept { return arena_.view(); }
+  [[nodiscard]] const NameIndexView& names() const noexcept { return names_.view(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] std::uint32_t client_slot() const noexcept { return client_slot_; }
   // True once the server has closed this connection (stopped or died).
@@ -55,6 +65,9 @@ class StoreConnection {
     std::uint32_t generation;
   };
   std::vector<std::byte> request_locked(std::vector<std::byte>& frame);
+  // Reads one reply frame: its status and the body after it.
+  std::pair<Status, std::vector<std::byte>> receive_locked();
+  [[nodiscard]] Error lost_locked();
   void notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept;
   void seal_locked(const ObjectId& id);
   void drop_lease_locked(std::uint32_t lease) noexcept;
@@ -62,9 +75,11 @@ class StoreConnection {
   std::string path_;
   int fd_;
   ArenaMapping arena_;
+  NameIndexMapping names_;
   std::uint32_t client_slot_;
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
   bool broken_ = false;
+  std::vector<std::byte> inbox_;                               // reply bytes read ahead of the current frame
   std::unordered_map<std::uint64_t, std::uint32_t> lease_of_;  // lease key -> record
   std::vector<std::uint32_t> free_leases_;
   std::unordered_map<ObjectId, Pending, ObjectIdHash> created_;

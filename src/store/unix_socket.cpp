@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -106,22 +107,25 @@ int connect_unix(const std::string& path, Clock::time_point deadline) {
   }
 }
 
-bool send_all(int fd, std::span<const std::byte> bytes, int pass_fd) noexcept {
+bool send_all(int fd, std::span<const std::byte> bytes, std::span<const int> pass_fds) noexcept {
+  if (pass_fds.size() > kMaxPassedFds) {
+    return false;
+  }
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     iovec iov{const_cast<std::byte*>(bytes.data() + sent), bytes.size() - sent};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (pass_fd >= 0 && sent == 0) {
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+    if (!pass_fds.empty() && sent == 0) {
       msg.msg_control = control;
-      msg.msg_controllen = sizeof(control);
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * pass_fds.size());
       cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
       cmsg->cmsg_level = SOL_SOCKET;
       cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+      cmsg->cmsg_len = CMSG_LEN(sizeof(int) * pass_fds.size());
+      std::memcpy(CMSG_DATA(cmsg), pass_fds.data(), sizeof(int) * pass_fds.size());
     }
     const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n < 0) {
@@ -140,7 +144,8 @@ bool send_all(int fd, std::span<const std::byte> bytes, int pass_fd) noexcept {
   return true;
 }
 
-bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, int* received_fd, bool* timed_out) {
+bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, std::span<int> received_fds,
+                bool* timed_out) {
   std::size_t got = 0;
   if (timed_out != nullptr) {
     *timed_out = false;
@@ -164,7 +169,7 @@ bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, in
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
     const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
@@ -178,11 +183,16 @@ bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, in
       return false;
     }
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+        continue;
+      }
+      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
         int passed = -1;
-        std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
-        if (received_fd != nullptr && *received_fd < 0) {
-          *received_fd = passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        const auto slot = std::find(received_fds.begin(), received_fds.end(), -1);
+        if (slot != received_fds.end()) {
+          *slot = passed;
         } else {
           ::close(passed);
         }

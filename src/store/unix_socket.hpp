@@ -1,6 +1,6 @@
 #pragma once
 // Unix stream sockets for the store's control plane: listening with a
-// chosen mode, connecting with retries, and passing one descriptor.
+// chosen mode, connecting with retries, and passing descriptors.
 
 #include <sys/types.h>
 
@@ -21,14 +21,18 @@ int listen_unix(const std::string& path, mode_t mode);
 // refuses. @throws TimeoutError, Error
 int connect_unix(const std::string& path, Clock::time_point deadline);
 
-// Writes all of `bytes` (blocking, MSG_NOSIGNAL), attaching `pass_fd` to
-// the first byte when >= 0. Returns false if the peer is gone.
-bool send_all(int fd, std::span<const std::byte> bytes, int pass_fd = -1) noexcept;
+inline constexpr std::size_t kMaxPassedFds = 4;
+
+// Writes all of `bytes` (blocking, MSG_NOSIGNAL), attaching `pass_fds` (at
+// most kMaxPassedFds) to the first byte. Returns false if the peer is gone.
+bool send_all(int fd, std::span<const std::byte> bytes, std::span<const int> pass_fds = {}) noexcept;
 
 // Reads exactly `out.size()` bytes before `deadline` (time_point::max() =
-// forever). A descriptor arriving with them is stored in `*received_fd`.
+// forever). Descriptors arriving with them fill the entries of
+// `received_fds` that are still -1, in order; any beyond those are closed.
 // Returns false on EOF or timeout (`*timed_out` says which).
-bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, int* received_fd, bool* timed_out);
+bool recv_exact(int fd, std::span<std::byte> out, Clock::time_point deadline, std::span<int> received_fds,
+                bool* timed_out);
 
 // The uid of the process at the other end (SO_PEERCRED), or -1.
 [[nodiscard]] long peer_uid(int fd) noexcept;

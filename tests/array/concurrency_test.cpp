@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -205,6 +207,68 @@ TEST(ArrayConcurrencyTest, SnapshotIsNeverTornByAConcurrentWriter) {
   RecordProperty("snapshots", static_cast<int>(snapshots));
   RecordProperty("timeouts", static_cast<int>(timeouts));
   std::cout << "snapshots " << snapshots << ", timeouts " << timeouts << ", last seen " << last_seen << "\n";
+}
+
+// A ring of frames: the writer fills one frame after another under the lock
+// (one value per frame); the parent takes slice snapshots of single frames,
+// among them the one being written. A torn frame would hold two values.
+TEST(ArrayConcurrencyTest, SliceSnapshotOfOneFrameIsNeverTorn) {
+  constexpr std::size_t kFrames = 4;
+  constexpr std::size_t kFrameElements = 64 * 1024;
+  constexpr std::uint32_t kIterations = 20000;
+  const ScopedName name;
+  auto ring = SharedArray<std::uint32_t>::create(name, {kFrames, 64, 1024});
+  const Signal started;
+  Child writer([&] {
+    auto mine = SharedArray<std::uint32_t>::open(name);
+    std::vector<std::uint32_t> frame(kFrameElements);
+    for (std::uint32_t iteration = 1; iteration <= kIterations; ++iteration) {
+      std::fill(frame.begin(), frame.end(), iteration);
+      {
+        auto guard = mine.lock();
+        std::copy(frame.begin(), frame.end(), mine.data() + (iteration % kFrames) * kFrameElements);
+      }
+      if (iteration == 1) {
+        started.notify();
+      }
+    }
+  });
+  ASSERT_TRUE(started.wait());
+
+  std::size_t snapshots = 0;
+  std::size_t torn = 0;
+  std::vector<std::uint32_t> copy(kFrameElements);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (std::size_t k = 0;
+       !shmkit::testing::wait_until_exited_unreaped(writer.pid(), 0ms) && std::chrono::steady_clock::now() < deadline;
+       ++k) {
+    if (!ring.try_snapshot_slice((k % kFrames) * kFrameElements, std::span(copy), 8)) {
+      continue;  // the writer may starve a reader; it must never tear one
+    }
+    ++snapshots;
+    if (std::find_if(copy.begin(), copy.end(), [&](std::uint32_t v) { return v != copy[0]; }) != copy.end()) {
+      ++torn;
+    }
+  }
+  EXPECT_TRUE(exited_ok(writer.wait(60s)));
+  EXPECT_EQ(torn, 0U) << "of " << snapshots << " snapshots";
+  EXPECT_GT(snapshots, 0U);
+  // Once the writer is done every frame holds the last value written to it.
+  for (std::size_t f = 0; f < kFrames; ++f) {
+    ASSERT_TRUE(ring.try_snapshot_slice(f * kFrameElements, std::span(copy)));
+    const std::uint32_t last = kIterations - (kIterations - static_cast<std::uint32_t>(f)) % kFrames;
+    EXPECT_EQ(copy.front(), last) << "frame " << f;
+    EXPECT_EQ(copy.back(), last) << "frame " << f;
+  }
+  std::cout << "slice snapshots " << snapshots << "\n";
+}
+
+TEST(ArrayConcurrencyTest, SliceSnapshotChecksItsRange) {
+  const ScopedName name;
+  auto array = SharedArray<std::uint32_t>::create(name, {4, 8});
+  std::vector<std::uint32_t> copy(8);
+  EXPECT_TRUE(array.try_snapshot_slice(24, std::span(copy)));
+  EXPECT_THROW((void)array.try_snapshot_slice(25, std::span(copy)), shmkit::IndexError);
 }
 
 }  // namespace

@@ -166,12 +166,6 @@ TEST(CliTest, GcRemovesOnlySegmentsOfDeadCreatorsThatNobodyHasOpen) {
   EXPECT_TRUE(segment_exists(live)) << gc.output;
 }
 
-TEST(CliTest, DemoCountsAreExact) {
-  auto demo = shmkit_command("demo");
-  ASSERT_EQ(demo.exit_code, 0) << demo.output;
-  EXPECT_TRUE(contains(demo.output, "all totals exact")) << demo.output;
-}
-
 TEST(CliTest, ConfigShowPrintsShmkitFlavourAndLocatesSyntaxErrors) {
   const std::string base = "/tmp/shmkit-cli-test-" + std::to_string(::getpid());
   const std::string good = base + "-good.yaml";
@@ -201,28 +195,56 @@ TEST(CliTest, ConfigShowPrintsShmkitFlavourAndLocatesSyntaxErrors) {
 TEST(CliTest, DemoReadsAndWritesItsYamlConfiguration) {
   const std::string base = "/tmp/shmkit-cli-test-" + std::to_string(::getpid());
   const std::string written = base + "-demo.yaml";
-  const std::string typo = base + "-typo.yaml";
+  const std::string edited = base + "-edited.yaml";
+  const std::string rewritten = base + "-rewritten.yaml";
+  auto read = [](const std::string& file) {
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
 
-  auto write = shmkit_command("demo --write-config " + written + " --processes 3");
+  // The defaults, with what the command line overrides.
+  auto write = shmkit_command("demo --write-config " + written + " --seconds 3");
   ASSERT_EQ(write.exit_code, 0) << write.output;
-  std::ifstream in(written);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "---\nprocesses: 3\nincrements: 200000\nseconds: 0.0\n...\n");
+  const std::string text = read(written);
+  EXPECT_TRUE(
+      text.starts_with("---\nseconds: 3.0\nout: null\ncamera:\n  source_id: 2\n  frame_rate_hz: 30.0\n"
+                       "  height: 512\n  width: 512\n"))
+      << text;
+  for (const char* section : {"\nbehaviour:\n", "\nanalysis:\n", "\nlogger:\n", "\nstore:\n"}) {
+    EXPECT_TRUE(contains(text, section)) << section << " missing from\n" << text;
+  }
 
-  // The file's settings are used; the command line overrides them.
-  std::ofstream(written) << "processes: 2\nincrements: 500\n";
-  auto run = shmkit_command("demo --config " + written + " --processes 3");
-  EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_TRUE(contains(run.output, "3 worker processes")) << run.output;
-  EXPECT_TRUE(contains(run.output, "500 times each")) << run.output;
+  // A file's settings are kept, the command line overrides them, and keys
+  // the file leaves out keep their defaults.
+  std::ofstream(edited) << "seconds: 2\ncamera:\n  frame_rate_hz: 12.5\n";
+  auto again = shmkit_command("demo --config " + edited + " --seconds 4 --out /tmp/x --write-config " + rewritten);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const std::string merged = read(rewritten);
+  EXPECT_TRUE(contains(merged, "seconds: 4.0\nout: /tmp/x\n")) << merged;
+  EXPECT_TRUE(contains(merged, "frame_rate_hz: 12.5\n  height: 512\n")) << merged;
 
-  std::ofstream(typo) << "procesess: 2\n";
-  auto bad = shmkit_command("demo --config " + typo);
-  EXPECT_EQ(bad.exit_code, 1) << bad.output;
-  EXPECT_TRUE(contains(bad.output, typo + ":1:1")) << bad.output;
-  EXPECT_TRUE(contains(bad.output, "did you mean 'processes'")) << bad.output;
-  std::remove(written.c_str());
-  std::remove(typo.c_str());
+  // Mistakes name the file, the position or key, and the fix.
+  std::ofstream(edited) << "seconds: 2\ncamera:\n  frame_rte_hz: 10\n";
+  auto typo = shmkit_command("demo --config " + edited);
+  EXPECT_EQ(typo.exit_code, 1) << typo.output;
+  EXPECT_TRUE(contains(typo.output, edited + ":3:3")) << typo.output;
+  EXPECT_TRUE(contains(typo.output, "did you mean 'frame_rate_hz'")) << typo.output;
+
+  std::ofstream(edited) << "camera:\n  frame_rate_hz: 0\n";
+  auto zero = shmkit_command("demo --config " + edited);
+  EXPECT_EQ(zero.exit_code, 1) << zero.output;
+  EXPECT_TRUE(contains(zero.output, edited + ": camera.frame_rate_hz: must be 0.1 Hz to 1000 Hz, not 0"))
+      << zero.output;
+
+  std::ofstream(edited) << "analysis:\n  source_id: 2\n";
+  auto shared = shmkit_command("demo --config " + edited);
+  EXPECT_EQ(shared.exit_code, 1) << shared.output;
+  EXPECT_TRUE(contains(shared.output, "source id 2 is taken by camera.source_id")) << shared.output;
+
+  EXPECT_EQ(shmkit_command("demo --seconds -1").exit_code, 2);
+  for (const std::string& file : {written, edited, rewritten}) {
+    std::remove(file.c_str());
+  }
 }
 
 }  // namespace

@@ -169,13 +169,19 @@ TEST(OptionsTest, StoreOptionsRoundTrip) {
   options.prefault = true;
   options.huge_pages = true;
   options.max_objects = 8192;
+  options.max_names = 1000;
+  options.persist_dir = "/var/lib/rig/names";
+  options.persist_sync = true;
+  options.spill_dir = "/var/tmp/rig spill";
   options.max_clients = 16;
   options.leases_per_client = 256;
   options.subscriber_queue = 64;
   const std::string text = shmkit::to_yaml_string(options);
   EXPECT_TRUE(contains(text,
                        "\ncapacity: 1073741824\nsocket_path: /run/rig/store.sock\nsocket_mode: 0660\n"
-                       "allowed_uids:\n- 1000\n- 1001\nprefault: true\nhuge_pages: true\n"))
+                       "allowed_uids:\n- 1000\n- 1001\nprefault: true\nhuge_pages: true\nmax_objects: 8192\n"
+                       "max_names: 1000\npersist_dir: /var/lib/rig/names\npersist_sync: true\n"
+                       "spill_dir: /var/tmp/rig spill\n"))
       << text;
   const auto again = shmkit::from_yaml_string<StoreOptions>(text);
   EXPECT_EQ(again.capacity, options.capacity);
@@ -185,6 +191,10 @@ TEST(OptionsTest, StoreOptionsRoundTrip) {
   EXPECT_EQ(again.prefault, options.prefault);
   EXPECT_EQ(again.huge_pages, options.huge_pages);
   EXPECT_EQ(again.max_objects, options.max_objects);
+  EXPECT_EQ(again.max_names, options.max_names);
+  EXPECT_EQ(again.persist_dir, options.persist_dir);
+  EXPECT_EQ(again.persist_sync, options.persist_sync);
+  EXPECT_EQ(again.spill_dir, options.spill_dir);
   EXPECT_EQ(again.max_clients, options.max_clients);
   EXPECT_EQ(again.leases_per_client, options.leases_per_client);
   EXPECT_EQ(again.subscriber_queue, options.subscriber_queue);

@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <shmkit/store/brain.hpp>
 #include <shmkit/store/store_client.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "store_test_util.hpp"
 
@@ -22,15 +25,22 @@ std::string shmkit_binary() {
   return build_dir() + "/src/cli/shmkit";
 }
 
-// `shmkit store -m SIZE -s PATH` in a child process, killed at scope exit
-// if the test did not stop it.
+// `shmkit store -m SIZE -s PATH [EXTRA...]` in a child process, killed at
+// scope exit if the test did not stop it.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600")
-      : path_(path), child_([path, size, mode] {
+  explicit ServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600",
+                         std::vector<std::string> extra = {})
+      : path_(path), child_([path, size, mode, extra] {
           const std::string binary = shmkit_binary();
-          ::execl(binary.c_str(), binary.c_str(), "store", "-m", size.c_str(), "-s", path.c_str(), "--mode",
-                  mode.c_str(), "--prefault", nullptr);
+          std::vector<std::string> args{binary, "store", "-m", size, "-s", path, "--mode", mode, "--prefault"};
+          args.insert(args.end(), extra.begin(), extra.end());
+          std::vector<char*> argv;
+          for (std::string& arg : args) {
+            argv.push_back(arg.data());
+          }
+          argv.push_back(nullptr);
+          ::execv(binary.c_str(), argv.data());
           throw std::runtime_error("exec failed");
         }) {}
   ~ServerProcess() { ::unlink(path_.c_str()); }
@@ -131,19 +141,39 @@ TEST(StoreCliTest, NamesAndNamespaces) {
   r = run_command(store + "set -s " + path + " --ns exp lr 0.002");  // rebinding replaces the value
   EXPECT_EQ(r.exit_code, 0) << r.output;
 
+  r = run_command(store + "set -s " + path + " --ns exp gain 7 --type u2 --description 'PMT gain'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("uint16 scalar"), std::string::npos) << r.output;
+  r = run_command(store + "set -s " + path + " --ns exp label 'left lick' --type string");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(store + "set -s " + path + " --ns exp gain 70000 --type u2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("out of range"), std::string::npos) << r.output;
+
   r = run_command(store + "get -s " + path + " --ns exp lr");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "0.002");
+  EXPECT_EQ(r.output, "0.002\n");
   r = run_command(store + "get -s " + path + " --ns exp1 lr");
-  EXPECT_EQ(r.output, "42");
+  EXPECT_EQ(r.output, "42\n");
   r = run_command(store + "get -s " + path + " --ns exp note");
   EXPECT_EQ(r.output, "a string value");
-  EXPECT_EQ(as_text(probe.get_named("exp", "lr", 0ms).data()), "0.002");  // the API sees the CLI's names
+  r = run_command(store + "get -s " + path + " --ns exp gain");
+  EXPECT_EQ(r.output, "7\n");
+  // The API reads what the shell set, with its type.
+  Brain brain(StoreClient::connect(path, 2000ms), "exp");
+  EXPECT_EQ(brain.get<double>("lr"), 0.002);
+  EXPECT_EQ(brain.get<std::uint16_t>("gain"), 7);
+  EXPECT_EQ(brain.get<std::string>("label"), "left lick");
+  EXPECT_EQ(brain.metadata("gain").description, "PMT gain");
+  EXPECT_EQ(as_text(brain.get_bytes("note")), "a string value");
+  EXPECT_EQ(Brain(StoreClient::connect(path, 2000ms), "exp1").get<std::int64_t>("lr"), 42);
+  EXPECT_TRUE(brain.erase("gain"));
+  EXPECT_TRUE(brain.erase("label"));
 
   r = run_command(store + "ls -s " + path + " --ns exp");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("lr "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("note "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lr    float64 scalar"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("note  bytes"), std::string::npos) << r.output;
   r = run_command(store + "ls -s " + path + " --ns exp no");
   EXPECT_NE(r.output.find("note "), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("lr "), std::string::npos) << r.output;
@@ -191,6 +221,78 @@ TEST(StoreCliTest, BadArgumentsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("no store server"), std::string::npos) << r.output;
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+// The durability promise of --persist, with the real binary: every set that
+// returned before a SIGKILL of the server is there after a restart, with
+// the same bytes; drops are remembered too; a snapshot restarts as a store.
+TEST(StoreCliTest, PersistedNamesSurviveSigkillAndSnapshotsRestart) {
+  const std::string base = "/tmp/shmkit-store-persist-" + std::to_string(::getpid());
+  const std::string persist = base + "/persist";
+  const std::string snapshot = base + "/snapshot";
+  std::filesystem::remove_all(base);
+  const std::string path = unique_socket_path();
+  std::vector<std::uint32_t> pattern(10000);
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    pattern[i] = static_cast<std::uint32_t>(i * 2654435761U);
+  }
+  {
+    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    Brain brain(StoreClient::connect(path, 20000ms), "exp");
+    brain.set("rate", 30.0, "frames per second");
+    brain.set("pattern", pattern);  // larger than one message: the shared-memory path
+    brain.set("gone", std::string("dropped before the kill"));
+    EXPECT_TRUE(brain.erase("gone"));
+    brain.set("rate", 60.0, "frames per second");  // the last value is the one kept
+    Brain other(StoreClient::connect(path, 2000ms), "other");
+    for (int i = 0; i < 200; ++i) {
+      other.set("n" + std::to_string(i), i);
+    }
+    CommandResult r = run_command(shmkit_binary() + " store snapshot -s " + path + " " + snapshot);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("202 names written"), std::string::npos) << r.output;
+    r = run_command(shmkit_binary() + " store snapshot -s " + path + " " + snapshot);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("holds a database already"), std::string::npos) << r.output;
+    brain.set("after-snapshot", 1);
+    // A second store may not share the directory.
+    r = run_command("timeout 60 " + shmkit_binary() + " store -m 1M -s " + unique_socket_path() + " --persist " +
+                    persist);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("in use by another running store"), std::string::npos) << r.output;
+    server.child().kill_and_wait();
+  }
+  {
+    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    Brain brain(StoreClient::connect(path, 20000ms), "exp");
+    EXPECT_EQ(brain.get<double>("rate"), 60.0);
+    EXPECT_EQ(brain.metadata("rate").description, "frames per second");
+    EXPECT_EQ(brain.get<std::vector<std::uint32_t>>("pattern"), pattern);
+    EXPECT_FALSE(brain.contains("gone"));
+    EXPECT_EQ(brain.get<int>("after-snapshot"), 1);
+    EXPECT_EQ(Brain(StoreClient::connect(path, 2000ms), "other").size(), 200U);
+    server.child().kill_and_wait();
+  }
+  {
+    ServerProcess server(path, "16M", "0600", {"--persist", snapshot});
+    Brain brain(StoreClient::connect(path, 20000ms), "exp");
+    EXPECT_EQ(brain.get<double>("rate"), 60.0);
+    EXPECT_FALSE(brain.contains("after-snapshot"));
+    Brain other(StoreClient::connect(path, 2000ms), "other");
+    EXPECT_EQ(other.get<int>("n199"), 199);
+    server.child().kill_and_wait();
+  }
+  {
+    // Too small for what was persisted: a clear refusal, the data untouched.
+    const CommandResult r = run_command("timeout 60 " + shmkit_binary() + " store -m 32K -s " + unique_socket_path() +
+                                        " --persist " + persist);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("larger -m"), std::string::npos) << r.output;
+    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    EXPECT_EQ(Brain(StoreClient::connect(path, 20000ms), "exp").get<std::vector<std::uint32_t>>("pattern"), pattern);
+    server.child().kill_and_wait();
+  }
+  std::filesystem::remove_all(base);
 }
 
 }  // namespace

@@ -111,13 +111,13 @@ TEST(StoreNamesTest, NamingAnEvictionCandidateSavesIt) {
 }
 
 TEST(StoreNamesTest, NameCountIsBounded) {
-  TestStore store(1 << 20, [](StoreOptions& o) { o.max_objects = 8; });  // 8 slots: 32 names
+  TestStore store(1 << 20, [](StoreOptions& o) { o.max_names = 32; });
   StoreClient client = store.client();
   client.create_and_seal(oid("a"), as_bytes("a"));
   for (int i = 0; i < 32; ++i) {
     client.put_name("ns", "n" + std::to_string(i), oid("a"));
   }
-  EXPECT_TRUE(throws_with<Error>([&] { client.put_name("other", "n", oid("a")); }, {"32 names", "--max-objects"}));
+  EXPECT_TRUE(throws_with<Error>([&] { client.put_name("other", "n", oid("a")); }, {"32 names", "--max-names"}));
   client.put_name("ns", "n0", oid("a"));  // rebinding adds no name
   EXPECT_TRUE(client.drop_name("ns", "n0"));
   client.put_name("other", "n", oid("a"));

@@ -124,7 +124,11 @@ class ArrayCore {
 
   /// Copies all data bytes between two equal, even seqlock values; gives up
   /// after `attempts` tries. Never blocks a writer.
-  bool try_snapshot(std::byte* out, int attempts) const noexcept;
+  bool try_snapshot(std::byte* out, int attempts) const noexcept { return try_snapshot(out, 0, nbytes(), attempts); }
+  /// As try_snapshot, for the `bytes` data bytes starting at byte `offset`
+  /// (the caller checked the range). The seqlock covers the whole array, so a
+  /// write section anywhere in it makes an attempt retry.
+  bool try_snapshot(std::byte* out, std::size_t offset, std::size_t bytes, int attempts) const noexcept;
   /// As try_snapshot, retrying until `timeout`. @throws TimeoutError
   void snapshot(std::byte* out, std::chrono::nanoseconds timeout) const;
 

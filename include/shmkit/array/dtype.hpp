@@ -89,6 +89,9 @@ inline constexpr Dtype dtype_of = detail::DtypeOf<T>::value;
 /// numpy's `dtype.str` for a Dtype: "|b1", "|u1", "<f4", "<c16", ...
 [[nodiscard]] std::string_view dtype_string(Dtype dtype) noexcept;
 
+/// numpy's `dtype.name` for a Dtype: "bool", "uint8", "float32", "complex128", ...
+[[nodiscard]] std::string_view dtype_name(Dtype dtype) noexcept;
+
 /// Bytes per element.
 [[nodiscard]] std::size_t dtype_size(Dtype dtype) noexcept;
 

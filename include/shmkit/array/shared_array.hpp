@@ -264,6 +264,17 @@ class SharedArray {
     return out.size() == size() && core_.try_snapshot(reinterpret_cast<std::byte*>(out.data()), attempts);
   }
 
+  /// Allocation-free consistent copy of `out.size()` elements starting at
+  /// flat offset `first`, e.g. one frame of a ring of frames, taken without
+  /// blocking the writer. The seqlock covers the whole array: a locked write
+  /// anywhere in it, not only in this range, makes an attempt retry.
+  /// @returns false if no consistent copy was possible within `attempts` tries
+  /// @throws IndexError unless [first, first + out.size()) is inside the array
+  [[nodiscard]] bool try_snapshot_slice(std::size_t first, std::span<T> out, int attempts = 64) const {
+    core_.check_range(first, out.size());
+    return core_.try_snapshot(reinterpret_cast<std::byte*>(out.data()), first * sizeof(T), out.size_bytes(), attempts);
+  }
+
  private:
   friend class DynamicArray;
   explicit SharedArray(detail::ArrayCore core) : core_(std::move(core)) {}

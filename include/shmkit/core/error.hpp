@@ -46,6 +46,12 @@ class LayoutError : public Error {
   using Error::Error;
 };
 
+/// A stored value is of another type than the one asked for (a store value
+/// read as the wrong C++ type); the message names both types.
+class TypeError : public LayoutError {
+  using LayoutError::LayoutError;
+};
+
 /// A bounded wait ran out of time.
 class TimeoutError : public Error {
   using Error::Error;

@@ -134,6 +134,15 @@ class Subscription {
   std::vector<std::byte> buffer_;
 };
 
+/// One object for the batch `put_named`.
+struct NamedObject {
+  std::string ns;
+  std::string name;
+  ObjectId id;
+  std::span<const std::byte> data;
+  std::span<const std::byte> metadata;
+};
+
 /// One name of a namespace, as `StoreClient::list_names` reports it.
 struct NameBinding {
   std::string name;
@@ -189,7 +198,11 @@ class StoreClient {
   /// References sealed objects, waiting up to `timeout` for those not sealed
   /// yet (0 = poll, negative = forever). The result has one buffer per id, in
   /// order; an object that is not sealed in time gives an invalid buffer.
-  /// @throws Error if this client holds `leases_per_client` objects already
+  /// On a store with a spill directory, objects that were evicted to disk
+  /// are moved back first (one round trip each).
+  /// @throws Error if this client holds `leases_per_client` objects already;
+  ///         StoreFullError if a spilled object cannot be moved back because
+  ///         nothing else can be evicted (or spilled) to make room
   [[nodiscard]] std::vector<ObjectBuffer> get(std::span<const ObjectId> ids, std::chrono::milliseconds timeout);
 
   /// `get` of one object; nullopt when it is not sealed in time.
@@ -242,7 +255,9 @@ class StoreClient {
   /// @throws NameError, TimeoutError (not bound in time), Error (server gone)
   [[nodiscard]] ObjectId get_name(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout);
 
-  /// The object `name` is bound to now, or nullopt.
+  /// The object `name` is bound to now, or nullopt. Read from the shared
+  /// name index without a round trip (names whose namespace + name exceed
+  /// 88 bytes ask the server).
   /// @throws NameError
   [[nodiscard]] std::optional<ObjectId> find_name(const std::string& ns, const std::string& name);
 
@@ -251,6 +266,22 @@ class StoreClient {
   /// @throws NameError, TimeoutError
   [[nodiscard]] ObjectBuffer get_named(const std::string& ns, const std::string& name,
                                        std::chrono::milliseconds timeout);
+
+  /// Creates a sealed object holding `data` and `metadata` and binds `name`
+  /// in `ns` to it, replacing any earlier binding atomically (the object of
+  /// the old binding goes once its readers release it). Values up to 64 KiB
+  /// (data + metadata) take one round trip, the server copying them; larger
+  /// ones are written straight into shared memory, sealed, then bound. If
+  /// the bind fails the new object is removed and the old binding stays.
+  /// @throws NameError, ExistsError (id in use), StoreFullError, Error
+  ///         (name limit reached, persistence refused the write)
+  void put_named(const std::string& ns, const std::string& name, const ObjectId& id, std::span<const std::byte> data,
+                 std::span<const std::byte> metadata = {});
+
+  /// `put_named` of many objects; the small ones travel in one round trip
+  /// together. Each is bound or not on its own (no transaction across them).
+  /// @throws the error of the first that failed, after trying them all
+  void put_named(std::span<const NamedObject> objects);
 
   /// Unbinds `name`. @returns false if it was not bound
   /// @throws NameError
@@ -269,6 +300,15 @@ class StoreClient {
   std::uint64_t remove_namespace(const std::string& ns);
   /// @}
 
+  /// Writes every named object into a new LMDB environment in `dir`, as
+  /// one consistent instant of the store; a store started with
+  /// `--persist dir` comes back with those names. The server writes it, with
+  /// its own rights, and is busy while it does (about disk speed).
+  /// @returns the number of names written
+  /// @throws ExistsError (dir holds a database already), Error (denied:
+  ///         only the store's own user may; disk errors)
+  std::uint64_t snapshot(const std::string& dir);
+
   [[nodiscard]] StoreStats stats() const noexcept;
   [[nodiscard]] std::uint64_t capacity() const noexcept { return stats().capacity; }
   [[nodiscard]] std::uint64_t used() const noexcept { return stats().used; }
@@ -276,6 +316,8 @@ class StoreClient {
 
  private:
   explicit StoreClient(std::shared_ptr<detail::StoreConnection> connection) noexcept;
+  // Asks the server to move back from disk every id whose buffer is invalid.
+  void restore_spilled(std::span<const ObjectId> ids, std::span<const ObjectBuffer> buffers);
   std::shared_ptr<detail::StoreConnection> connection_;
 };
 

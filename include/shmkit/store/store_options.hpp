@@ -53,6 +53,22 @@ struct StoreOptions {
   /// capacity / 16 KiB clamped to 4096..1Mi. Rounded up to a power of two;
   /// at most 3/4 of them hold live objects.
   std::size_t max_objects = 0;
+  /// Names bound at once, over all namespaces; 0 picks the number of index
+  /// slots. Each costs 256 bytes of the shared, read-only name index.
+  std::size_t max_names = 0;
+  /// Directory of an LMDB environment that keeps every named object, so a
+  /// store restarted with the same directory has every name and value back.
+  /// A bind is committed there before it is acknowledged: it survives the
+  /// store being killed. Empty: names live in memory only.
+  std::string persist_dir{};
+  /// Also fsync each persisted change before acknowledging it, so it
+  /// survives a power loss or OS crash (costs a disk flush per set).
+  bool persist_sync = false;
+  /// Directory of an LMDB environment that evicted objects move to instead
+  /// of being dropped; a get of a spilled object restores it. Emptied at
+  /// start (spill extends capacity, it does not persist). Empty: evicted
+  /// objects are gone.
+  std::string spill_dir{};
   /// Clients connected at once (each has a lease table in shared memory).
   std::size_t max_clients = 64;
   /// Distinct objects one client can hold references to at once.
@@ -68,7 +84,7 @@ struct StoreOptions {
   static constexpr std::array kYamlOctal{std::string_view{"socket_mode"}};
 };
 BOOST_DESCRIBE_STRUCT(StoreOptions, (),
-                      (capacity, socket_path, socket_mode, allowed_uids, prefault, huge_pages, max_objects, max_clients,
-                       leases_per_client, subscriber_queue))
+                      (capacity, socket_path, socket_mode, allowed_uids, prefault, huge_pages, max_objects, max_names,
+                       persist_dir, persist_sync, spill_dir, max_clients, leases_per_client, subscriber_queue))
 
 }  // namespace shmkit

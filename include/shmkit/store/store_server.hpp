@@ -5,9 +5,10 @@
 /// server in the foreground).
 ///
 /// Process model: the server alone allocates and frees. Clients connect over
-/// a Unix socket, receive the arena's memfd (SCM_RIGHTS) and then look up,
-/// reference, seal and read objects directly in shared memory; only create,
-/// abort, remove, evict, list and subscribe go over the socket.
+/// a Unix socket, receive the arena's memfd and the read-only name index
+/// (SCM_RIGHTS) and then look up names, reference, seal and read objects
+/// directly in shared memory; create, abort, remove, evict, list, subscribe
+/// and changes to names go over the socket.
 ///
 /// Caveats:
 /// - A client's references and unsealed creations are released when its
@@ -30,11 +31,13 @@ class StoreServerLoop;
 
 /// Capacity and occupancy of a store, in bytes.
 struct StoreStats {
-  std::uint64_t capacity = 0;  ///< bytes for object data and metadata
-  std::uint64_t used = 0;      ///< bytes allocated to objects (64-byte granules)
-  std::uint64_t objects = 0;   ///< objects created or sealed and not yet freed
-  std::uint64_t clients = 0;   ///< connections the server has not yet seen close
-  std::uint64_t waiting = 0;   ///< gets blocked right now, waiting for a seal
+  std::uint64_t capacity = 0;       ///< bytes for object data and metadata
+  std::uint64_t used = 0;           ///< bytes allocated to objects (64-byte granules)
+  std::uint64_t objects = 0;        ///< objects created or sealed and not yet freed
+  std::uint64_t clients = 0;        ///< connections the server has not yet seen close
+  std::uint64_t waiting = 0;        ///< gets blocked right now, waiting for a seal
+  std::uint64_t spilled = 0;        ///< objects evicted to the spill directory, not restored yet
+  std::uint64_t spilled_bytes = 0;  ///< their data + metadata bytes
   [[nodiscard]] std::uint64_t free() const noexcept { return capacity - used; }
 };
 

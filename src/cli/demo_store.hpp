@@ -1,0 +1,71 @@
+#pragma once
+// The rig's named values: a Brain (typed values in the store) in the rig's
+// namespace, with the latency of every call recorded for the summary.
+
+#include <shmkit/store/brain.hpp>
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "demo_latency.hpp"
+
+namespace shmkit::cli::demo {
+
+class RigStore {
+ public:
+  /// Connects to the server at `socket_path` (waiting up to 5 s for it).
+  /// @throws NameError, TimeoutError, Error (see Brain::connect)
+  static RigStore connect(const std::string& socket_path, const std::string& ns) {
+    return RigStore(Brain::connect(socket_path, ns));
+  }
+
+  /// Brain::set, timed. @throws as Brain::set
+  template <class T>
+  void set(const std::string& name, const T& value) {
+    set_latency_.time([&] { brain_.set(name, value); });
+  }
+
+  /// Brain::set_many (one round trip for small values), timed as one set.
+  void set_many(std::span<const NamedValue> values) {
+    set_latency_.time([&] { brain_.set_many(values); });
+  }
+
+  /// Brain::get, timed. @throws as Brain::get
+  template <class T>
+  [[nodiscard]] T get(const std::string& name, std::chrono::milliseconds timeout) {
+    return get_latency_.time([&] { return brain_.get<T>(name, timeout); });
+  }
+
+  /// Brain::try_get, timed: the value, or nullopt when `name` is not set.
+  template <class T>
+  [[nodiscard]] std::optional<T> find(const std::string& name) {
+    return get_latency_.time([&] { return brain_.try_get<T>(name); });
+  }
+
+  /// Brain::get_array (a zero-copy view), timed; nullopt when not set.
+  template <ArrayElement T>
+  [[nodiscard]] std::optional<ArrayValue<T>> find_array(const std::string& name) {
+    if (!brain_.contains(name)) {
+      return std::nullopt;
+    }
+    try {
+      return get_latency_.time([&] { return brain_.get_array<T>(name); });
+    } catch (const NotFoundError&) {
+      return std::nullopt;  // erased between the two calls
+    }
+  }
+
+  [[nodiscard]] const LatencyRecorder& set_latency() const noexcept { return set_latency_; }
+  [[nodiscard]] const LatencyRecorder& get_latency() const noexcept { return get_latency_; }
+
+ private:
+  explicit RigStore(Brain brain) noexcept : brain_(std::move(brain)) {}
+
+  Brain brain_;
+  LatencyRecorder set_latency_;
+  LatencyRecorder get_latency_;
+};
+
+}  // namespace shmkit::cli::demo

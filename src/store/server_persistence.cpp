@@ -1,0 +1,120 @@
+// The store server's disk side: loading persisted names at start,
+// snapshots on request, and moving objects to and from the spill.
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include <shmkit/core/error.hpp>
+#include <shmkit/core/name.hpp>
+
+#include "server_loop.hpp"
+
+namespace shmkit::detail {
+
+void StoreServerLoop::load_persisted() {
+  const std::string& dir = persistence_->dir();
+  persistence_->load([&](const std::string& ns, const std::string& name, const ObjectRecord& record) {
+    if (!is_valid_name(ns) || !is_valid_name(name)) {
+      throw CorruptDataError("store persistence '" + dir + "' holds an invalid name; restore it from a snapshot");
+    }
+    std::string error;
+    if (!table_.sealed_record(record.id)) {
+      ObjectTable::Created created{};
+      if (table_.create(record.id, record.data.size(), record.metadata.size(), record.creator_pid, 0, created, error) !=
+          Status::ok) {
+        throw StoreFullError("cannot load the named objects of store persistence '" + dir + "': " + error +
+                             "; start the store with a larger -m (or --max-objects)");
+      }
+      std::byte* base = table_.data_of(created.index);
+      if (!record.data.empty()) {
+        std::memcpy(base, record.data.data(), record.data.size());
+      }
+      if (!record.metadata.empty()) {
+        std::memcpy(base + record.data.size(), record.metadata.data(), record.metadata.size());
+      }
+      table_.seal_created(created.index, record.creator_pid, record.created_unix_ns);
+    }
+    if (names_.size() >= max_names_) {
+      throw StoreFullError("store persistence '" + dir + "' holds more than " + std::to_string(max_names_) +
+                           " names; start the store with a larger --max-names");
+    }
+    table_.pin(record.id, error);
+    names_.bind(ns, name, record.id);
+    name_index_.bind(ns, name, record.id);
+  });
+}
+
+bool StoreServerLoop::handle_snapshot(Connection& c, FrameReader& r) {
+  const std::string dir = r.get_text();
+  if (!r.ok() || dir.empty()) {
+    return false;
+  }
+  // The server writes the files with its own rights, so only its own user
+  // may choose where (a group member admitted with --allow-uid may not).
+  if (c.uid != ::geteuid()) {
+    reply_error(c, Status::denied, "only the store's own user may take a snapshot");
+    return true;
+  }
+  std::uint64_t written = 0;
+  write_snapshot(dir, [&](const auto& emit) {
+    names_.for_each([&](const std::string& ns, const std::string& name, const ObjectId& id) {
+      if (const auto record = table_.sealed_record(id)) {
+        emit(ns, name, *record);
+        ++written;
+      }
+    });
+  });
+  log("store: snapshot of " + std::to_string(written) + " names written to '" + dir + "'");
+  FrameWriter w;
+  reply(c, w.put(Status::ok).put(written).finish());
+  return true;
+}
+
+bool StoreServerLoop::spill_object(const ObjectRecord& record) noexcept {
+  try {
+    spill_->put(record);
+  } catch (const std::exception& e) {
+    log("store: cannot spill object " + record.id.hex() + ", so it stays in memory: " + e.what());
+    return false;
+  }
+  update_spill_stats();
+  return true;
+}
+
+void StoreServerLoop::update_spill_stats() noexcept {
+  auto& h = arena_.view().header();
+  h.spilled_objects.store(spill_->objects(), std::memory_order_relaxed);
+  h.spilled_bytes.store(spill_->bytes(), std::memory_order_relaxed);
+}
+
+Status StoreServerLoop::restore(const ObjectId& id, std::string& error) {
+  if (table_.sealed_record(id)) {
+    return Status::ok;  // another client's get restored it first
+  }
+  const std::optional<SpillStore::Spilled> spilled = spill_ ? spill_->find(id) : std::nullopt;
+  if (!spilled) {
+    error = "no object " + id.hex() + " in the store" + (spill_ ? " or its spill" : "");
+    return Status::not_found;
+  }
+  ObjectTable::Created created{};
+  // Making room may spill other objects; none of it touches this record.
+  if (const Status s =
+          table_.create(id, spilled->data_size, spilled->metadata_size, spilled->creator_pid, 0, created, error);
+      s != Status::ok) {
+    return s;
+  }
+  std::byte* base = table_.data_of(created.index);
+  try {
+    spill_->copy_out(id, base, base + spilled->data_size);
+  } catch (...) {
+    table_.abort_index(created.index);
+    throw;
+  }
+  table_.seal_created(created.index, spilled->creator_pid, spilled->created_unix_ns);
+  spill_->erase(id);
+  update_spill_stats();
+  return Status::ok;
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,118 @@
+#include <shmkit/core/error.hpp>
+#include <shmkit/store/value.hpp>
+
+#include <cstring>
+
+#include "protocol.hpp"
+
+namespace shmkit {
+
+namespace {
+
+constexpr std::uint32_t kValueMagic = 0x31'56'4b'53;  // "SKV1"
+constexpr std::uint8_t kNoDtype = 0xff;
+constexpr std::size_t kMaxDimensions = 32;  // numpy's limit
+
+}  // namespace
+
+std::string ValueInfo::type_text() const {
+  const std::string element = dtype ? std::string(dtype_name(*dtype)) : std::string("?");
+  switch (type) {
+    case ValueType::bytes:
+      return "bytes";
+    case ValueType::string:
+      return "string";
+    case ValueType::scalar:
+      return element + " scalar";
+    case ValueType::array: {
+      std::string text = element + " array of shape (";
+      for (std::size_t i = 0; i < shape.size(); ++i) {
+        text += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
+      }
+      return text + (shape.size() == 1 ? ",)" : ")");
+    }
+    case ValueType::config:
+      return "config " + type_name;
+  }
+  return "unknown value";
+}
+
+namespace detail {
+
+std::vector<std::byte> encode_value_metadata(const ValueInfo& info) {
+  FrameWriter w;
+  w.put(kValueMagic)
+      .put(static_cast<std::uint8_t>(info.type))
+      .put(info.dtype ? static_cast<std::uint8_t>(*info.dtype) : kNoDtype)
+      .put(static_cast<std::uint8_t>(info.shape.size()))
+      .put(std::uint8_t{0})
+      .put(static_cast<std::int32_t>(info.creator_pid))
+      .put(info.created_unix_ns)
+      .put(static_cast<std::uint32_t>(info.description.size()))
+      .put(static_cast<std::uint32_t>(info.type_name.size()));
+  for (const std::size_t extent : info.shape) {
+    w.put(std::uint64_t{extent});
+  }
+  w.put_bytes(info.description).put_bytes(info.type_name);
+  std::vector<std::byte>& frame = w.finish();
+  frame.erase(frame.begin(), frame.begin() + 4);  // a frame's length prefix; metadata has its own size
+  return std::move(frame);
+}
+
+ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64_t data_size) {
+  ValueInfo info;
+  info.size = data_size;
+  FrameReader r(metadata);
+  if (r.get<std::uint32_t>() != kValueMagic || !r.ok(false)) {
+    return info;  // not a typed value: plain bytes
+  }
+  const auto type = r.get<std::uint8_t>();
+  const auto dtype = r.get<std::uint8_t>();
+  const auto ndim = r.get<std::uint8_t>();
+  r.get<std::uint8_t>();
+  info.creator_pid = r.get<std::int32_t>();
+  info.created_unix_ns = r.get<std::int64_t>();
+  const auto description_size = r.get<std::uint32_t>();
+  const auto type_name_size = r.get<std::uint32_t>();
+  for (std::uint8_t i = 0; i < ndim && r.ok(false); ++i) {
+    info.shape.push_back(static_cast<std::size_t>(r.get<std::uint64_t>()));
+  }
+  const auto description = r.get_bytes(description_size);
+  const auto type_name = r.get_bytes(type_name_size);
+  const auto corrupt = [](const std::string& why) {
+    return CorruptDataError("store value metadata is damaged: " + why);
+  };
+  if (!r.ok()) {
+    throw corrupt("its fields run past its " + std::to_string(metadata.size()) + " bytes");
+  }
+  if (type < static_cast<std::uint8_t>(ValueType::bytes) || type > static_cast<std::uint8_t>(ValueType::config)) {
+    throw corrupt("unknown value type " + std::to_string(type));
+  }
+  info.type = static_cast<ValueType>(type);
+  info.description.assign(reinterpret_cast<const char*>(description.data()), description.size());
+  info.type_name.assign(reinterpret_cast<const char*>(type_name.data()), type_name.size());
+  const bool numeric = info.type == ValueType::scalar || info.type == ValueType::array;
+  if (numeric) {
+    if (dtype > static_cast<std::uint8_t>(Dtype::c16)) {
+      throw corrupt("unknown dtype code " + std::to_string(dtype));
+    }
+    info.dtype = static_cast<Dtype>(dtype);
+    // Bounded by the data size at every step (elements are at least a
+    // byte), so the product cannot overflow.
+    std::uint64_t elements = 1;
+    for (const std::size_t extent : info.shape) {
+      elements *= extent;
+      if (elements > data_size && extent != 0) {
+        throw corrupt(info.type_text() + " does not match its " + std::to_string(data_size) + " data bytes");
+      }
+    }
+    if (ndim > kMaxDimensions || elements * dtype_size(*info.dtype) != data_size ||
+        (info.type == ValueType::scalar && ndim != 0)) {
+      throw corrupt(info.type_text() + " does not match its " + std::to_string(data_size) + " data bytes");
+    }
+  }
+  return info;
+}
+
+}  // namespace detail
+}  // namespace shmkit
