@@ -48,7 +48,7 @@ bool matches(const std::string& name, const std::vector<std::string>& patterns) 
   return false;
 }
 
-std::string pid_list(const std::vector<pid_t>& pids) {
+std::string joined_pids(const std::vector<pid_t>& pids) {
   std::string text;
   for (const pid_t pid : pids) {
     text += (text.empty() ? "" : ", ") + std::to_string(pid);
@@ -65,7 +65,7 @@ Verdict judge(const SegmentInfo& segment, const SegmentUsers& users) {
     return {false, creator + " is alive"};
   }
   if (!users.pids.empty()) {
-    return {false, creator + " has exited, but pid " + pid_list(users.pids) + " still has it open or mapped"};
+    return {false, creator + " has exited, but pid " + joined_pids(users.pids) + " still has it open or mapped"};
   }
   if ((segment.mode & 0066) != 0 && users.uninspectable > 0) {
     // Mode 0660 lets group members map it, and we cannot see into their

@@ -1,11 +1,13 @@
-// shmkit store -m SIZE -s SOCKET [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
-//              [--persist DIR [--persist-sync]] [--spill DIR] [--max-names N]
+// shmkit store -m SIZE -s SOCKET [--config FILE] [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
+//              [--persist DIR [--persist-sync]] [--spill DIR] [--max-names N] [--spin-us US]
 // runs a store server in the foreground until SIGTERM or SIGINT.
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <shmkit/config/yaml_config.hpp>
 #include <shmkit/core/error.hpp>
+#include <shmkit/store/store_options.hpp>
 #include <shmkit/store/store_server.hpp>
 
 #include <cctype>
@@ -25,9 +27,10 @@ namespace shmkit::cli {
 namespace {
 
 struct ServeOptions {
+  std::string config;
   std::string size;
   std::string socket;
-  std::string mode = "0600";
+  std::string mode;
   bool prefault = false;
   bool huge_pages = false;
   std::vector<uid_t> allowed_uids;
@@ -38,6 +41,13 @@ struct ServeOptions {
   bool persist_sync = false;
   std::string spill_dir;
   std::uint32_t spin_us = StoreOptions{}.spin_us;
+  // Tell a value given on the command line (which overrides the config
+  // file) from a default.
+  CLI::Option* allowed_uids_option = nullptr;
+  CLI::Option* max_clients_option = nullptr;
+  CLI::Option* max_objects_option = nullptr;
+  CLI::Option* max_names_option = nullptr;
+  CLI::Option* spin_us_option = nullptr;
 };
 
 std::string timestamp() {
@@ -46,25 +56,56 @@ std::string timestamp() {
           .count());
 }
 
-void serve(const ServeOptions& cli) {
-  if (cli.size.empty() || cli.socket.empty()) {
-    throw Error(
-        "'shmkit store' needs -m SIZE and -s SOCKET to run a server (or a subcommand: put, get, ls, rm, stats)");
-  }
+// The config file (if any), then the command line over it.
+StoreOptions server_options(const ServeOptions& cli) {
   StoreOptions options;
-  options.capacity = parse_size(cli.size);
-  options.socket_path = cli.socket;
-  options.socket_mode = parse_mode(cli.mode);
-  options.prefault = cli.prefault;
-  options.huge_pages = cli.huge_pages;
-  options.allowed_uids = cli.allowed_uids;
-  options.max_clients = cli.max_clients;
-  options.max_objects = cli.max_objects;
-  options.max_names = cli.max_names;
-  options.persist_dir = cli.persist_dir;
-  options.persist_sync = cli.persist_sync;
-  options.spill_dir = cli.spill_dir;
-  options.spin_us = cli.spin_us;
+  if (!cli.config.empty()) {
+    options = from_yaml<StoreOptions>(cli.config);
+    check_mode(options.socket_mode, cli.config + ": socket_mode");
+  }
+  if (!cli.size.empty()) {
+    options.capacity = parse_size(cli.size);
+  }
+  if (!cli.socket.empty()) {
+    options.socket_path = cli.socket;
+  }
+  if (!cli.mode.empty()) {
+    options.socket_mode = parse_mode(cli.mode);
+  }
+  options.prefault = options.prefault || cli.prefault;
+  options.huge_pages = options.huge_pages || cli.huge_pages;
+  if (cli.allowed_uids_option->count() > 0) {
+    options.allowed_uids = cli.allowed_uids;
+  }
+  if (cli.max_clients_option->count() > 0) {
+    options.max_clients = cli.max_clients;
+  }
+  if (cli.max_objects_option->count() > 0) {
+    options.max_objects = cli.max_objects;
+  }
+  if (cli.max_names_option->count() > 0) {
+    options.max_names = cli.max_names;
+  }
+  if (!cli.persist_dir.empty()) {
+    options.persist_dir = cli.persist_dir;
+  }
+  options.persist_sync = options.persist_sync || cli.persist_sync;
+  if (!cli.spill_dir.empty()) {
+    options.spill_dir = cli.spill_dir;
+  }
+  if (cli.spin_us_option->count() > 0) {
+    options.spin_us = cli.spin_us;
+  }
+  if (options.capacity == 0 || options.socket_path.empty()) {
+    throw Error(
+        "'shmkit store' needs -m SIZE and -s SOCKET (or capacity and socket_path in its --config file) to run a "
+        "server (or a subcommand: put, get, ls, rm, stats)");
+  }
+  return options;
+}
+
+void serve(const ServeOptions& cli) {
+  StoreOptions options = server_options(cli);
   options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
 
   // Blocked before the server thread starts, so it inherits the mask and
@@ -76,13 +117,13 @@ void serve(const ServeOptions& cli) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   StoreServer server = StoreServer::start(options);
-  std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << cli.socket
+  std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << options.socket_path
             << " (pid " << ::getpid() << ")";
-  if (!cli.persist_dir.empty()) {
-    std::cerr << ", names persisted in " << cli.persist_dir << (cli.persist_sync ? " (synced)" : "");
+  if (!options.persist_dir.empty()) {
+    std::cerr << ", names persisted in " << options.persist_dir << (options.persist_sync ? " (synced)" : "");
   }
-  if (!cli.spill_dir.empty()) {
-    std::cerr << ", spilling to " << cli.spill_dir;
+  if (!options.spill_dir.empty()) {
+    std::cerr << ", spilling to " << options.spill_dir;
   }
   std::cerr << std::endl;
   int signal_number = 0;
@@ -134,26 +175,35 @@ void register_store_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* store = app.add_subcommand("store", "Run an object store server, or put/get/list objects in one");
   store->require_subcommand(0, 1);
+  store->add_option("--config", options->config,
+                    "YAML file of server options (capacity, socket_path, socket_mode, allowed_uids, ...); the "
+                    "options below override it");
   store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
   store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
   store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
   store->add_flag("--prefault", options->prefault, "Map every page at start so first writes do not fault");
   store->add_flag("--hugepages", options->huge_pages, "Back the arena with huge pages (needs vm.nr_hugepages)");
-  store->add_option("--allow-uid", options->allowed_uids, "User ids allowed to connect (default: the server's own)");
-  store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
-  store->add_option("--max-objects", options->max_objects, "Slots of the object index (default: capacity / 16 KiB)");
-  store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
+  options->allowed_uids_option = store->add_option("--allow-uid", options->allowed_uids,
+                                                   "User ids allowed to connect (default: the server's own)");
+  options->max_clients_option =
+      store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
+  options->max_objects_option = store->add_option("--max-objects", options->max_objects,
+                                                  "Slots of the object index (default: capacity / 16 KiB)");
+  options->max_names_option =
+      store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
   store->add_option("--persist", options->persist_dir,
                     "Keep named values in an LMDB directory; a store restarted on it has them back");
   store->add_flag("--persist-sync", options->persist_sync,
                   "fsync every persisted change before acknowledging it (survives power loss)");
-  store->add_option("--spin-us", options->spin_us,
-                    "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
+  options->spin_us_option =
+      store->add_option("--spin-us", options->spin_us,
+                        "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
   store->add_option("--spill", options->spill_dir,
                     "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
   store->footer(
       "Without a subcommand, runs the server in the foreground until SIGTERM or SIGINT; the memory is freed when\n"
-      "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock");
+      "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock, or\n"
+      "shmkit store --config store.yaml (a YAML file of the same settings; the options given here override it)");
   register_store_client_commands(*store);
   store->callback([store, options] {
     if (store->get_subcommands().empty()) {

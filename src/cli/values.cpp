@@ -1,7 +1,11 @@
 #include "values.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
+#include <string>
+#include <string_view>
 
 #include "format.hpp"
 
@@ -31,7 +35,7 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-namespace detail {
+namespace values_detail {
 
 void throw_bad_value(std::string_view text, Dtype dtype, std::string_view why) {
   throw Error("invalid " + std::string(dtype_name(dtype)) + " value '" + std::string(text) + "': " + std::string(why));
@@ -93,7 +97,7 @@ bool split_complex(std::string_view text, std::string& real, std::string& imag) 
   return true;
 }
 
-}  // namespace detail
+}  // namespace values_detail
 
 std::vector<std::size_t> parse_shape(std::string_view text) {
   const std::string original(text);
@@ -126,6 +130,24 @@ std::vector<std::size_t> parse_shape(std::string_view text) {
   return shape;
 }
 
+namespace {
+
+constexpr std::string_view kModeForm =
+    ": use octal permission bits from 0600 to 0777, e.g. 0600 (owner only) or 0660 (owner and group)";
+
+// The rules for permission bits however they were given; `what` ("invalid
+// mode '0100'") begins the message.
+void check_mode_bits(unsigned value, const std::string& what) {
+  if (value > 0777) {
+    throw Error(what + std::string(kModeForm));
+  }
+  if ((value & 0600) != 0600) {
+    throw Error(what + ": the owner needs read and write permission (0600), because shmkit opens arrays read-write");
+  }
+}
+
+}  // namespace
+
 mode_t parse_mode(std::string_view text) {
   std::string_view digits = trim(text);
   if (digits.starts_with("0o") || digits.starts_with("0O")) {
@@ -133,15 +155,18 @@ mode_t parse_mode(std::string_view text) {
   }
   unsigned value = 0;
   const auto result = std::from_chars(digits.data(), digits.data() + digits.size(), value, 8);
-  if (digits.empty() || result.ptr != digits.data() + digits.size() || result.ec != std::errc{} || value > 0777) {
-    throw Error("invalid mode '" + std::string(text) +
-                "': use octal permission bits from 0600 to 0777, e.g. 0600 (owner only) or 0660 (owner and group)");
+  const std::string what = "invalid mode '" + std::string(text) + "'";
+  if (digits.empty() || result.ptr != digits.data() + digits.size() || result.ec != std::errc{}) {
+    throw Error(what + std::string(kModeForm));
   }
-  if ((value & 0600) != 0600) {
-    throw Error("invalid mode '" + std::string(text) +
-                "': the owner needs read and write permission (0600), because shmkit opens arrays read-write");
-  }
+  check_mode_bits(value, what);
   return static_cast<mode_t>(value);
+}
+
+void check_mode(mode_t mode, std::string_view origin) {
+  std::array<char, 16> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), mode, 8);
+  check_mode_bits(mode, std::string(origin) + ": invalid mode 0" + std::string(digits.data(), result.ptr));
 }
 
 std::vector<std::size_t> resolve_index(std::span<const std::string> coordinates, std::span<const std::size_t> shape,

@@ -31,7 +31,7 @@ inline constexpr bool kIsComplex = false;
 template <class T>
 inline constexpr bool kIsComplex<std::complex<T>> = true;
 
-namespace detail {
+namespace values_detail {
 
 [[noreturn]] void throw_bad_value(std::string_view text, Dtype dtype, std::string_view why);
 
@@ -62,7 +62,7 @@ bool parse_real(std::string_view text, F& out, bool& out_of_range) noexcept {
 /// Splits "1+2j", "-2.5j", "3", "(1,2)", "(1+2j)" into real and imaginary text.
 bool split_complex(std::string_view text, std::string& real, std::string& imag);
 
-}  // namespace detail
+}  // namespace values_detail
 
 /// Parses one element value of type T.
 ///
@@ -76,8 +76,8 @@ T parse_value(std::string_view text) {
   constexpr Dtype kDtype = dtype_of<T>;
   if constexpr (std::is_same_v<T, bool>) {
     bool value = false;
-    if (!detail::parse_bool(text, value)) {
-      detail::throw_bad_value(text, kDtype, "use true, false, 1 or 0");
+    if (!values_detail::parse_bool(text, value)) {
+      values_detail::throw_bad_value(text, kDtype, "use true, false, 1 or 0");
     }
     return value;
   } else if constexpr (std::is_integral_v<T>) {
@@ -88,7 +88,7 @@ T parse_value(std::string_view text) {
     const bool negative = body.starts_with('-');
     const std::string_view magnitude = negative ? body.substr(1) : body;
     if (magnitude.empty() || magnitude.find_first_not_of("0123456789") != std::string_view::npos) {
-      detail::throw_bad_value(text, kDtype, "not an integer");
+      values_detail::throw_bad_value(text, kDtype, "not an integer");
     }
     // Parse into the widest type of the right signedness, then range-check,
     // so "300" for uint8 reads as "out of range" rather than "not a number".
@@ -101,20 +101,20 @@ T parse_value(std::string_view text) {
     };
     const auto value = negative ? parse(0LL) : parse(0ULL);
     if (!value) {
-      detail::throw_bad_value(text, kDtype,
-                              "out of range (valid: " + std::to_string(+std::numeric_limits<T>::min()) + ".." +
-                                  std::to_string(+std::numeric_limits<T>::max()) + ")");
+      values_detail::throw_bad_value(text, kDtype,
+                                     "out of range (valid: " + std::to_string(+std::numeric_limits<T>::min()) + ".." +
+                                         std::to_string(+std::numeric_limits<T>::max()) + ")");
     }
     return *value;
   } else if constexpr (std::is_floating_point_v<T>) {
     T value{};
     bool out_of_range = false;
-    if (!detail::parse_real(text, value, out_of_range)) {
-      detail::throw_bad_value(text, kDtype, "not a number (use e.g. 1.5, -2e-3, inf or nan)");
+    if (!values_detail::parse_real(text, value, out_of_range)) {
+      values_detail::throw_bad_value(text, kDtype, "not a number (use e.g. 1.5, -2e-3, inf or nan)");
     }
     if (out_of_range) {
-      detail::throw_bad_value(text, kDtype,
-                              "out of range (largest magnitude " + std::to_string(std::numeric_limits<T>::max()) + ")");
+      values_detail::throw_bad_value(
+          text, kDtype, "out of range (largest magnitude " + std::to_string(std::numeric_limits<T>::max()) + ")");
     }
     return value;
   } else {
@@ -126,13 +126,13 @@ T parse_value(std::string_view text) {
     Part imag{};
     bool real_range = false;
     bool imag_range = false;
-    if (!detail::split_complex(text, real_text, imag_text) ||
-        !detail::parse_real(std::string_view(real_text), real, real_range) ||
-        !detail::parse_real(std::string_view(imag_text), imag, imag_range)) {
-      detail::throw_bad_value(text, kDtype, "not a complex number (use e.g. 1+2j, -0.5j, 3 or (1,2))");
+    if (!values_detail::split_complex(text, real_text, imag_text) ||
+        !values_detail::parse_real(std::string_view(real_text), real, real_range) ||
+        !values_detail::parse_real(std::string_view(imag_text), imag, imag_range)) {
+      values_detail::throw_bad_value(text, kDtype, "not a complex number (use e.g. 1+2j, -0.5j, 3 or (1,2))");
     }
     if (real_range || imag_range) {
-      detail::throw_bad_value(text, kDtype, "a part is out of range for " + std::string(dtype_name(kDtype)));
+      values_detail::throw_bad_value(text, kDtype, "a part is out of range for " + std::string(dtype_name(kDtype)));
     }
     return {real, imag};
   }
@@ -183,6 +183,11 @@ std::vector<std::size_t> parse_shape(std::string_view text);
 /// keep read and write, because shmkit opens arrays read-write.
 /// @throws Error
 mode_t parse_mode(std::string_view text);
+
+/// The rules of parse_mode for bits read from a config file; `origin`
+/// ("store.yaml: socket_mode") begins the message.
+/// @throws Error
+void check_mode(mode_t mode, std::string_view origin);
 
 /// Resolves index text against a shape: one coordinate per given axis,
 /// negative values counting from the end as in numpy. Fewer coordinates

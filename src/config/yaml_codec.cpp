@@ -6,6 +6,7 @@
 #include <shmkit/core/error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -111,9 +112,11 @@ struct Integer {
   std::uint64_t magnitude = 0;
 };
 
-Integer parse_integer(const YamlNode& node, DecodeContext& ctx, int bits, bool is_signed) {
-  constexpr std::string_view kExpected = "a whole number";
-  expect_plain_scalar(node, ctx, kExpected);
+// `leading_zero_octal`: read `0600` as octal, as YAML 1.1 (PyYAML) does;
+// otherwise refuse it, because YAML 1.2 readers take it for decimal 600.
+Integer parse_integer(const YamlNode& node, DecodeContext& ctx, int bits, bool is_signed, std::string_view expected,
+                      bool leading_zero_octal = false) {
+  expect_plain_scalar(node, ctx, expected);
   std::string_view text = node.text;
   Integer value;
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
@@ -128,15 +131,21 @@ Integer parse_integer(const YamlNode& node, DecodeContext& ctx, int bits, bool i
   const std::string digits = strip_underscores(text);
   if (base == 10 && digits.size() > 1 && digits.front() == '0' &&
       std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    ctx.fail(node.mark, "leading zeros make " + quote(node.text) +
-                            " ambiguous (YAML 1.1 and Python read 010 as octal 8); write it without them, or "
-                            "with 0o for octal");
+    if (!leading_zero_octal) {
+      ctx.fail(node.mark, "leading zeros make " + quote(node.text) +
+                              " ambiguous (YAML 1.1 and Python read 010 as octal 8); write it without them, or "
+                              "with 0o for octal");
+    }
+    if (digits.find_first_of("89") != std::string::npos) {
+      ctx.fail(node.mark, quote(node.text) + " is not an octal number (digits 0 to 7 after the leading 0)");
+    }
+    base = 8;
   }
   const char* first = digits.data();
   const char* last = digits.data() + digits.size();
   const auto result = std::from_chars(first, last, value.magnitude, base);
   if (digits.empty() || result.ptr != last || result.ec == std::errc::invalid_argument) {
-    fail_expected(node, ctx, kExpected);
+    fail_expected(node, ctx, expected);
   }
   if (result.ec == std::errc::result_out_of_range) {
     fail_range(node, ctx, bits, is_signed);
@@ -144,10 +153,17 @@ Integer parse_integer(const YamlNode& node, DecodeContext& ctx, int bits, bool i
   return value;
 }
 
+std::uint64_t check_unsigned(const Integer& value, const YamlNode& node, DecodeContext& ctx, int bits) {
+  const std::uint64_t max = bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1;
+  if ((value.negative && value.magnitude != 0) || value.magnitude > max) {
+    fail_range(node, ctx, bits, false);
+  }
+  return value.magnitude;
+}
+
 template <class F>
-F parse_float(const YamlNode& node, DecodeContext& ctx, std::string_view type) {
-  constexpr std::string_view kExpected = "a number";
-  expect_plain_scalar(node, ctx, kExpected);
+F parse_float(const YamlNode& node, DecodeContext& ctx, std::string_view type, std::string_view expected) {
+  expect_plain_scalar(node, ctx, expected);
   std::string_view text = node.text;
   bool negative = false;
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
@@ -164,13 +180,13 @@ F parse_float(const YamlNode& node, DecodeContext& ctx, std::string_view type) {
   // Python) read as text; a number starts with a digit or a dot.
   const std::string digits = strip_underscores(text);
   if (digits.empty() || !((digits.front() >= '0' && digits.front() <= '9') || digits.front() == '.')) {
-    fail_expected(node, ctx, kExpected);
+    fail_expected(node, ctx, expected);
   }
   F value{};
   const char* last = digits.data() + digits.size();
   const auto result = std::from_chars(digits.data(), last, value, std::chars_format::general);
   if (result.ptr != last || result.ec == std::errc::invalid_argument) {
-    fail_expected(node, ctx, kExpected);
+    fail_expected(node, ctx, expected);
   }
   if (result.ec == std::errc::result_out_of_range) {
     ctx.fail(node.mark, node.text + " is out of range for " + std::string(type) + " (largest magnitude about " +
@@ -289,8 +305,8 @@ bool decode_bool(const YamlNode& node, DecodeContext& ctx) {
   fail_expected(node, ctx, kExpected);
 }
 
-std::int64_t decode_signed(const YamlNode& node, DecodeContext& ctx, int bits) {
-  const Integer value = parse_integer(node, ctx, bits, true);
+std::int64_t decode_signed(const YamlNode& node, DecodeContext& ctx, int bits, std::string_view expected) {
+  const Integer value = parse_integer(node, ctx, bits, true, expected);
   const std::uint64_t limit = std::uint64_t{1} << (bits - 1);  // |min|; max is limit - 1
   if (value.negative) {
     if (value.magnitude > limit) {
@@ -304,21 +320,54 @@ std::int64_t decode_signed(const YamlNode& node, DecodeContext& ctx, int bits) {
   return static_cast<std::int64_t>(value.magnitude);
 }
 
-std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits) {
-  const Integer value = parse_integer(node, ctx, bits, false);
-  const std::uint64_t max = bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1;
-  if ((value.negative && value.magnitude != 0) || value.magnitude > max) {
-    fail_range(node, ctx, bits, false);
+std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits, std::string_view expected) {
+  return check_unsigned(parse_integer(node, ctx, bits, false, expected), node, ctx, bits);
+}
+
+std::uint64_t decode_octal(const YamlNode& node, DecodeContext& ctx, int bits) {
+  constexpr bool kLeadingZeroOctal = true;
+  return check_unsigned(
+      parse_integer(node, ctx, bits, false, "permission bits in octal, such as 0600", kLeadingZeroOctal), node, ctx,
+      bits);
+}
+
+double decode_double(const YamlNode& node, DecodeContext& ctx, std::string_view expected) {
+  return parse_float<double>(node, ctx, "a 64-bit float", expected);
+}
+
+float decode_float(const YamlNode& node, DecodeContext& ctx, std::string_view expected) {
+  return parse_float<float>(node, ctx, "a 32-bit float", expected);
+}
+
+std::string duration_unit(std::intmax_t num, std::intmax_t den) {
+  struct Named {
+    std::intmax_t num;
+    std::intmax_t den;
+    std::string_view name;
+  };
+  static constexpr std::array<Named, 8> kNames{{{1, 1'000'000'000, "nanoseconds"},
+                                                {1, 1'000'000, "microseconds"},
+                                                {1, 1'000, "milliseconds"},
+                                                {1, 1, "seconds"},
+                                                {60, 1, "minutes"},
+                                                {3'600, 1, "hours"},
+                                                {86'400, 1, "days"},
+                                                {604'800, 1, "weeks"}}};
+  for (const Named& named : kNames) {
+    if (named.num == num && named.den == den) {
+      return std::string(named.name);
+    }
   }
-  return value.magnitude;
+  return "units of " + std::to_string(num) + (den == 1 ? "" : "/" + std::to_string(den)) + " s";
 }
 
-double decode_double(const YamlNode& node, DecodeContext& ctx) {
-  return parse_float<double>(node, ctx, "a 64-bit float");
-}
-
-float decode_float(const YamlNode& node, DecodeContext& ctx) {
-  return parse_float<float>(node, ctx, "a 32-bit float");
+YamlNode encode_octal(std::uint64_t value) {
+  if (value == 0) {
+    return YamlNode::plain("0");
+  }
+  std::array<char, 24> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value, 8);
+  return YamlNode::plain("0" + std::string(digits.data(), result.ptr));
 }
 
 const std::string& decode_text(const YamlNode& node, DecodeContext& ctx, std::string_view what) {

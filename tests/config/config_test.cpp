@@ -10,10 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -30,7 +32,9 @@ using shmkit::testing::filled_rig;
 using shmkit::testing::Rig;
 using shmkit::testing::Session;
 using shmkit::testing::throws_with;
+using shmkit::testing::Timing;
 using shmkit::testing::Trigger;
+using namespace std::chrono_literals;
 
 // A directory unique to this process and test, removed afterwards.
 class ConfigDir {
@@ -65,12 +69,13 @@ void write_text(const fs::path& path, std::string_view text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// Loads `yaml` as a Rig and expects a ConfigError at `line` about `key_path`
-// whose message holds every keyword.
+// Loads `yaml` as a Config and expects a ConfigError at `line` about
+// `key_path` whose message holds every keyword.
+template <class Config = Rig>
 ::testing::AssertionResult rejects(std::string_view yaml, std::string_view key_path, std::size_t line,
                                    std::initializer_list<std::string_view> keywords) {
   try {
-    (void)shmkit::from_yaml_string<Rig>(yaml);
+    (void)shmkit::from_yaml_string<Config>(yaml);
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     if (e.key_path() != key_path) {
@@ -243,6 +248,72 @@ TEST(ConfigTest, SyntaxErrorCarriesLineAndColumn) {
     EXPECT_GT(e.column(), 0U) << e.what();
     EXPECT_NE(std::string(e.what()).find("syntax"), std::string::npos) << e.what();
   }
+}
+
+// --- durations and octal fields ----------------------------------------------
+
+TEST(ConfigTest, DurationsAreCountsInTheirOwnUnitAndModesAreOctal) {
+  EXPECT_EQ(shmkit::to_yaml_string(Timing{}),
+            "---\n"
+            "timeout: 30\n"
+            "interval: 1500\n"
+            "resolution: 250\n"
+            "period: 0.5\n"
+            "retention: 90\n"
+            "deadline: null\n"
+            "backoff:\n"
+            "- 10\n"
+            "- 100\n"
+            "mode: 0600\n"
+            "...\n");
+  const Timing timing = shmkit::testing::filled_timing();
+  const std::string text = shmkit::to_yaml_string(timing);
+  EXPECT_NE(text.find("\nmode: 02775\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nresolution: 9223372036854775807\n"), std::string::npos) << text;
+  EXPECT_TRUE(shmkit::from_yaml_string<Timing>(text) == timing) << text;
+  Timing zero;
+  zero.mode = 0;
+  EXPECT_NE(shmkit::to_yaml_string(zero).find("\nmode: 0\n"), std::string::npos);
+  EXPECT_EQ(shmkit::from_yaml_string<Timing>(shmkit::to_yaml_string(zero)).mode, 0U);
+}
+
+TEST(ConfigTest, OctalFieldReadsEveryOctalSpellingAndDecimal) {
+  // 0600 as written by hand and by YAML 1.1, 0o600 as YAML 1.2 writes it,
+  // 384 as PyYAML dumps the int 0o600.
+  for (const std::string_view spelling : {"0600", "0o600", "384", "0x180", "0_600"}) {
+    EXPECT_EQ(shmkit::from_yaml_string<Timing>("mode: " + std::string(spelling) + "\n").mode, 0600U) << spelling;
+  }
+  // Without the leading 0 a number is decimal, as in Python.
+  EXPECT_EQ(shmkit::from_yaml_string<Timing>("mode: 600\n").mode, 600U);
+  // The leading-zero rule still holds for fields that are not octal.
+  EXPECT_TRUE(rejects<Timing>("timeout: 010\n", "timeout", 1, {"leading zeros", "ambiguous"}));
+}
+
+TEST(ConfigTest, OctalFieldErrors) {
+  EXPECT_TRUE(rejects<Timing>("mode: 0680\n", "mode", 1, {"'0680'", "not an octal number"}));
+  EXPECT_TRUE(rejects<Timing>("mode: -0600\n", "mode", 1, {"out of range", "unsigned"}));
+  EXPECT_TRUE(rejects<Timing>("mode: 0100000000000\n", "mode", 1, {"out of range", "32-bit unsigned"}));
+  EXPECT_TRUE(rejects<Timing>("mode: rw-------\n", "mode", 1, {"permission bits in octal", "0600"}));
+  EXPECT_TRUE(rejects<Timing>("mode: '0600'\n", "mode", 1, {"permission bits", "remove the quotes"}));
+}
+
+TEST(ConfigTest, DurationErrorsNameTheUnit) {
+  EXPECT_TRUE(rejects<Timing>("timeout: 30\ninterval: 1s\n", "interval", 2,
+                              {"expected a whole number of milliseconds", "'1s'"}));
+  EXPECT_TRUE(rejects<Timing>("resolution: 2.5\n", "resolution", 1, {"whole number of nanoseconds"}));
+  EXPECT_TRUE(rejects<Timing>("period: fast\n", "period", 1, {"a number of seconds", "'fast'"}));
+  EXPECT_TRUE(rejects<Timing>("retention: 65536\n", "retention", 1, {"out of range", "16-bit unsigned"}));
+  EXPECT_TRUE(rejects<Timing>("retention: x\n", "retention", 1, {"a whole number of minutes"}));
+  EXPECT_TRUE(rejects<Timing>("backoff: [10, 20ms]\n", "backoff[1]", 1, {"whole number of milliseconds"}));
+  EXPECT_TRUE(rejects<Timing>("timeout: null\n", "timeout", 1, {"seconds", "null"}));
+  EXPECT_EQ(shmkit::from_yaml_string<Timing>("deadline: 250\n").deadline, std::optional(250us));
+}
+
+TEST(ConfigTest, DurationUnitNames) {
+  EXPECT_EQ(shmkit::detail::duration_unit(1, 1'000'000'000), "nanoseconds");
+  EXPECT_EQ(shmkit::detail::duration_unit(3'600, 1), "hours");
+  EXPECT_EQ(shmkit::detail::duration_unit(1, 60), "units of 1/60 s");
+  EXPECT_EQ(shmkit::detail::duration_unit(90, 1), "units of 90 s");
 }
 
 TEST(ConfigTest, NullOnlyForOptionalFields) {

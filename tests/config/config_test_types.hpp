@@ -6,11 +6,15 @@
 
 #include <boost/describe.hpp>
 
+#include <sys/types.h>
+
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <ratio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +82,35 @@ struct Operator : shmkit::YamlConfig<Operator> {
   std::uint8_t level = 3;
 };
 BOOST_DESCRIBE_STRUCT(Operator, (), (name, level))
+
+// Durations in several units and counts, and permission bits in octal.
+struct Timing {
+  std::chrono::seconds timeout{30};
+  std::chrono::milliseconds interval{1500};
+  std::chrono::nanoseconds resolution{250};
+  std::chrono::duration<double> period{0.5};
+  std::chrono::duration<std::uint16_t, std::ratio<60>> retention{90};  // minutes, in 16 bits
+  std::optional<std::chrono::microseconds> deadline;
+  std::vector<std::chrono::milliseconds> backoff{std::chrono::milliseconds{10}, std::chrono::milliseconds{100}};
+  mode_t mode = 0600;
+  static constexpr std::array kYamlOctal{std::string_view{"mode"}};
+  bool operator==(const Timing&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(Timing, (), (timeout, interval, resolution, period, retention, deadline, backoff, mode))
+
+/// A Timing whose every field differs from its default.
+inline Timing filled_timing() {
+  Timing timing;
+  timing.timeout = std::chrono::seconds{-5};
+  timing.interval = std::chrono::milliseconds{86'400'000};
+  timing.resolution = std::chrono::nanoseconds{9'223'372'036'854'775'807LL};
+  timing.period = std::chrono::duration<double>{2.5e-6};
+  timing.retention = std::chrono::duration<std::uint16_t, std::ratio<60>>{65535};
+  timing.deadline = std::chrono::microseconds{1};
+  timing.backoff = {};
+  timing.mode = 02775;  // setgid + rwxrwxr-x
+  return timing;
+}
 
 /// A Rig whose every field differs from its default, extremes included.
 inline Rig filled_rig() {

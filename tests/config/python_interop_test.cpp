@@ -5,14 +5,18 @@
 // fails the test.
 
 #include <shmkit/config/yaml_config.hpp>
+#include <shmkit/logger/options.hpp>
 
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config_test_types.hpp"
 #include "test_support.hpp"
@@ -23,6 +27,7 @@ namespace fs = std::filesystem;
 using shmkit::testing::Camera;
 using shmkit::testing::Rig;
 using shmkit::testing::Roi;
+using shmkit::testing::Timing;
 using shmkit::testing::Trigger;
 
 // The Python side of the contract: dataclasses that mirror Rig, Camera and
@@ -72,6 +77,34 @@ class Rig:
     cameras: dict = field(default_factory=dict)
     main_camera: Camera = field(default_factory=Camera)
     notes: list = field(default_factory=list)
+
+# Durations are ints (or a float) in the C++ field's unit; modes are ints.
+@dataclass
+class Timing:
+    timeout: int = 30
+    interval: int = 1500
+    resolution: int = 250
+    period: float = 0.5
+    retention: int = 90
+    deadline: Optional[int] = None
+    backoff: list = field(default_factory=lambda: [10, 100])
+    mode: int = 0o600
+
+@dataclass
+class DataLoggerOptions:
+    max_writers: int = 16
+    ring_bytes: int = 1 << 20
+    mode: int = 0o600
+    fsync: str = "interval"
+    fsync_interval: int = 1000
+    idle_sleep: int = 500
+    reap_interval: int = 100
+    file_buffer_bytes: int = 1 << 20
+    remove_segment_on_destroy: bool = True
+
+def build_exact(cls, d):
+    assert set(d) == {f.name for f in dataclasses.fields(cls)}, d
+    return cls(**d)
 
 def build_roi(d):
     return Roi(**d)
@@ -156,6 +189,18 @@ dump(rig, sys.argv[1])
 print("python wrote the file")
 )PY";
 
+// Checks, in Python, the values of shmkit::testing::filled_timing().
+constexpr const char* kPythonCheckFilledTiming = R"PY(
+text = open(sys.argv[1]).read()
+assert "\nmode: 02775\n" in text, text
+t = build_exact(Timing, yaml.safe_load(text))
+assert t.timeout == -5 and t.interval == 86400000 and t.resolution == 2**63 - 1, t
+assert isinstance(t.period, float) and t.period == 2.5e-6, t
+assert t.retention == 65535 and t.deadline == 1 and t.backoff == [], t
+assert isinstance(t.mode, int) and t.mode == 0o2775, oct(t.mode)
+print("python read the durations and the mode")
+)PY";
+
 class ConfigPythonTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -235,6 +280,77 @@ if again != text:
 print("identical")
 )PY",
              file);
+}
+
+TEST_F(ConfigPythonTest, DurationsAndModesLoadInPython) {
+  const fs::path file = dir_ / "timing.yaml";
+  shmkit::to_yaml(shmkit::testing::filled_timing(), file);
+  run_python(kPythonCheckFilledTiming, file);
+}
+
+TEST_F(ConfigPythonTest, PythonDurationsAndModesLoadInCpp) {
+  // PyYAML writes the int 0o640 as 416; the octal field reads it as 0640.
+  const fs::path file = dir_ / "timing.yaml";
+  run_python(R"PY(
+t = Timing(timeout=0, interval=250, resolution=1, period=1.0 / 3, retention=0, deadline=2000000, backoff=[1, 2, 3],
+           mode=0o640)
+with open(sys.argv[1], "w") as f:
+    yaml.dump(dataclasses.asdict(t), f, explicit_start=True, explicit_end=True, sort_keys=False,
+              default_flow_style=False)
+assert "\nmode: 416\n" in open(sys.argv[1]).read()
+)PY",
+             file);
+  const auto timing = shmkit::from_yaml<Timing>(file);
+  using namespace std::chrono_literals;
+  EXPECT_EQ(timing.timeout, 0s);
+  EXPECT_EQ(timing.interval, 250ms);
+  EXPECT_EQ(timing.resolution, 1ns);
+  EXPECT_EQ(timing.period.count(), 1.0 / 3);
+  EXPECT_EQ(timing.retention.count(), 0);
+  EXPECT_EQ(timing.deadline, std::optional(2s));
+  EXPECT_EQ(timing.backoff, (std::vector{1ms, 2ms, 3ms}));
+  EXPECT_EQ(timing.mode, 0640U);
+}
+
+TEST_F(ConfigPythonTest, DurationsAndModesSurvivePythonAndBack) {
+  // C++ (octal 02775) -> Python -> PyYAML (decimal 1533) -> C++.
+  const fs::path file = dir_ / "timing.yaml";
+  shmkit::to_yaml(shmkit::testing::filled_timing(), file);
+  run_python(R"PY(
+t = build_exact(Timing, yaml.safe_load(open(sys.argv[1])))
+with open(sys.argv[1], "w") as f:
+    yaml.dump(dataclasses.asdict(t), f, explicit_start=True, explicit_end=True, sort_keys=False,
+              default_flow_style=False)
+assert "\nmode: 1533\n" in open(sys.argv[1]).read()
+)PY",
+             file);
+  EXPECT_TRUE(shmkit::from_yaml<Timing>(file) == shmkit::testing::filled_timing());
+}
+
+TEST_F(ConfigPythonTest, LoggerOptionsCrossBothWays) {
+  const fs::path file = dir_ / "logger.yaml";
+  shmkit::DataLoggerOptions options;
+  options.mode = 0660;
+  options.fsync = shmkit::FsyncPolicy::always;
+  options.idle_sleep = std::chrono::microseconds{50};
+  shmkit::to_yaml(options, file);
+  run_python(R"PY(
+o = build_exact(DataLoggerOptions, yaml.safe_load(open(sys.argv[1])))
+assert (o.mode, o.fsync, o.idle_sleep, o.fsync_interval) == (0o660, "always", 50, 1000), o
+o.fsync = "none"
+o.reap_interval = 20
+o.max_writers = 2
+with open(sys.argv[1], "w") as f:
+    yaml.dump(dataclasses.asdict(o), f, explicit_start=True, explicit_end=True, sort_keys=False,
+              default_flow_style=False)
+)PY",
+             file);
+  const auto loaded = shmkit::from_yaml<shmkit::DataLoggerOptions>(file);
+  EXPECT_EQ(loaded.mode, 0660U);
+  EXPECT_EQ(loaded.fsync, shmkit::FsyncPolicy::none);
+  EXPECT_EQ(loaded.idle_sleep, std::chrono::microseconds{50});
+  EXPECT_EQ(loaded.reap_interval, std::chrono::milliseconds{20});
+  EXPECT_EQ(loaded.max_writers, 2U);
 }
 
 }  // namespace

@@ -7,9 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
 #include <thread>
 
+#include <shmkit/core/error.hpp>
 #include <shmkit/logger/archive_reader.hpp>
 #include <shmkit/logger/log_writer.hpp>
 
@@ -128,6 +133,72 @@ TEST(LogCliTest, ServeRunsUntilSigtermThenDrains) {
   LogArchiveReader reader(log_dir + "/4_log.npz");
   EXPECT_EQ(reader.entry_count(), 1001U);
   EXPECT_TRUE(reader.onset_us().has_value());
+}
+
+// The text the file at `path` holds once it contains `part`, or what it
+// holds at the deadline.
+std::string wait_for_text(const std::filesystem::path& path, std::string_view part) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::string text;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (contains(text, part)) {
+      break;
+    }
+    std::this_thread::sleep_for(1ms);  // polling with a deadline
+  }
+  return text;
+}
+
+TEST(LogCliTest, ServeTakesItsOptionsFromAConfigFile) {
+  InstanceName name("config");
+  TempDir dir;
+  const auto config = dir / "logger.yaml";
+  std::ofstream(config) << "---\nmax_writers: 1\nmode: 0640\nfsync: always\nfsync_interval: 20\n...\n";
+  const auto output = dir / "serve.out";
+  // --max-writers on the command line overrides the file's value.
+  const std::string command = "exec " + shmkit_binary() + " log serve --config " + config.string() +
+                              " --max-writers 2 --instance " + name.str() + " --out " + dir.path().string() + " > " +
+                              output.string() + " 2>&1";
+  Child server([&] {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    throw std::runtime_error("exec failed");
+  });
+  const std::string started = wait_for_text(output, "logging instance");
+  ASSERT_TRUE(contains(started, "logging instance")) << started;
+  const std::string segment = "shmkit-log." + name.str();
+  EXPECT_EQ(testing::segment_mode(segment), 0640U);
+  {
+    auto first = LogWriter::connect(name.str());
+    auto second = LogWriter::connect(name.str());
+    EXPECT_TRUE(testing::throws_with<Error>([&] { (void)LogWriter::connect(name.str()); }, {"all 2 writer slots"}));
+    ASSERT_TRUE(first.write_onset(1));
+  }
+  ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+  const auto result = server.wait();
+  EXPECT_TRUE(result.exited && result.exit_code == 0) << "exit " << result.exit_code << " signal " << result.signal;
+  EXPECT_FALSE(testing::segment_exists(segment));
+}
+
+TEST(LogCliTest, ServeRejectsABadConfigFile) {
+  InstanceName name("badconfig");
+  TempDir dir;
+  const auto config = dir / "logger.yaml";
+  std::ofstream(config) << "max_writers: 4\nfsync: sometimes\n";
+  const auto bad_value = shmkit_command("log serve --config " + config.string() + " --instance " + name.str() +
+                                        " --out " + dir.path().string());
+  EXPECT_EQ(bad_value.exit_code, 1) << bad_value.output;
+  EXPECT_TRUE(contains(bad_value.output, config.string() + ":2:8: fsync: 'sometimes' is not a valid choice"))
+      << bad_value.output;
+  EXPECT_FALSE(testing::segment_exists("shmkit-log." + name.str()));
+
+  std::ofstream(config) << "mode: 0444\n";
+  const auto read_only = shmkit_command("log serve --config " + config.string() + " --instance " + name.str() +
+                                        " --out " + dir.path().string());
+  EXPECT_EQ(read_only.exit_code, 1) << read_only.output;
+  EXPECT_TRUE(contains(read_only.output, config.string() + ": mode: invalid mode 0444")) << read_only.output;
+  EXPECT_TRUE(contains(read_only.output, "read and write")) << read_only.output;
 }
 
 TEST(LogCliTest, ErrorsNameTheProblem) {

@@ -6,9 +6,24 @@
 
 #include <shmkit/core/segment.hpp>
 
+#include <boost/describe/class.hpp>
+
+#include <array>
+#include <string_view>
+
 namespace shmkit {
 
 /// How `SharedArray<T>::create` behaves.
+///
+/// Described with Boost.Describe, so a program can load it from YAML with
+/// `shmkit::from_yaml<ArrayOptions<float>>(path)` (`<shmkit/config/yaml_config.hpp>`):
+///
+///     exist_ok: false
+///     mode: 0600
+///     fill: 0.0
+///     unlink_on_close: false
+///
+/// (`mode` in octal; a complex `T` cannot be loaded, YAML has no complex numbers).
 template <class T>
 struct ArrayOptions {
   /// If an array with this name exists, open it (its dtype and shape must
@@ -22,6 +37,10 @@ struct ArrayOptions {
   /// Unlink the name when the creating handle is destroyed (ataraxis 7
   /// behaviour). Other processes keep their mappings; new opens fail.
   bool unlink_on_close = false;
+
+  /// Written and read in octal in a config file.
+  static constexpr std::array kYamlOctal{std::string_view{"mode"}};
+  BOOST_DESCRIBE_CLASS(ArrayOptions, (), (exist_ok, mode, fill, unlink_on_close), (), ())
 };
 
 }  // namespace shmkit

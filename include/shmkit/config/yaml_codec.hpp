@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -60,6 +61,35 @@ requires requires {
 }
 struct YamlExcludedFields<T> {
   static constexpr const auto& names = T::kYamlExclude;
+};
+
+/// Names the unsigned integer fields of `T` that hold permission bits
+/// (`mode_t`). They are written in octal, `mode: 0600`, as chmod spells them,
+/// which PyYAML (YAML 1.1, as ataraxis uses it) reads as the int 0o600. On
+/// load such a field takes `0600` and `0o600` as octal and a number without
+/// a leading 0 as decimal, as Python does: PyYAML dumps 0o600 as `384`, which
+/// loads as 0600, and `600` is decimal 600, not 0600.
+///
+/// As with `kYamlExclude`, a static member of the struct names them,
+///
+///     struct Share {
+///       mode_t mode = 0600;
+///       static constexpr std::array kYamlOctal{std::string_view{"mode"}};
+///     };
+///
+/// or a specialisation of this trait for a struct you cannot edit. Every
+/// listed name must be a described member; a typo is a compile error.
+template <class T>
+struct YamlOctalFields {
+  static constexpr std::array<std::string_view, 0> names{};
+};
+
+template <class T>
+requires requires {
+  T::kYamlOctal;
+}
+struct YamlOctalFields<T> {
+  static constexpr const auto& names = T::kYamlOctal;
 };
 
 namespace detail {
@@ -122,10 +152,18 @@ struct EncodeContext {
 // ------------------------------------------------- non-template scalar codecs
 
 [[nodiscard]] bool decode_bool(const YamlNode& node, DecodeContext& ctx);
-[[nodiscard]] std::int64_t decode_signed(const YamlNode& node, DecodeContext& ctx, int bits);
-[[nodiscard]] std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits);
-[[nodiscard]] double decode_double(const YamlNode& node, DecodeContext& ctx);
-[[nodiscard]] float decode_float(const YamlNode& node, DecodeContext& ctx);
+/// The number decoders' `expected` names the value in messages ("expected
+/// a whole number of milliseconds, found '1s'").
+[[nodiscard]] std::int64_t decode_signed(const YamlNode& node, DecodeContext& ctx, int bits,
+                                         std::string_view expected = "a whole number");
+[[nodiscard]] std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits,
+                                            std::string_view expected = "a whole number");
+/// An octal field: `0600` and `0o600` are octal, `384` decimal (see YamlOctalFields).
+[[nodiscard]] std::uint64_t decode_octal(const YamlNode& node, DecodeContext& ctx, int bits);
+[[nodiscard]] double decode_double(const YamlNode& node, DecodeContext& ctx, std::string_view expected = "a number");
+[[nodiscard]] float decode_float(const YamlNode& node, DecodeContext& ctx, std::string_view expected = "a number");
+/// "milliseconds" for std::milli, "units of 1/60 s" for a period without a name.
+[[nodiscard]] std::string duration_unit(std::intmax_t num, std::intmax_t den);
 /// Any scalar, as text; `what` names the expected value ("text", "a file path").
 [[nodiscard]] const std::string& decode_text(const YamlNode& node, DecodeContext& ctx, std::string_view what);
 /// Index of the scalar in `names`; the error lists the valid names.
@@ -146,6 +184,8 @@ void expect_length(const YamlNode& node, DecodeContext& ctx, std::size_t length)
 [[nodiscard]] std::string format_double(double value);
 /// The shortest text that reads back as this float, in the same style.
 [[nodiscard]] std::string format_float(float value);
+/// `0600`, as PyYAML reads octal ints; `0` for zero.
+[[nodiscard]] YamlNode encode_octal(std::uint64_t value);
 /// A text scalar; ConfigError if `text` is not valid UTF-8 (YAML files are Unicode).
 [[nodiscard]] YamlNode encode_text(std::string_view text, EncodeContext& ctx);
 [[noreturn]] void fail_unnamed_enum(long long value, std::span<const std::string_view> names, EncodeContext& ctx);
@@ -171,6 +211,11 @@ template <class T>
 inline constexpr bool kIsStringMap = false;
 template <class T, class C, class A>
 inline constexpr bool kIsStringMap<std::map<std::string, T, C, A>> = true;
+
+template <class T>
+inline constexpr bool kIsDuration = false;
+template <class Rep, class Period>
+inline constexpr bool kIsDuration<std::chrono::duration<Rep, Period>> = true;
 
 template <class T>
 inline constexpr bool kIsCharacter =
@@ -216,14 +261,42 @@ constexpr bool is_excluded(std::string_view name) {
 }
 
 template <class T>
-constexpr bool excluded_fields_exist() {
+constexpr bool is_octal(std::string_view name) {
+  for (const std::string_view octal : YamlOctalFields<T>::names) {
+    if (octal == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Every name of a field list (`YamlExcludedFields<T>`, `YamlOctalFields<T>`)
+/// is a described member of T.
+template <class T, class Fields>
+constexpr bool listed_fields_exist() {
   constexpr auto names = member_names<T>();
-  for (const std::string_view excluded : YamlExcludedFields<T>::names) {
-    if (std::find(names.begin(), names.end(), excluded) == names.end()) {
+  for (const std::string_view listed : Fields::names) {
+    if (std::find(names.begin(), names.end(), listed) == names.end()) {
       return false;
     }
   }
   return true;
+}
+
+template <class T>
+constexpr bool check_field_lists() {
+  static_assert(listed_fields_exist<T, YamlExcludedFields<T>>(),
+                "shmkit config: every name in kYamlExclude / YamlExcludedFields must be a described member");
+  static_assert(listed_fields_exist<T, YamlOctalFields<T>>(),
+                "shmkit config: every name in kYamlOctal / YamlOctalFields must be a described member");
+  return true;
+}
+
+template <class Field>
+constexpr void check_octal_field() {
+  static_assert(std::is_integral_v<Field> && std::is_unsigned_v<Field> && !std::is_same_v<Field, bool>,
+                "shmkit config: a field listed in kYamlOctal / YamlOctalFields must be an unsigned integer "
+                "(such as mode_t)");
 }
 
 template <class T>
@@ -296,6 +369,14 @@ constexpr void check_supported() {
                 "shmkit config: only float and double are supported (Python has no long double)");
 }
 
+/// The number a duration is written as: its count in its own unit.
+template <class Duration>
+std::string duration_expected() {
+  using Period = typename Duration::period;
+  return std::string(kIsInteger<typename Duration::rep> ? "a whole number of " : "a number of ") +
+         duration_unit(Period::num, Period::den);
+}
+
 // ------------------------------------------------------------------ encoding
 
 template <class T>
@@ -303,16 +384,20 @@ YamlNode encode_value(const T& value, EncodeContext& ctx);
 
 template <class T>
 YamlNode encode_struct(const T& value, EncodeContext& ctx) {
-  static_assert(excluded_fields_exist<T>(),
-                "shmkit config: every name in kYamlExclude / YamlExcludedFields must be a described member");
+  static_assert(check_field_lists<T>());
   YamlNode node = YamlNode::mapping();
   node.keys.reserve(kMemberCount<T>);
   node.items.reserve(kMemberCount<T>);
   boost::mp11::mp_for_each<MemberList<T>>([&](auto member) {
     using Member = decltype(member);
     if constexpr (!is_excluded<T>(Member::name)) {
-      const PathScope scope(ctx.path, std::string_view(Member::name));
-      node.add(Member::name, encode_value(value.*Member::pointer, ctx));
+      if constexpr (is_octal<T>(Member::name)) {
+        check_octal_field<std::remove_cvref_t<decltype(value.*Member::pointer)>>();
+        node.add(Member::name, encode_octal(value.*Member::pointer));
+      } else {
+        const PathScope scope(ctx.path, std::string_view(Member::name));
+        node.add(Member::name, encode_value(value.*Member::pointer, ctx));
+      }
     }
   });
   return node;
@@ -333,6 +418,8 @@ YamlNode encode_value(const T& value, EncodeContext& ctx) {
     return encode_text(value, ctx);
   } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
     return encode_text(value.generic_string(), ctx);
+  } else if constexpr (kIsDuration<T>) {
+    return encode_value(value.count(), ctx);
   } else if constexpr (kIsDescribedEnum<T>) {
     static constexpr auto kNames = enumerator_names<T>();
     static constexpr auto kValues = enumerator_values<T>();
@@ -366,8 +453,9 @@ YamlNode encode_value(const T& value, EncodeContext& ctx) {
   } else {
     static_assert(kAlwaysFalse<T>,
                   "shmkit config: unsupported field type. Supported: bool, integers, float, double, std::string, "
-                  "std::filesystem::path, enums described with BOOST_DESCRIBE_ENUM, std::optional, std::vector, "
-                  "std::array, std::map<std::string, T>, and structs described with BOOST_DESCRIBE_STRUCT");
+                  "std::filesystem::path, std::chrono::duration, enums described with BOOST_DESCRIBE_ENUM, "
+                  "std::optional, std::vector, std::array, std::map<std::string, T>, and structs described with "
+                  "BOOST_DESCRIBE_STRUCT");
   }
 }
 
@@ -378,8 +466,7 @@ void decode_value(const YamlNode& node, T& out, DecodeContext& ctx);
 
 template <class T>
 void decode_struct(const YamlNode& node, T& out, DecodeContext& ctx) {
-  static_assert(excluded_fields_exist<T>(),
-                "shmkit config: every name in kYamlExclude / YamlExcludedFields must be a described member");
+  static_assert(check_field_lists<T>());
   constexpr std::size_t kCount = kMemberCount<T>;
   expect_mapping(node, ctx);
   std::array<const YamlNode::Key*, kCount> seen{};
@@ -405,6 +492,12 @@ void decode_struct(const YamlNode& node, T& out, DecodeContext& ctx) {
           if (!ctx.allow_unknown_keys) {
             fail_excluded_key(key, ctx);
           }
+        } else if constexpr (is_octal<T>(Member::name)) {
+          using Field = std::remove_cvref_t<decltype(out.*Member::pointer)>;
+          check_octal_field<Field>();
+          const PathScope scope(ctx.path, std::string_view(Member::name));
+          out.*Member::pointer =
+              static_cast<Field>(decode_octal(node.items[entry], ctx, std::numeric_limits<Field>::digits));
         } else {
           const PathScope scope(ctx.path, std::string_view(Member::name));
           decode_value(node.items[entry], out.*Member::pointer, ctx);
@@ -434,6 +527,23 @@ void decode_value(const YamlNode& node, T& out, DecodeContext& ctx) {
     out = decode_text(node, ctx, "text");
   } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
     out = std::filesystem::path(decode_text(node, ctx, "a file path"));
+  } else if constexpr (kIsDuration<T>) {
+    using Rep = typename T::rep;
+    check_supported<Rep>();
+    static_assert(kIsInteger<Rep> || std::is_floating_point_v<Rep>,
+                  "shmkit config: a std::chrono::duration field must count in an integer or floating-point type");
+    if constexpr (kIsInteger<Rep>) {
+      constexpr int kBits = std::numeric_limits<Rep>::digits + (std::is_signed_v<Rep> ? 1 : 0);
+      if constexpr (std::is_signed_v<Rep>) {
+        out = T(static_cast<Rep>(decode_signed(node, ctx, kBits, duration_expected<T>())));
+      } else {
+        out = T(static_cast<Rep>(decode_unsigned(node, ctx, kBits, duration_expected<T>())));
+      }
+    } else if constexpr (std::is_same_v<Rep, float>) {
+      out = T(decode_float(node, ctx, duration_expected<T>()));
+    } else {
+      out = T(decode_double(node, ctx, duration_expected<T>()));
+    }
   } else if constexpr (kIsDescribedEnum<T>) {
     static constexpr auto kNames = enumerator_names<T>();
     static constexpr auto kValues = enumerator_values<T>();
@@ -485,8 +595,9 @@ void decode_value(const YamlNode& node, T& out, DecodeContext& ctx) {
   } else {
     static_assert(kAlwaysFalse<T>,
                   "shmkit config: unsupported field type. Supported: bool, integers, float, double, std::string, "
-                  "std::filesystem::path, enums described with BOOST_DESCRIBE_ENUM, std::optional, std::vector, "
-                  "std::array, std::map<std::string, T>, and structs described with BOOST_DESCRIBE_STRUCT");
+                  "std::filesystem::path, std::chrono::duration, enums described with BOOST_DESCRIBE_ENUM, "
+                  "std::optional, std::vector, std::array, std::map<std::string, T>, and structs described with "
+                  "BOOST_DESCRIBE_STRUCT");
   }
 }
 

@@ -28,13 +28,23 @@
 ///
 /// `bool`; every integer type (range-checked: 300 in a `std::uint8_t` field is
 /// an error, never 44); `float`, `double`; `std::string`;
-/// `std::filesystem::path` (written with `/` separators); enums described
-/// with `BOOST_DESCRIBE_ENUM` (written by name); `std::optional<T>` (`null`
-/// when empty); `std::vector<T>`; `std::array<T, N>` (the file must hold
-/// exactly N items); `std::map<std::string, T>`; structs described with
+/// `std::filesystem::path` (written with `/` separators);
+/// `std::chrono::duration` (its count in its own unit, a plain number a
+/// Python `int` or `float` field reads: a `std::chrono::milliseconds` of
+/// 1.5 s is `1500`, a `std::chrono::duration<double>` of it `1.5`); enums
+/// described with `BOOST_DESCRIBE_ENUM` (written by name); `std::optional<T>`
+/// (`null` when empty); `std::vector<T>`; `std::array<T, N>` (the file must
+/// hold exactly N items); `std::map<std::string, T>`; structs described with
 /// `BOOST_DESCRIBE_STRUCT` (nested to any depth; members of described base
 /// classes come first); and any combination of these. Any other type is a
-/// compile error that lists these. Only public members are saved.
+/// compile error that lists these. Only public members are saved, and only
+/// the described ones: leave callbacks (`std::function`) and other run-time
+/// state out of the description and a load keeps them as they are.
+///
+/// Permission bits (`mode_t`, an unsigned integer to C++) are written in
+/// octal, `mode: 0600`, when the struct lists the field in `kYamlOctal` (see
+/// `YamlOctalFields`): PyYAML reads that as the int 0o600 and writes it back
+/// as `384`, and both forms load here as 0600.
 ///
 /// ## The file
 ///
@@ -73,7 +83,8 @@
 /// - A value of the wrong kind is an error. Numbers and bools must be
 ///   unquoted: `'5'` is text. `yes`/`no`/`on`/`off` are accepted as bools,
 ///   as PyYAML reads them. Integers may be written `0x1f`, `0o17`, `0b101` or
-///   with `_` separators; `010` is refused (YAML 1.1 reads it as octal 8).
+///   with `_` separators; `010` is refused (YAML 1.1 reads it as octal 8),
+///   except in an octal field, where `0600` is octal as in YAML 1.1.
 ///   Any scalar is accepted for a text field; `null` is accepted only for
 ///   `std::optional` fields.
 /// - Loading is all or nothing: on any error the target struct is unchanged.
@@ -99,6 +110,8 @@
 /// | key given twice | `'gain' is set twice (first on line 3)` |
 /// | excluded key present | `'raw_data_path' is not read from the file (the program sets it); delete this line` |
 /// | wrong kind of value | `expected a whole number, found '1.5'` / `expected a list, found text 'x'` |
+/// | a unit in a duration | `expected a whole number of milliseconds, found '1s'` |
+/// | digit 8 or 9 in an octal field | `'0680' is not an octal number (digits 0 to 7 after the leading 0)` |
 /// | integer out of range | `300 is out of range: this setting is an 8-bit unsigned integer (0 to 255)` |
 /// | float out of range | `1e999 is out of range for a 64-bit float` |
 /// | wrong `std::array` length | `expected a list of exactly 4 items, found 3` |

@@ -12,6 +12,12 @@
 
 #include <shmkit/core/segment.hpp>
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
+#include <array>
+#include <string_view>
+
 namespace shmkit {
 
 /// What LogWriter::log does when its ring has no room.
@@ -19,6 +25,7 @@ enum class FullPolicy {
   block,  ///< wait (futex, no spinning) up to `block_timeout`, then drop and count
   drop,   ///< drop the entry at once and count it
 };
+BOOST_DESCRIBE_ENUM(FullPolicy, block, drop)
 
 /// When the saver calls fdatasync on the files it appends to.
 enum class FsyncPolicy {
@@ -26,8 +33,24 @@ enum class FsyncPolicy {
   interval,  ///< at most once per `fsync_interval`
   always,    ///< after every batch, before the ring space is released
 };
+BOOST_DESCRIBE_ENUM(FsyncPolicy, none, interval, always)
 
 /// Options of a DataLogger (the consuming side).
+///
+/// Described with Boost.Describe (all but `on_error`), so they load from YAML
+/// with `shmkit::from_yaml<DataLoggerOptions>(path)`, as `shmkit log serve
+/// --config FILE` does. Durations are plain numbers in the field's own unit,
+/// the mode is octal, the fsync policy a name:
+///
+///     max_writers: 16
+///     ring_bytes: 1048576
+///     mode: 0600
+///     fsync: interval
+///     fsync_interval: 1000         # milliseconds
+///     idle_sleep: 500              # microseconds
+///     reap_interval: 100           # milliseconds
+///     file_buffer_bytes: 1048576
+///     remove_segment_on_destroy: true
 struct DataLoggerOptions {
   /// Writer slots in the segment; a LogWriter::connect beyond this many live
   /// writers fails. Ignored when reopening an existing segment.
@@ -51,13 +74,21 @@ struct DataLoggerOptions {
   /// Called on the saver thread for errors it cannot throw (disk full, a
   /// damaged ring) and for drop reports at stop(). Default: print to stderr.
   std::function<void(const std::string& message)> on_error;
-};
 
-/// Options of one LogWriter (the producing side).
+  /// Written and read in octal in a config file.
+  static constexpr std::array kYamlOctal{std::string_view{"mode"}};
+};
+BOOST_DESCRIBE_STRUCT(DataLoggerOptions, (),
+                      (max_writers, ring_bytes, mode, fsync, fsync_interval, idle_sleep, reap_interval,
+                       file_buffer_bytes, remove_segment_on_destroy))
+
+/// Options of one LogWriter (the producing side). Described, like
+/// DataLoggerOptions: `policy: block` and `block_timeout: 2000` (milliseconds).
 struct LogWriterOptions {
   FullPolicy policy = FullPolicy::block;
   /// Longest a block-policy log() waits for room before dropping the entry.
   std::chrono::milliseconds block_timeout{2000};
 };
+BOOST_DESCRIBE_STRUCT(LogWriterOptions, (), (policy, block_timeout))
 
 }  // namespace shmkit

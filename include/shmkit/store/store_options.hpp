@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <boost/describe/class.hpp>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,6 +18,18 @@ namespace shmkit {
 
 /// How a `StoreServer` is set up. Only `capacity` and `socket_path` are
 /// required; the rest have defaults that suit a single-user rig.
+///
+/// Described with Boost.Describe (all but `log`), so they load from YAML with
+/// `shmkit::from_yaml<StoreOptions>(path)`, as `shmkit store --config FILE`
+/// does; sizes are bytes and the socket mode is octal:
+///
+///     capacity: 1073741824
+///     socket_path: /tmp/rig.sock
+///     socket_mode: 0600
+///     allowed_uids: []
+///     max_clients: 64
+///
+/// (any subset of the fields; the others keep their defaults).
 struct StoreOptions {
   /// Bytes available for object data and metadata. Refused at start when it
   /// exceeds the memory the kernel reports available.
@@ -69,6 +84,12 @@ struct StoreOptions {
   /// Receives one line per connect, disconnect and client error. Called on
   /// the server thread; must not throw. Empty: silent.
   std::function<void(std::string_view)> log{};
+
+  /// Written and read in octal in a config file.
+  static constexpr std::array kYamlOctal{std::string_view{"socket_mode"}};
 };
+BOOST_DESCRIBE_STRUCT(StoreOptions, (),
+                      (capacity, socket_path, socket_mode, allowed_uids, prefault, huge_pages, max_objects, max_names,
+                       persist_dir, persist_sync, spill_dir, spin_us, max_clients, leases_per_client, subscriber_queue))
 
 }  // namespace shmkit
