@@ -12,6 +12,7 @@
 #include "log_directory.hpp"
 #include "logger_segment.hpp"
 #include "saver.hpp"
+#include "saver_wake.hpp"
 
 namespace shmkit {
 
@@ -92,6 +93,23 @@ struct DataLogger::Impl {
     segment.trailer().logger_pid.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
   }
 
+  // Whether a ring holds records, or stop() was asked for: then the saver
+  // must not go to sleep.
+  bool has_work() const noexcept {
+    if (stop_requested.load(std::memory_order_acquire)) {
+      return true;
+    }
+    for (std::uint32_t slot = 0; slot < segment.max_writers(); ++slot) {
+      // The slots drain_once reads: a free slot is skipped there too.
+      const RingHeader& h = *segment.ring(slot).header;
+      if (h.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(WriterSlotState::free) &&
+          h.head.load(std::memory_order_acquire) != h.tail.load(std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void run(detail::Saver& saver) noexcept {
     auto last_reap = Clock::now();
     auto last_sync = Clock::now();
@@ -108,7 +126,7 @@ struct DataLogger::Impl {
           last_sync = now;
         }
         if (consumed == 0) {
-          std::this_thread::sleep_for(options.idle_sleep);
+          detail::saver_sleep(segment.trailer(), options.idle_sleep, [this] { return has_work(); });
         }
       } catch (const std::exception& e) {
         report(std::string(e.what()) + "; the entries stay in the rings and are retried in new files");
@@ -226,6 +244,7 @@ LoggerStats DataLogger::stop() {
   std::lock_guard guard(impl_->control);
   if (impl_->running.load()) {
     impl_->stop_requested.store(true, std::memory_order_release);
+    detail::interrupt_saver(impl_->segment.trailer());
     impl_->thread.join();
     impl_->running.store(false);
     impl_->lock.reset();

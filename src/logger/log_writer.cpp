@@ -9,6 +9,7 @@
 #include "little_endian.hpp"
 #include "logger_segment.hpp"
 #include "ring_access.hpp"
+#include "saver_wake.hpp"
 
 namespace shmkit {
 
@@ -24,8 +25,9 @@ struct LogWriter::Impl {
   detail::RingView ring;
   std::uint32_t slot = 0;
   LogWriterOptions options;
-  std::uint64_t head = 0;         // our copy of ring.header->head (we are its only writer)
-  std::uint64_t cached_tail = 0;  // last tail seen; refreshed only when the ring looks full
+  std::uint64_t head = 0;             // our copy of ring.header->head (we are its only writer)
+  std::uint64_t cached_tail = 0;      // last tail seen; refreshed only when the ring looks full
+  std::uint64_t next_wake_check = 0;  // head position of the next check_saver_awake()
   std::uint64_t max_chunk = 0;
   std::uint64_t logged = 0;
   std::uint64_t dropped = 0;
@@ -47,6 +49,7 @@ struct LogWriter::Impl {
         h.producer_waiting.store(0, std::memory_order_relaxed);
         return true;
       }
+      detail::wake_saver(segment.trailer());
       const auto now = Clock::now();
       if (now >= deadline) {
         h.producer_waiting.store(0, std::memory_order_relaxed);
@@ -81,6 +84,26 @@ struct LogWriter::Impl {
     }
     head += detail::ring_record_bytes(chunk);
     ring.header->head.store(head, std::memory_order_release);
+    if (head >= next_wake_check) {
+      check_saver_awake();
+    }
+  }
+
+  // Wakes the saver if the ring is more than half full. Reading the real
+  // tail (a cache line the saver writes) and fencing on every put would
+  // double log()'s p50 once the saver lags, so this runs once per half ring
+  // of writes at most: when the ring was found half full, the saver is
+  // awake and sleeps again only after emptying every ring, so the ring can
+  // next pass half full only after another half ring of writes.
+  void check_saver_awake() noexcept {
+    cached_tail = ring.header->tail.load(std::memory_order_acquire);
+    const std::uint64_t half = ring.capacity / 2;
+    if (head - cached_tail > half) {
+      detail::wake_saver(segment.trailer());
+      next_wake_check = head + half;
+    } else {
+      next_wake_check = cached_tail + half + 1;
+    }
   }
 
   bool drop() noexcept {
@@ -142,6 +165,7 @@ LogWriter LogWriter::connect(std::string_view instance_name, const LogWriterOpti
     impl->options = options;
     impl->head = h.head.load(std::memory_order_relaxed);
     impl->cached_tail = h.tail.load(std::memory_order_acquire);
+    impl->next_wake_check = impl->cached_tail + ring.capacity / 2 + 1;
     impl->max_chunk = ring.capacity / 4 - sizeof(RingRecord);
     h.state.store(static_cast<std::uint32_t>(WriterSlotState::active), std::memory_order_release);
     return LogWriter(std::move(impl));

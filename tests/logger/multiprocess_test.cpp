@@ -470,6 +470,39 @@ TEST(LoggerProcessTest, FullRingWithBlockPolicyLosesNothing) {
   EXPECT_EQ(r.saved, kCount);
 }
 
+// The saver sleeps up to idle_sleep (here an hour) when every ring is
+// empty; a writer whose ring fills must wake it, or it would wait out its
+// block timeout and drop. stop() must wake it too.
+TEST(LoggerProcessTest, AWriterWakesAnIdleSaverAndStopDoesNotWaitOutIdleSleep) {
+  constexpr std::uint64_t kCount = 5'000;  // about 10 MiB through a 64 KiB ring
+  InstanceName name("wake");
+  TempDir dir;
+  SharedCounters words;
+  DataLoggerOptions options = quiet_options(64 * 1024);
+  options.idle_sleep = std::chrono::hours(1);
+  DataLogger logger(dir.path(), name.str(), options);
+  logger.start();
+  Child producer([&] {
+    auto writer = LogWriter::connect(name.str(), {.policy = FullPolicy::block, .block_timeout = 10s});
+    const PayloadPool pool(0);
+    for (std::uint64_t i = 0; i < kCount; ++i) {
+      if (!writer.log(1, i, pool.payload(i, random_size(0, i)))) {
+        words->dropped[0].fetch_add(1);
+        return;  // one timeout proves the saver slept through the flood
+      }
+      words->acked[0].store(i + 1);
+    }
+  });
+  ASSERT_TRUE(exited_ok(producer.wait()));
+  EXPECT_EQ(words->dropped[0].load(), 0U) << "the saver was not woken while the writer waited for space";
+  EXPECT_EQ(words->acked[0].load(), kCount);
+  const LoggerStats stats = logger.stop();
+  EXPECT_EQ(stats.dropped, 0U);
+  const auto entries = read_record_files(logger.log_directory());
+  ASSERT_EQ(entries.count(1), 1U);
+  EXPECT_TRUE(entries_are_sequence(entries.at(1), 0, kCount));
+}
+
 TEST(LoggerProcessTest, PayloadsLargerThanTheRingArriveWhole) {
   InstanceName name("large");
   TempDir dir;

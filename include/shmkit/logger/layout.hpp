@@ -29,7 +29,7 @@
 
 namespace shmkit {
 
-inline constexpr std::uint32_t kLoggerLayoutVersion = 1;
+inline constexpr std::uint32_t kLoggerLayoutVersion = 2;
 
 /// Prefix of every logger segment name: the segment of instance `x` is
 /// `/dev/shm/shmkit-log.x`.
@@ -103,6 +103,11 @@ struct LoggerTrailer {
   alignas(64) std::atomic<std::int32_t> logger_pid;
   std::uint32_t reserved2;
   std::atomic<std::uint64_t> logger_start_ticks;
+  /// Saver wake-up (src/logger/saver_wake.hpp): the idle saver raises
+  /// `saver_sleeping` and waits on the futex word `saver_seq`; a writer
+  /// whose ring passes half full, or that waits for space, wakes it.
+  alignas(64) std::atomic<std::uint32_t> saver_seq;
+  std::atomic<std::uint32_t> saver_sleeping;
 };
 static_assert(std::is_standard_layout_v<LoggerTrailer>, "LoggerTrailer lives in shared memory");
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
@@ -110,6 +115,7 @@ static_assert(offsetof(LoggerTrailer, max_writers) == 40);
 static_assert(offsetof(LoggerTrailer, ring_bytes) == 48);
 static_assert(offsetof(LoggerTrailer, ring_stride) == 56);
 static_assert(offsetof(LoggerTrailer, logger_pid) == 64);
+static_assert(offsetof(LoggerTrailer, saver_seq) == 128, "the saver's wake-up words get their own cache line");
 static_assert(sizeof(LoggerTrailer) <= kTrailerBytes, "the trailer must fit its reserved page");
 
 }  // namespace shmkit

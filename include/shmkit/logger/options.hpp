@@ -62,7 +62,9 @@ struct DataLoggerOptions {
   mode_t mode = kDefaultMode;
   FsyncPolicy fsync = FsyncPolicy::interval;
   std::chrono::milliseconds fsync_interval{1000};
-  /// How long the saver sleeps when every ring is empty.
+  /// Longest the saver sleeps when every ring is empty. A writer whose ring
+  /// passes half full, or that waits for space, wakes it sooner, so a long
+  /// idle_sleep saves CPU without making bursts wait.
   std::chrono::microseconds idle_sleep{500};
   /// How often the saver looks for writers that died without disconnecting.
   std::chrono::milliseconds reap_interval{100};
