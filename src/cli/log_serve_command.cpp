@@ -60,7 +60,7 @@ DataLoggerOptions logger_options(const ServeArgs& args) {
   DataLoggerOptions options;
   if (!args.config.empty()) {
     options = from_yaml<DataLoggerOptions>(args.config);
-    check_mode(options.mode, args.config + ": mode");
+    check_config_mode(options.mode, args.config, "mode");
   }
   if (args.max_writers_option->count() > 0) {
     options.max_writers = args.max_writers;

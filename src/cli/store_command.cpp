@@ -73,7 +73,7 @@ StoreOptions server_options(const ServeOptions& cli) {
   StoreOptions options;
   if (!cli.config.empty()) {
     options = from_yaml<StoreOptions>(cli.config);
-    check_mode(options.socket_mode, cli.config + ": socket_mode");
+    check_config_mode(options.socket_mode, cli.config, "socket_mode");
   }
   if (!cli.size.empty()) {
     options.capacity = parse_size(cli.size);

@@ -256,7 +256,7 @@ TEST(LogCliTest, ServeRejectsABadConfigFile) {
   const auto read_only = shmkit_command("log serve --config " + config.string() + " --instance " + name.str() +
                                         " --out " + dir.path().string());
   EXPECT_EQ(read_only.exit_code, 1) << read_only.output;
-  EXPECT_TRUE(contains(read_only.output, config.string() + ": mode: invalid mode 0444")) << read_only.output;
+  EXPECT_TRUE(contains(read_only.output, config.string() + ":1:7: mode: invalid mode 0444")) << read_only.output;
   EXPECT_TRUE(contains(read_only.output, "read and write")) << read_only.output;
 }
 

@@ -173,7 +173,20 @@ TEST(StoreConfigCliTest, BadConfigFilesAreRefusedWithLineAndKey) {
   config.write("capacity: 1048576\nsocket_mode: 0440\n");
   r = run_command(shmkit_binary() + " store --config " + config.path() + " -s " + socket);
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find(config.path() + ": socket_mode: invalid mode 0440"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(config.path() + ":2:14: socket_mode: invalid mode 0440: the owner needs read and write"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(::access(socket.c_str(), F_OK), 0);
+
+  // 600 is decimal in YAML 1.1, as in Python: 01130, which the message explains.
+  config.write("capacity: 1048576\nsocket_mode: 600\n");
+  r = run_command(shmkit_binary() + " store --config " + config.path() + " -s " + socket);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(config.path() +
+                          ":2:14: socket_mode: invalid mode 01130 (written 600: without a leading 0 a number is "
+                          "decimal, as in Python): use octal permission bits"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(::access(socket.c_str(), F_OK), 0);
 }
 
