@@ -1,6 +1,9 @@
-// shmkit store -m SIZE -s SOCKET [--config FILE] [--mode MODE] [--prefault] [--hugepages] [--allow-uid UID]...
-//              [--persist DIR [--persist-sync]] [--spill DIR] [--max-names N] [--spin-us US]
-// runs a store server in the foreground until SIGTERM or SIGINT.
+// shmkit store -m SIZE -s SOCKET [--config FILE] [--mode MODE] [--[no-]prefault] [--[no-]hugepages]
+//              [--allow-uid UID]... [--persist DIR [--[no-]persist-sync]] [--spill DIR] [--max-clients N]
+//              [--max-objects N] [--max-names N] [--spin-us US] [--leases-per-client N] [--subscriber-queue N]
+//              [--write-config FILE]
+// runs a store server in the foreground until SIGTERM or SIGINT, or writes
+// the server options it would run with to a YAML file.
 
 #include <signal.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@ namespace {
 
 struct ServeOptions {
   std::string config;
+  std::string write_config;
   std::string size;
   std::string socket;
   std::string mode;
@@ -41,13 +45,21 @@ struct ServeOptions {
   bool persist_sync = false;
   std::string spill_dir;
   std::uint32_t spin_us = StoreOptions{}.spin_us;
+  std::size_t leases_per_client = StoreOptions{}.leases_per_client;
+  std::size_t subscriber_queue = StoreOptions{}.subscriber_queue;
   // Tell a value given on the command line (which overrides the config
-  // file) from a default.
+  // file) from a default. A switch has a --no- form, so that it can also
+  // turn off what the file turns on.
+  CLI::Option* prefault_option = nullptr;
+  CLI::Option* huge_pages_option = nullptr;
+  CLI::Option* persist_sync_option = nullptr;
   CLI::Option* allowed_uids_option = nullptr;
   CLI::Option* max_clients_option = nullptr;
   CLI::Option* max_objects_option = nullptr;
   CLI::Option* max_names_option = nullptr;
   CLI::Option* spin_us_option = nullptr;
+  CLI::Option* leases_per_client_option = nullptr;
+  CLI::Option* subscriber_queue_option = nullptr;
 };
 
 std::string timestamp() {
@@ -61,7 +73,7 @@ StoreOptions server_options(const ServeOptions& cli) {
   StoreOptions options;
   if (!cli.config.empty()) {
     options = from_yaml<StoreOptions>(cli.config);
-    check_mode(options.socket_mode, cli.config + ": socket_mode");
+    check_config_mode(options.socket_mode, cli.config, "socket_mode");
   }
   if (!cli.size.empty()) {
     options.capacity = parse_size(cli.size);
@@ -72,8 +84,12 @@ StoreOptions server_options(const ServeOptions& cli) {
   if (!cli.mode.empty()) {
     options.socket_mode = parse_mode(cli.mode);
   }
-  options.prefault = options.prefault || cli.prefault;
-  options.huge_pages = options.huge_pages || cli.huge_pages;
+  if (cli.prefault_option->count() > 0) {
+    options.prefault = cli.prefault;
+  }
+  if (cli.huge_pages_option->count() > 0) {
+    options.huge_pages = cli.huge_pages;
+  }
   if (cli.allowed_uids_option->count() > 0) {
     options.allowed_uids = cli.allowed_uids;
   }
@@ -89,12 +105,20 @@ StoreOptions server_options(const ServeOptions& cli) {
   if (!cli.persist_dir.empty()) {
     options.persist_dir = cli.persist_dir;
   }
-  options.persist_sync = options.persist_sync || cli.persist_sync;
+  if (cli.persist_sync_option->count() > 0) {
+    options.persist_sync = cli.persist_sync;
+  }
   if (!cli.spill_dir.empty()) {
     options.spill_dir = cli.spill_dir;
   }
   if (cli.spin_us_option->count() > 0) {
     options.spin_us = cli.spin_us;
+  }
+  if (cli.leases_per_client_option->count() > 0) {
+    options.leases_per_client = cli.leases_per_client;
+  }
+  if (cli.subscriber_queue_option->count() > 0) {
+    options.subscriber_queue = cli.subscriber_queue;
   }
   if (options.capacity == 0 || options.socket_path.empty()) {
     throw Error(
@@ -106,6 +130,11 @@ StoreOptions server_options(const ServeOptions& cli) {
 
 void serve(const ServeOptions& cli) {
   StoreOptions options = server_options(cli);
+  if (!cli.write_config.empty()) {
+    to_yaml(options, cli.write_config);
+    std::cout << "wrote the store's server options to " << cli.write_config << '\n';
+    return;
+  }
   options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
 
   // Blocked before the server thread starts, so it inherits the mask and
@@ -176,13 +205,16 @@ void register_store_command(CLI::App& app) {
   CLI::App* store = app.add_subcommand("store", "Run an object store server, or put/get/list objects in one");
   store->require_subcommand(0, 1);
   store->add_option("--config", options->config,
-                    "YAML file of server options (capacity, socket_path, socket_mode, allowed_uids, ...); the "
-                    "options below override it");
+                    "YAML file of the server options (keys capacity, socket_path, socket_mode, allowed_uids, "
+                    "prefault, huge_pages, max_objects, max_names, persist_dir, persist_sync, spill_dir, spin_us, "
+                    "max_clients, leases_per_client, subscriber_queue); the options below override it");
   store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
   store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
   store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
-  store->add_flag("--prefault", options->prefault, "Map every page at start so first writes do not fault");
-  store->add_flag("--hugepages", options->huge_pages, "Back the arena with huge pages (needs vm.nr_hugepages)");
+  options->prefault_option = store->add_flag("--prefault,!--no-prefault", options->prefault,
+                                             "Map every page at start so first writes do not fault");
+  options->huge_pages_option = store->add_flag("--hugepages,!--no-hugepages", options->huge_pages,
+                                               "Back the arena with huge pages (needs vm.nr_hugepages)");
   options->allowed_uids_option = store->add_option("--allow-uid", options->allowed_uids,
                                                    "User ids allowed to connect (default: the server's own)");
   options->max_clients_option =
@@ -193,17 +225,28 @@ void register_store_command(CLI::App& app) {
       store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
   store->add_option("--persist", options->persist_dir,
                     "Keep named values in an LMDB directory; a store restarted on it has them back");
-  store->add_flag("--persist-sync", options->persist_sync,
-                  "fsync every persisted change before acknowledging it (survives power loss)");
+  options->persist_sync_option =
+      store->add_flag("--persist-sync,!--no-persist-sync", options->persist_sync,
+                      "fsync every persisted change before acknowledging it (survives power loss)");
   options->spin_us_option =
       store->add_option("--spin-us", options->spin_us,
                         "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
   store->add_option("--spill", options->spill_dir,
                     "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
+  options->leases_per_client_option =
+      store->add_option("--leases-per-client", options->leases_per_client,
+                        "Distinct objects one client can hold references to at once (default 1024)");
+  options->subscriber_queue_option =
+      store->add_option("--subscriber-queue", options->subscriber_queue,
+                        "Events queued for a subscriber that does not read before it gets an overflow (default 1024)");
+  store->add_option("--write-config", options->write_config,
+                    "Write the server options (--config's, with the options here over them) to this YAML file and "
+                    "exit");
   store->footer(
       "Without a subcommand, runs the server in the foreground until SIGTERM or SIGINT; the memory is freed when\n"
       "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock, or\n"
-      "shmkit store --config store.yaml (a YAML file of the same settings; the options given here override it)");
+      "shmkit store --config store.yaml (a YAML file of the same settings; the options given here override it;\n"
+      "--write-config store.yaml writes one)");
   register_store_client_commands(*store);
   store->callback([store, options] {
     if (store->get_subcommands().empty()) {

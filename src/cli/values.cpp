@@ -1,9 +1,13 @@
 #include "values.hpp"
 
+#include <shmkit/config/yaml_config.hpp>
+#include <shmkit/config/yaml_node.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -135,15 +139,29 @@ namespace {
 constexpr std::string_view kModeForm =
     ": use octal permission bits from 0600 to 0777, e.g. 0600 (owner only) or 0660 (owner and group)";
 
-// The rules for permission bits however they were given; `what` ("invalid
-// mode '0100'") begins the message.
-void check_mode_bits(unsigned value, const std::string& what) {
+// What is wrong with these permission bits however they were given, as the
+// end of a message that names them; nothing if they are fine.
+std::optional<std::string> mode_problem(unsigned value) {
   if (value > 0777) {
-    throw Error(what + std::string(kModeForm));
+    return std::string(kModeForm);
   }
   if ((value & 0600) != 0600) {
-    throw Error(what + ": the owner needs read and write permission (0600), because shmkit opens arrays read-write");
+    return ": the owner needs read and write permission (0600), because shmkit opens arrays read-write";
   }
+  return std::nullopt;
+}
+
+// `what` ("invalid mode '0100'") begins the message.
+void check_mode_bits(unsigned value, const std::string& what) {
+  if (const std::optional<std::string> problem = mode_problem(value)) {
+    throw Error(what + *problem);
+  }
+}
+
+std::string octal(mode_t mode) {
+  std::array<char, 16> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), mode, 8);
+  return "0" + std::string(digits.data(), result.ptr);
 }
 
 }  // namespace
@@ -163,10 +181,31 @@ mode_t parse_mode(std::string_view text) {
   return static_cast<mode_t>(value);
 }
 
-void check_mode(mode_t mode, std::string_view origin) {
-  std::array<char, 16> digits{};
-  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), mode, 8);
-  check_mode_bits(mode, std::string(origin) + ": invalid mode 0" + std::string(digits.data(), result.ptr));
+void check_config_mode(mode_t mode, const std::string& file, std::string_view key) {
+  const std::optional<std::string> problem = mode_problem(mode);
+  if (!problem) {
+    return;
+  }
+  // The file has just loaded, so it parses again; this only finds the line
+  // that set the mode (the default is always valid, so the file did).
+  const YamlNode root = parse_yaml_document(detail::read_config_file(file), file);
+  YamlMark mark;
+  std::string written;
+  for (std::size_t i = 0; i < root.keys.size(); ++i) {
+    if (root.keys[i].text == key) {
+      mark = root.items[i].mark;
+      written = root.items[i].text;
+    }
+  }
+  std::string message = file;
+  if (mark.line > 0) {
+    message += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
+  }
+  message += ": " + std::string(key) + ": invalid mode " + octal(mode);
+  if (all_digits(written) && written.front() != '0') {
+    message += " (written " + written + ": without a leading 0 a number is decimal, as in Python)";
+  }
+  throw ConfigError(message + *problem, std::string(key), file, mark.line, mark.column);
 }
 
 std::vector<std::size_t> resolve_index(std::span<const std::string> coordinates, std::span<const std::size_t> shape,

@@ -184,10 +184,11 @@ std::vector<std::size_t> parse_shape(std::string_view text);
 /// @throws Error
 mode_t parse_mode(std::string_view text);
 
-/// The rules of parse_mode for bits read from a config file; `origin`
-/// ("store.yaml: socket_mode") begins the message.
-/// @throws Error
-void check_mode(mode_t mode, std::string_view origin);
+/// The rules of parse_mode for bits that `key` of the config file `file`
+/// set. The message begins "store.yaml:3:14: socket_mode:", as the config
+/// module's errors do.
+/// @throws ConfigError
+void check_config_mode(mode_t mode, const std::string& file, std::string_view key);
 
 /// Resolves index text against a shape: one coordinate per given axis,
 /// negative values counting from the end as in numpy. Fewer coordinates

@@ -20,6 +20,12 @@ namespace shmkit::detail {
 
 namespace {
 
+// What an octal field holds: the bits chmod takes. Anything above is a file
+// type or garbage, which open(2) and fchmod would silently drop.
+constexpr std::uint64_t kMaxPermissionBits = 07777;
+constexpr std::string_view kPermissionBitsRange =
+    "permission bits are 0 to 07777 (read, write, execute for owner, group, others; setuid, setgid, sticky)";
+
 bool is_identifier(std::string_view key) {
   if (key.empty()) {
     return false;
@@ -326,9 +332,13 @@ std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits
 
 std::uint64_t decode_octal(const YamlNode& node, DecodeContext& ctx, int bits) {
   constexpr bool kLeadingZeroOctal = true;
-  return check_unsigned(
-      parse_integer(node, ctx, bits, false, "permission bits in octal, such as 0600", kLeadingZeroOctal), node, ctx,
-      bits);
+  const std::uint64_t value =
+      check_unsigned(parse_integer(node, ctx, bits, false, "permission bits in octal, such as 0600", kLeadingZeroOctal),
+                     node, ctx, bits);
+  if (value > kMaxPermissionBits) {
+    ctx.fail(node.mark, quote(node.text) + " is out of range: " + std::string(kPermissionBitsRange));
+  }
+  return value;
 }
 
 double decode_double(const YamlNode& node, DecodeContext& ctx, std::string_view expected) {
@@ -361,7 +371,12 @@ std::string duration_unit(std::intmax_t num, std::intmax_t den) {
   return "units of " + std::to_string(num) + (den == 1 ? "" : "/" + std::to_string(den)) + " s";
 }
 
-YamlNode encode_octal(std::uint64_t value) {
+YamlNode encode_octal(std::uint64_t value, EncodeContext& ctx) {
+  if (value > kMaxPermissionBits) {
+    std::array<char, 24> digits{};
+    const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value, 8);
+    ctx.fail("0" + std::string(digits.data(), result.ptr) + " is out of range: " + std::string(kPermissionBitsRange));
+  }
   if (value == 0) {
     return YamlNode::plain("0");
   }

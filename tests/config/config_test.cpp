@@ -293,6 +293,17 @@ TEST(ConfigTest, OctalFieldErrors) {
   EXPECT_TRUE(rejects<Timing>("mode: 0680\n", "mode", 1, {"'0680'", "not an octal number"}));
   EXPECT_TRUE(rejects<Timing>("mode: -0600\n", "mode", 1, {"out of range", "unsigned"}));
   EXPECT_TRUE(rejects<Timing>("mode: 0100000000000\n", "mode", 1, {"out of range", "32-bit unsigned"}));
+  // Within mode_t but more than the permission bits: a file type (S_IFREG is
+  // 0100000) or a typo, which open(2) would drop without a word.
+  EXPECT_TRUE(rejects<Timing>("mode: 0100600\n", "mode", 1, {"'0100600' is out of range", "0 to 07777"}));
+  EXPECT_TRUE(rejects<Timing>("mode: 0o10000\n", "mode", 1, {"out of range", "0 to 07777"}));
+  EXPECT_TRUE(rejects<Timing>("mode: 4096\n", "mode", 1, {"'4096' is out of range", "0 to 07777"}));
+  EXPECT_EQ(shmkit::from_yaml_string<Timing>("mode: 07777\n").mode, 07777U);
+  // Nor is such a value saved: the file would not load back.
+  Timing wide;
+  wide.mode = 0100600;
+  EXPECT_TRUE(throws_with<ConfigError>([&] { (void)shmkit::to_yaml_string(wide); },
+                                       {"mode", "0100600 is out of range", "0 to 07777"}));
   EXPECT_TRUE(rejects<Timing>("mode: rw-------\n", "mode", 1, {"permission bits in octal", "0600"}));
   EXPECT_TRUE(rejects<Timing>("mode: '0600'\n", "mode", 1, {"permission bits", "remove the quotes"}));
 }

@@ -14,9 +14,14 @@
 #include <string_view>
 #include <thread>
 
+#include <shmkit/config/yaml_config.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/logger/archive_reader.hpp>
 #include <shmkit/logger/log_writer.hpp>
+#include <shmkit/logger/options.hpp>
+
+#include <boost/describe.hpp>
+#include <boost/mp11.hpp>
 
 #include "logger_test_util.hpp"
 
@@ -181,6 +186,60 @@ TEST(LogCliTest, ServeTakesItsOptionsFromAConfigFile) {
   EXPECT_FALSE(testing::segment_exists(segment));
 }
 
+TEST(LogCliTest, ServeOptionsOverrideEverySettingOfTheFile) {
+  InstanceName name("override");
+  TempDir dir;
+  const auto config = dir / "logger.yaml";
+  const auto written = dir / "written.yaml";
+  DataLoggerOptions in_file;  // every setting differs from its default
+  in_file.max_writers = 3;
+  in_file.ring_bytes = std::size_t{1} << 17;
+  in_file.mode = 0640;
+  in_file.fsync = FsyncPolicy::always;
+  in_file.fsync_interval = 250ms;
+  in_file.idle_sleep = 75us;
+  in_file.reap_interval = 2s;
+  in_file.file_buffer_bytes = 65536;
+  in_file.remove_segment_on_destroy = false;
+  to_yaml(in_file, config);
+  const std::string serve =
+      "log serve --instance " + name.str() + " --out " + dir.path().string() + " --config " + config.string();
+
+  // With no option given, --write-config writes the file's settings back.
+  CommandResult r = shmkit_command(serve + " --write-config " + written.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(to_yaml_string(from_yaml<DataLoggerOptions>(written)), to_yaml_string(in_file));
+  EXPECT_FALSE(testing::segment_exists("shmkit-log." + name.str()));  // and runs no logger
+
+  // One option for each setting, each a value the file does not hold.
+  r = shmkit_command(serve +
+                     " --max-writers 5 --ring-bytes 262144 --mode 0660 --fsync none --fsync-interval 40"
+                     " --idle-sleep 9 --reap-interval 30 --file-buffer-bytes 4096 --remove-segment --write-config " +
+                     written.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto options = from_yaml<DataLoggerOptions>(written);
+  EXPECT_EQ(options.max_writers, 5U);
+  EXPECT_EQ(options.ring_bytes, 262144U);
+  EXPECT_EQ(options.mode, 0660U);
+  EXPECT_EQ(options.fsync, FsyncPolicy::none);
+  EXPECT_EQ(options.fsync_interval, 40ms);
+  EXPECT_EQ(options.idle_sleep, 9us);
+  EXPECT_EQ(options.reap_interval, 30ms);
+  EXPECT_EQ(options.file_buffer_bytes, 4096U);
+  EXPECT_TRUE(options.remove_segment_on_destroy);
+  // A setting added to DataLoggerOptions without an option here fails this.
+  boost::mp11::mp_for_each<boost::describe::describe_members<DataLoggerOptions, boost::describe::mod_public>>(
+      [&](auto member) {
+        EXPECT_NE(options.*member.pointer, in_file.*member.pointer) << member.name << " kept the file's value";
+      });
+
+  // --keep-segment turns off the file's (or the default's) removal.
+  r = shmkit_command("log serve --instance " + name.str() + " --out " + dir.path().string() +
+                     " --keep-segment --write-config " + written.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(from_yaml<DataLoggerOptions>(written).remove_segment_on_destroy);
+}
+
 TEST(LogCliTest, ServeRejectsABadConfigFile) {
   InstanceName name("badconfig");
   TempDir dir;
@@ -197,7 +256,7 @@ TEST(LogCliTest, ServeRejectsABadConfigFile) {
   const auto read_only = shmkit_command("log serve --config " + config.string() + " --instance " + name.str() +
                                         " --out " + dir.path().string());
   EXPECT_EQ(read_only.exit_code, 1) << read_only.output;
-  EXPECT_TRUE(contains(read_only.output, config.string() + ": mode: invalid mode 0444")) << read_only.output;
+  EXPECT_TRUE(contains(read_only.output, config.string() + ":1:7: mode: invalid mode 0444")) << read_only.output;
   EXPECT_TRUE(contains(read_only.output, "read and write")) << read_only.output;
 }
 

@@ -68,7 +68,8 @@ struct YamlExcludedFields<T> {
 /// which PyYAML (YAML 1.1, as ataraxis uses it) reads as the int 0o600. On
 /// load such a field takes `0600` and `0o600` as octal and a number without
 /// a leading 0 as decimal, as Python does: PyYAML dumps 0o600 as `384`, which
-/// loads as 0600, and `600` is decimal 600, not 0600.
+/// loads as 0600, and `600` is decimal 600, not 0600. A value above 07777
+/// (the bits chmod takes) is refused on load and on save.
 ///
 /// As with `kYamlExclude`, a static member of the struct names them,
 ///
@@ -158,7 +159,8 @@ struct EncodeContext {
                                          std::string_view expected = "a whole number");
 [[nodiscard]] std::uint64_t decode_unsigned(const YamlNode& node, DecodeContext& ctx, int bits,
                                             std::string_view expected = "a whole number");
-/// An octal field: `0600` and `0o600` are octal, `384` decimal (see YamlOctalFields).
+/// An octal field: `0600` and `0o600` are octal, `384` decimal (see
+/// YamlOctalFields); more than the permission bits (07777) is out of range.
 [[nodiscard]] std::uint64_t decode_octal(const YamlNode& node, DecodeContext& ctx, int bits);
 [[nodiscard]] double decode_double(const YamlNode& node, DecodeContext& ctx, std::string_view expected = "a number");
 [[nodiscard]] float decode_float(const YamlNode& node, DecodeContext& ctx, std::string_view expected = "a number");
@@ -184,8 +186,9 @@ void expect_length(const YamlNode& node, DecodeContext& ctx, std::size_t length)
 [[nodiscard]] std::string format_double(double value);
 /// The shortest text that reads back as this float, in the same style.
 [[nodiscard]] std::string format_float(float value);
-/// `0600`, as PyYAML reads octal ints; `0` for zero.
-[[nodiscard]] YamlNode encode_octal(std::uint64_t value);
+/// `0600`, as PyYAML reads octal ints; `0` for zero. ConfigError above 07777,
+/// which would not load back.
+[[nodiscard]] YamlNode encode_octal(std::uint64_t value, EncodeContext& ctx);
 /// A text scalar; ConfigError if `text` is not valid UTF-8 (YAML files are Unicode).
 [[nodiscard]] YamlNode encode_text(std::string_view text, EncodeContext& ctx);
 [[noreturn]] void fail_unnamed_enum(long long value, std::span<const std::string_view> names, EncodeContext& ctx);
@@ -391,11 +394,11 @@ YamlNode encode_struct(const T& value, EncodeContext& ctx) {
   boost::mp11::mp_for_each<MemberList<T>>([&](auto member) {
     using Member = decltype(member);
     if constexpr (!is_excluded<T>(Member::name)) {
+      const PathScope scope(ctx.path, std::string_view(Member::name));
       if constexpr (is_octal<T>(Member::name)) {
         check_octal_field<std::remove_cvref_t<decltype(value.*Member::pointer)>>();
-        node.add(Member::name, encode_octal(value.*Member::pointer));
+        node.add(Member::name, encode_octal(value.*Member::pointer, ctx));
       } else {
-        const PathScope scope(ctx.path, std::string_view(Member::name));
         node.add(Member::name, encode_value(value.*Member::pointer, ctx));
       }
     }

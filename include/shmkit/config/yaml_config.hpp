@@ -112,6 +112,7 @@
 /// | wrong kind of value | `expected a whole number, found '1.5'` / `expected a list, found text 'x'` |
 /// | a unit in a duration | `expected a whole number of milliseconds, found '1s'` |
 /// | digit 8 or 9 in an octal field | `'0680' is not an octal number (digits 0 to 7 after the leading 0)` |
+/// | octal field above 07777 | `'010600' is out of range: permission bits are 0 to 07777 (...)` |
 /// | integer out of range | `300 is out of range: this setting is an 8-bit unsigned integer (0 to 255)` |
 /// | float out of range | `1e999 is out of range for a 64-bit float` |
 /// | wrong `std::array` length | `expected a list of exactly 4 items, found 3` |
@@ -119,8 +120,8 @@
 /// | null in a non-optional field | `expected a number, found nothing (null)` |
 ///
 /// On save, a `ConfigError` (no line) reports a path not ending in
-/// `.yaml`/`.yml`, text that is not valid UTF-8, or an enum holding a value
-/// with no name. Reading or writing the file itself throws `NotFoundError`
+/// `.yaml`/`.yml`, text that is not valid UTF-8, an enum holding a value
+/// with no name, or an octal field above 07777. Reading or writing the file itself throws `NotFoundError`
 /// (the file or directory does not exist) or `Error` with the errno.
 ///
 /// ## Thread and process safety
@@ -184,8 +185,9 @@ void decode_document(const YamlNode& root, T& config, std::string_view origin, c
 }  // namespace detail
 
 /// The YAML text `to_yaml` would write for `config`.
-/// @throws ConfigError if a string is not valid UTF-8 or an enum holds a
-///         value with no name (the key path says which).
+/// @throws ConfigError if a string is not valid UTF-8, an enum holds a
+///         value with no name, or an octal field holds more than the
+///         permission bits 07777 (the key path says which).
 template <YamlStruct T>
 [[nodiscard]] std::string to_yaml_string(const T& config) {
   detail::EncodeContext ctx{{}, {}};
