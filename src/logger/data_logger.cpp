@@ -178,8 +178,27 @@ struct DataLogger::Impl {
   }
 };
 
+namespace {
+
+// A negative interval would make the saver spin (futex and sleep return at
+// once), so it is refused with the setting's name.
+void check_intervals(const std::string& instance, const DataLoggerOptions& options) {
+  const auto check = [&](const char* name, auto interval, const char* unit) {
+    if (interval.count() < 0) {
+      throw Error("cannot create logger instance '" + instance + "': " + name + " is " +
+                  std::to_string(interval.count()) + " " + unit + "; it must be 0 or more");
+    }
+  };
+  check("idle_sleep", options.idle_sleep, "us");
+  check("fsync_interval", options.fsync_interval, "ms");
+  check("reap_interval", options.reap_interval, "ms");
+}
+
+}  // namespace
+
 DataLogger::DataLogger(std::filesystem::path output_dir, std::string instance_name, DataLoggerOptions options) {
   (void)detail::LoggerSegment::segment_name(instance_name);  // validate before touching the file system
+  check_intervals(instance_name, options);
   auto log_dir = output_dir / (instance_name + "_data_log");
   std::error_code ec;
   std::filesystem::create_directories(log_dir, ec);

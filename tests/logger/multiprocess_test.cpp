@@ -552,6 +552,21 @@ TEST(LoggerProcessTest, TwoLoggersSideBySideKeepTheirEntriesApart) {
   EXPECT_TRUE(entries_are_sequence(eb.at(2), 1, 30'000));
 }
 
+TEST(LoggerProcessTest, NegativeIntervalsAreRefusedByName) {
+  InstanceName name("negative");
+  TempDir dir;
+  DataLoggerOptions options = quiet_options();
+  options.idle_sleep = std::chrono::microseconds(-1);
+  EXPECT_TRUE(testing::throws_with<Error>([&] { DataLogger logger(dir.path(), name.str(), options); },
+                                          {name.str(), "idle_sleep is -1 us", "0 or more"}));
+  options = quiet_options();
+  options.reap_interval = std::chrono::milliseconds(-5);
+  EXPECT_TRUE(testing::throws_with<Error>([&] { DataLogger logger(dir.path(), name.str(), options); },
+                                          {"reap_interval is -5 ms"}));
+  EXPECT_FALSE(std::filesystem::exists(dir / (name.str() + "_data_log")))
+      << "a refused logger must not create its directory";
+}
+
 TEST(LoggerProcessTest, StartAndStopAreIdempotentAndRestartable) {
   InstanceName name("restart");
   TempDir dir;
