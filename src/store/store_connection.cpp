@@ -64,7 +64,13 @@ Error StoreConnection::lost_locked() {
   return Error("the store server on '" + path_ + "' closed the connection; reconnect when it runs again");
 }
 
+void StoreConnection::begin_request_locked() noexcept {
+  const auto spin = std::chrono::microseconds(arena_.view().header().spin_us);
+  spin_for_replies_ = std::chrono::steady_clock::now() - last_reply_ < spin;
+}
+
 std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& frame) {
+  begin_request_locked();
   if (broken_ || !send_all(fd_, frame)) {
     throw lost_locked();
   }
@@ -76,12 +82,12 @@ std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& f
 }
 
 ssize_t StoreConnection::receive_some(std::byte* out, std::size_t size) noexcept {
-  // Polled for a moment first, as the server polls after a request: a
-  // reply that arrives within microseconds then needs no wake-up of this
-  // thread, which on an idle core can cost more than the round trip.
-  const std::uint64_t spin_us = arena_.view().header().spin_us;
-  if (spin_us != 0) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+  // Within a burst (see begin_request_locked) this polls for a moment
+  // first, as the server then does: a reply that arrives within
+  // microseconds needs no wake-up of this thread, which on an idle core
+  // can cost more than the round trip.
+  if (spin_for_replies_) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(arena_.view().header().spin_us);
     do {
       const ssize_t n = ::recv(fd_, out, size, MSG_DONTWAIT);
       if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -126,17 +132,23 @@ std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
   const auto status = static_cast<Status>(inbox_[4]);
   std::vector<std::byte> body(inbox_.begin() + 5, inbox_.begin() + static_cast<std::ptrdiff_t>(need));
   inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(need));
+  last_reply_ = std::chrono::steady_clock::now();
   return {status, std::move(body)};
 }
 
 void StoreConnection::request_batch(std::span<std::vector<std::byte>> frames) {
   const std::lock_guard lock(mutex_);
   // The server answers from memory and never blocks on a client, so all
-  // requests can be in flight before the first reply is read.
-  for (std::vector<std::byte>& frame : frames) {
-    if (broken_ || !send_all(fd_, frame)) {
-      throw lost_locked();
-    }
+  // requests can be in flight before the first reply is read. They go in
+  // one send, so the server reads them in one go (one wake-up, and not
+  // taken for a burst of separate requests: see begin_request_locked).
+  begin_request_locked();
+  std::vector<std::byte> all;
+  for (const std::vector<std::byte>& frame : frames) {
+    all.insert(all.end(), frame.begin(), frame.end());
+  }
+  if (broken_ || !send_all(fd_, all)) {
+    throw lost_locked();
   }
   std::optional<std::pair<Status, std::vector<std::byte>>> first_failure;
   for (std::size_t i = 0; i < frames.size(); ++i) {

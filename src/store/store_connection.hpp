@@ -67,6 +67,12 @@ class StoreConnection {
   std::vector<std::byte> request_locked(std::vector<std::byte>& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
+  // Decides whether the replies to the request(s) about to be sent are
+  // polled for: only when the previous reply came less than spin_us
+  // before, i.e. within a burst. A lone request, or the second reply of a
+  // batch sent after a pause, sleeps at once: on a machine with more busy
+  // processes than cores a polling client takes the CPU the server needs.
+  void begin_request_locked() noexcept;
   // One recv of up to `size` bytes, polling briefly before it blocks.
   ssize_t receive_some(std::byte* out, std::size_t size) noexcept;
   [[nodiscard]] Error lost_locked();
@@ -81,6 +87,8 @@ class StoreConnection {
   std::uint32_t client_slot_;
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
   bool broken_ = false;
+  std::chrono::steady_clock::time_point last_reply_{};         // when the last reply frame was complete
+  bool spin_for_replies_ = false;                              // set by begin_request_locked
   std::vector<std::byte> inbox_;                               // reply bytes read ahead of the current frame
   std::unordered_map<std::uint64_t, std::uint32_t> lease_of_;  // lease key -> record
   std::vector<std::uint32_t> free_leases_;

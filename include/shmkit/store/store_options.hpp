@@ -71,8 +71,13 @@ struct StoreOptions {
   /// objects are gone.
   std::string spill_dir{};
   /// Microseconds the server thread keeps polling without sleeping after a
-  /// request (and clients after sending one), so requests in a burst skip
-  /// the cost of waking a sleeping thread. 0: always sleep.
+  /// request that came within spin_us of the one before it (a burst), and a
+  /// client polls for the reply to a request sent within spin_us of its
+  /// previous reply, so the requests of a burst skip the cost of waking a
+  /// sleeping thread. A lone request polls for nothing, so clients that call
+  /// now and then cost no CPU time. 0: always sleep (for a machine with more
+  /// busy processes than cores, where a polling thread takes a core another
+  /// process needs).
   std::uint32_t spin_us = 100;
   /// Clients connected at once (each has a lease table in shared memory).
   std::size_t max_clients = 64;
