@@ -21,6 +21,7 @@
 #include <string>
 #include <system_error>
 
+#include "config_overrides.hpp"
 #include "log_commands.hpp"
 #include "values.hpp"
 
@@ -33,26 +34,7 @@ struct ServeArgs {
   std::string out;
   std::string config;
   std::string write_config;
-  // Override the config file's values when given on the command line.
-  CLI::Option* max_writers_option = nullptr;
-  CLI::Option* ring_bytes_option = nullptr;
-  CLI::Option* mode_option = nullptr;
-  CLI::Option* fsync_option = nullptr;
-  CLI::Option* fsync_interval_option = nullptr;
-  CLI::Option* idle_sleep_option = nullptr;
-  CLI::Option* reap_interval_option = nullptr;
-  CLI::Option* file_buffer_bytes_option = nullptr;
-  CLI::Option* remove_segment_option = nullptr;
-  std::uint32_t max_writers = DataLoggerOptions{}.max_writers;
-  std::size_t ring_bytes = DataLoggerOptions{}.ring_bytes;
-  std::string mode;
-  std::string fsync = "interval";
-  // Shown as the defaults in --help; applied only when given.
-  std::uint64_t fsync_interval_ms = static_cast<std::uint64_t>(DataLoggerOptions{}.fsync_interval.count());
-  std::uint64_t idle_sleep_us = static_cast<std::uint64_t>(DataLoggerOptions{}.idle_sleep.count());
-  std::uint64_t reap_interval_ms = static_cast<std::uint64_t>(DataLoggerOptions{}.reap_interval.count());
-  std::size_t file_buffer_bytes = DataLoggerOptions{}.file_buffer_bytes;
-  bool remove_segment = DataLoggerOptions{}.remove_segment_on_destroy;
+  ConfigOverrides<DataLoggerOptions> overrides;
 };
 
 // The options file (if any), then the command line over it.
@@ -62,34 +44,7 @@ DataLoggerOptions logger_options(const ServeArgs& args) {
     options = from_yaml<DataLoggerOptions>(args.config);
     check_config_mode(options.mode, args.config, "mode");
   }
-  if (args.max_writers_option->count() > 0) {
-    options.max_writers = args.max_writers;
-  }
-  if (args.ring_bytes_option->count() > 0) {
-    options.ring_bytes = args.ring_bytes;
-  }
-  if (args.mode_option->count() > 0) {
-    options.mode = parse_mode(args.mode);
-  }
-  if (args.fsync_option->count() > 0) {
-    // CLI11 admitted only the enumerator names.
-    (void)boost::describe::enum_from_string(args.fsync.c_str(), options.fsync);
-  }
-  if (args.fsync_interval_option->count() > 0) {
-    options.fsync_interval = std::chrono::milliseconds(args.fsync_interval_ms);
-  }
-  if (args.idle_sleep_option->count() > 0) {
-    options.idle_sleep = std::chrono::microseconds(args.idle_sleep_us);
-  }
-  if (args.reap_interval_option->count() > 0) {
-    options.reap_interval = std::chrono::milliseconds(args.reap_interval_ms);
-  }
-  if (args.file_buffer_bytes_option->count() > 0) {
-    options.file_buffer_bytes = args.file_buffer_bytes;
-  }
-  if (args.remove_segment_option->count() > 0) {
-    options.remove_segment_on_destroy = args.remove_segment;
-  }
+  args.overrides.apply(options);
   return options;
 }
 
@@ -138,33 +93,42 @@ void register_log_serve_command(CLI::App& log) {
   cmd->add_option("--write-config", args->write_config,
                   "Write the logger options (--config's, with the options here over them) to this YAML file and "
                   "exit");
-  args->max_writers_option = cmd->add_option("--max-writers", args->max_writers, "Writer slots (rings) in the segment")
-                                 ->capture_default_str()
-                                 ->check(CLI::Range(1, 4096));
-  args->ring_bytes_option =
-      cmd->add_option("--ring-bytes", args->ring_bytes, "Bytes per writer ring (power of two, >= 64 KiB)")
-          ->capture_default_str();
-  args->mode_option =
-      cmd->add_option("--mode", args->mode, "Permission bits of the segment (default 0600: owner only; 0660: group)");
-  args->fsync_option = cmd->add_option("--fsync", args->fsync,
-                                       "When record files are fsynced: none, interval (see --fsync-interval) or always")
-                           ->capture_default_str()
-                           ->check(CLI::IsMember({"none", "interval", "always"}));
-  args->fsync_interval_option =
-      cmd->add_option("--fsync-interval", args->fsync_interval_ms, "Milliseconds between fsyncs with --fsync interval")
-          ->capture_default_str();
-  args->idle_sleep_option =
-      cmd->add_option("--idle-sleep", args->idle_sleep_us, "Microseconds the saver sleeps when every ring is empty")
-          ->capture_default_str();
-  args->reap_interval_option = cmd->add_option("--reap-interval", args->reap_interval_ms,
-                                               "Milliseconds between looks for writers that died without disconnecting")
-                                   ->capture_default_str();
-  args->file_buffer_bytes_option = cmd->add_option("--file-buffer-bytes", args->file_buffer_bytes,
-                                                   "Bytes buffered per record file before a write(2)")
-                                       ->capture_default_str();
-  args->remove_segment_option =
-      cmd->add_flag("--remove-segment,!--keep-segment", args->remove_segment,
-                    "At exit, remove the segment unless a writer is still connected (the default), or keep it");
+  ConfigOverrides<DataLoggerOptions>& overrides = args->overrides;
+  overrides.add(*cmd, "--max-writers", &DataLoggerOptions::max_writers, "Writer slots (rings) in the segment")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  overrides
+      .add(*cmd, "--ring-bytes", &DataLoggerOptions::ring_bytes, "Bytes per writer ring (power of two, >= 64 KiB)")
+      ->capture_default_str();
+  overrides.add(*cmd, "--mode", std::string{}, "Permission bits of the segment (default 0600: owner only; 0660: group)",
+                [](DataLoggerOptions& options, const std::string& text) { options.mode = parse_mode(text); });
+  overrides
+      .add(*cmd, "--fsync", std::string("interval"),
+           "When record files are fsynced: none, interval (see --fsync-interval) or always",
+           [](DataLoggerOptions& options, const std::string& name) {
+             // CLI11 admitted only the enumerator names.
+             (void)boost::describe::enum_from_string(name.c_str(), options.fsync);
+           })
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "interval", "always"}));
+  overrides
+      .add(*cmd, "--fsync-interval", &DataLoggerOptions::fsync_interval,
+           "Milliseconds between fsyncs with --fsync interval")
+      ->capture_default_str();
+  overrides
+      .add(*cmd, "--idle-sleep", &DataLoggerOptions::idle_sleep,
+           "Longest the saver sleeps, in microseconds, when every ring is empty (a filling ring wakes it)")
+      ->capture_default_str();
+  overrides
+      .add(*cmd, "--reap-interval", &DataLoggerOptions::reap_interval,
+           "Milliseconds between looks for writers that died without disconnecting")
+      ->capture_default_str();
+  overrides
+      .add(*cmd, "--file-buffer-bytes", &DataLoggerOptions::file_buffer_bytes,
+           "Bytes buffered per record file before a write(2)")
+      ->capture_default_str();
+  overrides.add_flag(*cmd, "--remove-segment,!--keep-segment", &DataLoggerOptions::remove_segment_on_destroy,
+                     "At exit, remove the segment unless a writer is still connected (the default), or keep it");
   cmd->callback([args] { run_serve(*args); });
 }
 

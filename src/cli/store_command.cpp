@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "config_overrides.hpp"
 #include "format.hpp"
 #include "store_commands.hpp"
 #include "values.hpp"
@@ -32,34 +33,13 @@ namespace {
 struct ServeOptions {
   std::string config;
   std::string write_config;
+  // Applied over the config file when not empty.
   std::string size;
   std::string socket;
   std::string mode;
-  bool prefault = false;
-  bool huge_pages = false;
-  std::vector<uid_t> allowed_uids;
-  std::size_t max_clients = 64;
-  std::size_t max_objects = 0;
-  std::size_t max_names = 0;
   std::string persist_dir;
-  bool persist_sync = false;
   std::string spill_dir;
-  std::uint32_t spin_us = StoreOptions{}.spin_us;
-  std::size_t leases_per_client = StoreOptions{}.leases_per_client;
-  std::size_t subscriber_queue = StoreOptions{}.subscriber_queue;
-  // Tell a value given on the command line (which overrides the config
-  // file) from a default. A switch has a --no- form, so that it can also
-  // turn off what the file turns on.
-  CLI::Option* prefault_option = nullptr;
-  CLI::Option* huge_pages_option = nullptr;
-  CLI::Option* persist_sync_option = nullptr;
-  CLI::Option* allowed_uids_option = nullptr;
-  CLI::Option* max_clients_option = nullptr;
-  CLI::Option* max_objects_option = nullptr;
-  CLI::Option* max_names_option = nullptr;
-  CLI::Option* spin_us_option = nullptr;
-  CLI::Option* leases_per_client_option = nullptr;
-  CLI::Option* subscriber_queue_option = nullptr;
+  ConfigOverrides<StoreOptions> overrides;
 };
 
 std::string timestamp() {
@@ -84,42 +64,13 @@ StoreOptions server_options(const ServeOptions& cli) {
   if (!cli.mode.empty()) {
     options.socket_mode = parse_mode(cli.mode);
   }
-  if (cli.prefault_option->count() > 0) {
-    options.prefault = cli.prefault;
-  }
-  if (cli.huge_pages_option->count() > 0) {
-    options.huge_pages = cli.huge_pages;
-  }
-  if (cli.allowed_uids_option->count() > 0) {
-    options.allowed_uids = cli.allowed_uids;
-  }
-  if (cli.max_clients_option->count() > 0) {
-    options.max_clients = cli.max_clients;
-  }
-  if (cli.max_objects_option->count() > 0) {
-    options.max_objects = cli.max_objects;
-  }
-  if (cli.max_names_option->count() > 0) {
-    options.max_names = cli.max_names;
-  }
   if (!cli.persist_dir.empty()) {
     options.persist_dir = cli.persist_dir;
-  }
-  if (cli.persist_sync_option->count() > 0) {
-    options.persist_sync = cli.persist_sync;
   }
   if (!cli.spill_dir.empty()) {
     options.spill_dir = cli.spill_dir;
   }
-  if (cli.spin_us_option->count() > 0) {
-    options.spin_us = cli.spin_us;
-  }
-  if (cli.leases_per_client_option->count() > 0) {
-    options.leases_per_client = cli.leases_per_client;
-  }
-  if (cli.subscriber_queue_option->count() > 0) {
-    options.subscriber_queue = cli.subscriber_queue;
-  }
+  cli.overrides.apply(options);
   if (options.capacity == 0 || options.socket_path.empty()) {
     throw Error(
         "'shmkit store' needs -m SIZE and -s SOCKET (or capacity and socket_path in its --config file) to run a "
@@ -211,34 +162,29 @@ void register_store_command(CLI::App& app) {
   store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
   store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
   store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
-  options->prefault_option = store->add_flag("--prefault,!--no-prefault", options->prefault,
-                                             "Map every page at start so first writes do not fault");
-  options->huge_pages_option = store->add_flag("--hugepages,!--no-hugepages", options->huge_pages,
-                                               "Back the arena with huge pages (needs vm.nr_hugepages)");
-  options->allowed_uids_option = store->add_option("--allow-uid", options->allowed_uids,
-                                                   "User ids allowed to connect (default: the server's own)");
-  options->max_clients_option =
-      store->add_option("--max-clients", options->max_clients, "Clients connected at once (default 64)");
-  options->max_objects_option = store->add_option("--max-objects", options->max_objects,
-                                                  "Slots of the object index (default: capacity / 16 KiB)");
-  options->max_names_option =
-      store->add_option("--max-names", options->max_names, "Names bound at once (default: one per index slot)");
+  ConfigOverrides<StoreOptions>& overrides = options->overrides;
+  overrides.add_flag(*store, "--prefault,!--no-prefault", &StoreOptions::prefault,
+                     "Map every page at start so first writes do not fault");
+  overrides.add_flag(*store, "--hugepages,!--no-hugepages", &StoreOptions::huge_pages,
+                     "Back the arena with huge pages (needs vm.nr_hugepages)");
+  overrides.add(*store, "--allow-uid", &StoreOptions::allowed_uids,
+                "User ids allowed to connect (default: the server's own)");
+  overrides.add(*store, "--max-clients", &StoreOptions::max_clients, "Clients connected at once (default 64)");
+  overrides.add(*store, "--max-objects", &StoreOptions::max_objects,
+                "Slots of the object index (default: capacity / 16 KiB)");
+  overrides.add(*store, "--max-names", &StoreOptions::max_names, "Names bound at once (default: one per index slot)");
   store->add_option("--persist", options->persist_dir,
                     "Keep named values in an LMDB directory; a store restarted on it has them back");
-  options->persist_sync_option =
-      store->add_flag("--persist-sync,!--no-persist-sync", options->persist_sync,
-                      "fsync every persisted change before acknowledging it (survives power loss)");
-  options->spin_us_option =
-      store->add_option("--spin-us", options->spin_us,
-                        "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
+  overrides.add_flag(*store, "--persist-sync,!--no-persist-sync", &StoreOptions::persist_sync,
+                     "fsync every persisted change before acknowledging it (survives power loss)");
+  overrides.add(*store, "--spin-us", &StoreOptions::spin_us,
+                "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
   store->add_option("--spill", options->spill_dir,
                     "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
-  options->leases_per_client_option =
-      store->add_option("--leases-per-client", options->leases_per_client,
-                        "Distinct objects one client can hold references to at once (default 1024)");
-  options->subscriber_queue_option =
-      store->add_option("--subscriber-queue", options->subscriber_queue,
-                        "Events queued for a subscriber that does not read before it gets an overflow (default 1024)");
+  overrides.add(*store, "--leases-per-client", &StoreOptions::leases_per_client,
+                "Distinct objects one client can hold references to at once (default 1024)");
+  overrides.add(*store, "--subscriber-queue", &StoreOptions::subscriber_queue,
+                "Events queued for a subscriber that does not read before it gets an overflow (default 1024)");
   store->add_option("--write-config", options->write_config,
                     "Write the server options (--config's, with the options here over them) to this YAML file and "
                     "exit");
