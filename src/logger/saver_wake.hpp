@@ -21,14 +21,20 @@
 
 namespace shmkit::detail {
 
+/// Wakes the saver, asleep or not: stop() does, for a reason of its own
+/// process, and wake_saver does once it has seen the saver asleep.
+inline void interrupt_saver(LoggerTrailer& trailer) noexcept {
+  trailer.saver_seq.fetch_add(1, std::memory_order_release);
+  futex_wake_all(trailer.saver_seq);
+}
+
 /// Writer side: wakes the saver if it sleeps. The exchange lets one writer
 /// of many pay the system call.
 inline void wake_saver(LoggerTrailer& trailer) noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (trailer.saver_sleeping.load(std::memory_order_relaxed) != 0 &&
       trailer.saver_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
-    trailer.saver_seq.fetch_add(1, std::memory_order_release);
-    futex_wake_all(trailer.saver_seq);
+    interrupt_saver(trailer);
   }
 }
 
@@ -43,13 +49,6 @@ void saver_sleep(LoggerTrailer& trailer, std::chrono::nanoseconds timeout, HasWo
     futex_wait(trailer.saver_seq, seq, timeout);
   }
   trailer.saver_sleeping.store(0, std::memory_order_relaxed);
-}
-
-/// Wakes the saver for a reason of its own process (stop()); unlike
-/// wake_saver it does not wait for the flag.
-inline void interrupt_saver(LoggerTrailer& trailer) noexcept {
-  trailer.saver_seq.fetch_add(1, std::memory_order_release);
-  futex_wake_all(trailer.saver_seq);
 }
 
 }  // namespace shmkit::detail

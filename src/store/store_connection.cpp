@@ -66,7 +66,7 @@ Error StoreConnection::lost_locked() {
 
 void StoreConnection::begin_request_locked() noexcept {
   const auto spin = std::chrono::microseconds(arena_.view().header().spin_us);
-  spin_for_replies_ = std::chrono::steady_clock::now() - last_reply_ < spin;
+  reply_poll_ = std::chrono::steady_clock::now() - last_reply_ < spin ? spin : std::chrono::microseconds{0};
 }
 
 std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& frame) {
@@ -86,8 +86,8 @@ ssize_t StoreConnection::receive_some(std::byte* out, std::size_t size) noexcept
   // first, as the server then does: a reply that arrives within
   // microseconds needs no wake-up of this thread, which on an idle core
   // can cost more than the round trip.
-  if (spin_for_replies_) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(arena_.view().header().spin_us);
+  if (reply_poll_.count() > 0) {
+    const auto until = std::chrono::steady_clock::now() + reply_poll_;
     do {
       const ssize_t n = ::recv(fd_, out, size, MSG_DONTWAIT);
       if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
