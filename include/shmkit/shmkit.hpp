@@ -3,7 +3,6 @@
 /// Umbrella header: every public shmkit header.
 
 #include <shmkit/array/array_core.hpp>
-#include <shmkit/array/dtype.hpp>
 #include <shmkit/array/dynamic_array.hpp>
 #include <shmkit/array/layout.hpp>
 #include <shmkit/array/options.hpp>
@@ -11,6 +10,7 @@
 #include <shmkit/config/yaml_codec.hpp>
 #include <shmkit/config/yaml_config.hpp>
 #include <shmkit/config/yaml_node.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
 #include <shmkit/core/process.hpp>

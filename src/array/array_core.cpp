@@ -23,14 +23,6 @@ std::string quoted(std::string_view name) {
   return "shared array '" + std::string(name) + "'";
 }
 
-std::string shape_string(std::span<const std::size_t> shape) {
-  std::string text = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return text + (shape.size() == 1 ? ",)" : ")");
-}
-
 // Element count, or nullopt when product(shape) * item_size overflows.
 std::optional<std::size_t> element_count(std::span<const std::size_t> shape, std::size_t item_size) {
   std::size_t count = 1;

@@ -68,14 +68,6 @@ std::string mode_string(mode_t mode) {
   return text.data();
 }
 
-std::string shape_string(std::span<const std::size_t> shape) {
-  std::string text = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return text + (shape.size() == 1 ? ",)" : ")");
-}
-
 std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {

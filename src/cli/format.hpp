@@ -26,9 +26,6 @@ std::string iso8601(std::int64_t unix_ns);
 /// Octal permission bits: "0600".
 std::string mode_string(mode_t mode);
 
-/// numpy's shape repr: "()", "(5,)", "(3, 4)".
-std::string shape_string(std::span<const std::size_t> shape);
-
 /// `text` as a JSON string literal, quotes included.
 std::string json_string(std::string_view text);
 

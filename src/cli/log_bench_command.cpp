@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/detail/file_io.hpp"
 #include "log_commands.hpp"
 #include "log_latency.hpp"
 
@@ -50,32 +51,6 @@ struct ProducerResult {
   double ns_per_tick = 1.0;
   LatencyHistogram latency;
 };
-
-bool write_all(int fd, const void* data, std::size_t size) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, void* data, std::size_t size) {
-  auto* p = static_cast<char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::read(fd, p, size);
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // Body of producer process `index`; runs in the forked child.
 void produce(const BenchArgs& args, unsigned index, int go_fd, int result_fd) {
@@ -110,7 +85,7 @@ void produce(const BenchArgs& args, unsigned index, int go_fd, int result_fd) {
   const LogWriterStats stats = writer.stats();
   result->logged = stats.logged;
   result->dropped = stats.dropped;
-  if (!write_all(result_fd, result.get(), sizeof *result)) {
+  if (detail::write_all(result_fd, result.get(), sizeof *result) != 0) {
     throw Error("producer " + std::to_string(index) + " cannot report its results");
   }
 }
@@ -179,7 +154,7 @@ void run_bench(BenchArgs args) {
   bool all_ok = true;
   auto result = std::make_unique<ProducerResult>();
   for (const Producer& p : producers) {
-    if (read_all(p.result_fd, result.get(), sizeof *result)) {
+    if (detail::read_all(p.result_fd, result.get(), sizeof *result) == 0) {
       latency.merge(result->latency);
       logged += result->logged;
       dropped += result->dropped;

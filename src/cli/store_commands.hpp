@@ -14,7 +14,7 @@ namespace shmkit::cli {
 /// Registers put, get, ls, rm and stats under `store`.
 void register_store_client_commands(CLI::App& store);
 
-/// Registers set and namespaces under `store` (names, issue 6).
+/// Registers set and namespaces under `store` (names).
 void register_store_name_commands(CLI::App& store);
 
 /// `store get --ns NS NAME`: writes the value `name` refers to.

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 
 namespace shmkit::cli {

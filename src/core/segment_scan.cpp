@@ -2,6 +2,8 @@
 #include <shmkit/core/name.hpp>
 #include <shmkit/core/segment_scan.hpp>
 
+#include "core/detail/unique_fd.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -21,25 +23,9 @@ namespace shmkit {
 
 namespace {
 
+using detail::UniqueFd;
+
 // ---- small RAII helpers -----------------------------------------------------
-
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct DirCloser {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
@@ -120,7 +106,7 @@ std::optional<SegmentInfo> describe(int dir_fd, const std::string& name) {
     mark_unreadable(info, errno);
     return info;
   }
-  const Fd fd(raw);
+  const UniqueFd fd(raw);
   // Re-check through the descriptor: the name may have been replaced since.
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return std::nullopt;
@@ -158,8 +144,8 @@ bool wanted(const SegmentInfo& info, const ScanOptions& options) {
   return !info.readable && info.size_bytes >= kTrailerBytes;
 }
 
-Fd open_directory(const std::filesystem::path& directory) {
-  Fd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+UniqueFd open_directory(const std::filesystem::path& directory) {
+  UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {
     detail::throw_errno("cannot read the shared-memory directory '" + directory.string() + "'", errno);
   }
@@ -281,7 +267,7 @@ bool scan_maps(const std::string& proc_dir, const std::vector<FileId>& ids, std:
 }  // namespace
 
 std::vector<SegmentInfo> list_segments(const ScanOptions& options) {
-  const Fd dir_fd = open_directory(options.directory);
+  const UniqueFd dir_fd = open_directory(options.directory);
   // opendir on a dup lets fdopendir own its descriptor while ours stays for *at().
   Dir dir(::fdopendir(::fcntl(dir_fd.get(), F_DUPFD_CLOEXEC, 0)));
   if (!dir) {
@@ -304,7 +290,7 @@ std::vector<SegmentInfo> list_segments(const ScanOptions& options) {
 
 std::optional<SegmentInfo> inspect_segment(std::string_view name, const std::filesystem::path& directory) {
   validate_name(name, "segment");
-  const Fd dir_fd = open_directory(directory);
+  const UniqueFd dir_fd = open_directory(directory);
   return describe(dir_fd.get(), std::string(name));
 }
 

@@ -1,5 +1,7 @@
 #include "file_io.hpp"
 
+#include "core/detail/file_io.hpp"
+
 #include <shmkit/core/error.hpp>
 
 #include <fcntl.h>
@@ -86,16 +88,8 @@ OutputFile::~OutputFile() {
 }
 
 void OutputFile::write_all(const std::byte* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd_, data, size);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_system_error("cannot write to " + quoted(path_), errno);
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
+  if (const int err = detail::write_all(fd_, data, size); err != 0) {
+    throw_system_error("cannot write to " + quoted(path_), err);
   }
 }
 

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "little_endian.hpp"
 #include "logger_segment.hpp"
 #include "ring_access.hpp"

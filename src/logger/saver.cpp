@@ -14,8 +14,9 @@
 #include <iostream>
 #include <system_error>
 
-#include "../core/futex.hpp"
 #include "checksum.hpp"
+#include "core/detail/file_io.hpp"
+#include "core/detail/futex.hpp"
 #include "log_directory.hpp"
 
 namespace shmkit::detail {
@@ -51,38 +52,11 @@ std::filesystem::path spill_path(const std::filesystem::path& dir, std::uint32_t
   return dir / (".spill-" + std::to_string(slot));
 }
 
-void pwrite_all(int fd, const void* data, std::size_t size, off_t offset, const std::filesystem::path& path) {
-  const auto* p = static_cast<const std::byte*>(data);
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, p, size, offset);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw Error("cannot write the spill file '" + path.string() + "': " + std::strerror(errno),
-                  std::error_code(errno, std::generic_category()));
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-    offset += n;
+void write_spill(int fd, const void* data, std::size_t size, off_t offset, const std::filesystem::path& path) {
+  if (const int err = pwrite_all(fd, data, size, offset); err != 0) {
+    throw Error("cannot write the spill file '" + path.string() + "': " + std::strerror(err),
+                std::error_code(err, std::generic_category()));
   }
-}
-
-bool pread_all(int fd, void* data, std::size_t size, off_t offset) noexcept {
-  auto* p = static_cast<std::byte*>(data);
-  while (size > 0) {
-    const ssize_t n = ::pread(fd, p, size, offset);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-    offset += n;
-  }
-  return true;
 }
 
 }  // namespace
@@ -128,8 +102,8 @@ void Saver::spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offse
   }
   // Data first, then the header that vouches for it: a crash in between
   // leaves the previous, still valid header.
-  pwrite_all(ss.spill_fd, st.bytes.data() + chunk_offset, st.bytes.size() - chunk_offset,
-             kSpillDataOffset + static_cast<off_t>(chunk_offset), path);
+  write_spill(ss.spill_fd, st.bytes.data() + chunk_offset, st.bytes.size() - chunk_offset,
+              kSpillDataOffset + static_cast<off_t>(chunk_offset), path);
   SpillHeader header{};
   std::memcpy(header.magic, kSpillMagic, sizeof kSpillMagic);
   header.generation = ss.generation;
@@ -139,7 +113,7 @@ void Saver::spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offse
   header.total = st.total;
   header.have = static_cast<std::uint32_t>(st.bytes.size());
   header.source = st.source;
-  pwrite_all(ss.spill_fd, &header, sizeof header, 0, path);
+  write_spill(ss.spill_fd, &header, sizeof header, 0, path);
 }
 
 void Saver::clear_spill(std::uint32_t slot) noexcept {
@@ -162,7 +136,7 @@ void Saver::resume_from_spill(std::uint32_t slot) {
     }
   }
   SpillHeader header{};
-  if (!pread_all(ss.spill_fd, &header, sizeof header, 0) || std::memcmp(header.magic, kSpillMagic, 8) != 0) {
+  if (pread_all(ss.spill_fd, &header, sizeof header, 0) != 0 || std::memcmp(header.magic, kSpillMagic, 8) != 0) {
     return;  // empty (cleared) spill
   }
   const RingHeader& h = *segment_.ring(slot).header;
@@ -178,7 +152,7 @@ void Saver::resume_from_spill(std::uint32_t slot) {
   }
   Staging& st = ss.staging;
   st.bytes.resize(header.have);
-  if (!pread_all(ss.spill_fd, st.bytes.data(), header.have, kSpillDataOffset)) {
+  if (pread_all(ss.spill_fd, st.bytes.data(), header.have, kSpillDataOffset) != 0) {
     counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
     report("spill file '" + spill_path(dir_, slot).string() +
            "' is shorter than its header says; the entry of source " + std::to_string(header.source) + " at time " +

@@ -17,7 +17,7 @@
 
 #include <shmkit/logger/layout.hpp>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 
 namespace shmkit::detail {
 

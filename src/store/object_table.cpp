@@ -4,7 +4,7 @@
 #include <chrono>
 #include <utility>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 
 namespace shmkit::detail {
 

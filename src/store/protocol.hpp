@@ -33,7 +33,7 @@ enum class Request : std::uint8_t {
   subscribe = 6,        // - -> -, then event frames only
   sealed_notice = 7,    // u32 index, u32 gen (no reply)
   released_notice = 8,  // u32 index, u32 gen (no reply)
-  // Names (issue 6); texts are u32 length + bytes.
+  // Names; texts are u32 length + bytes.
   put_name = 9,           // text ns, text name, id -> -
   get_name = 10,          // text ns, text name, u8 wait -> id (wait: no reply until bound)
   drop_name = 11,         // text ns, text name -> -

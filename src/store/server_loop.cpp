@@ -11,7 +11,7 @@
 
 #include <shmkit/core/error.hpp>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "unix_socket.hpp"
 
 namespace shmkit::detail {

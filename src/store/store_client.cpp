@@ -10,7 +10,7 @@
 #include <cstring>
 #include <utility>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "store_connection.hpp"
 #include "unix_socket.hpp"
 

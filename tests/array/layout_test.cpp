@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "array_test_values.hpp"
+#include "element_test_values.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "array_test_values.hpp"
+#include "element_test_values.hpp"
 #include "test_support.hpp"
 
 namespace {

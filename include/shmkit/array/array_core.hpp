@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/array/layout.hpp>
 #include <shmkit/core/process.hpp>
 #include <shmkit/core/robust_mutex.hpp>

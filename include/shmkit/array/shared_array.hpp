@@ -37,7 +37,7 @@
 #include <xtensor/xarray.hpp>
 
 #include <shmkit/array/array_core.hpp>
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/array/options.hpp>
 #include <shmkit/core/error.hpp>
 

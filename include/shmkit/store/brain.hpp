@@ -49,7 +49,7 @@
 #include <xtensor/xeval.hpp>
 #include <xtensor/xtensor.hpp>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/config/yaml_config.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/store/object_id.hpp>
 
 namespace shmkit {

@@ -1,5 +1,5 @@
 #pragma once
-// Element types and sample values shared by the array tests.
+// Element types and sample values shared by the array and dtype tests.
 
 #include <algorithm>
 #include <complex>

@@ -1,6 +1,6 @@
 // Dtypes: numpy spellings, sizes, parsing, and the runtime-to-type dispatch.
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "array_test_values.hpp"
+#include "element_test_values.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 
 #include <array>
@@ -70,6 +70,14 @@ Dtype parse_dtype(std::string_view text) {
   const std::string why = (!text.empty() && text.front() == '>') ? "big-endian dtypes are not supported"
                                                                  : "it is not a dtype shmkit arrays can hold";
   throw Error("unknown dtype '" + std::string(text) + "': " + why + "; use one of " + accepted);
+}
+
+std::string shape_string(std::span<const std::size_t> shape) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  }
+  return text + (shape.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace shmkit

@@ -1,11 +1,13 @@
 #pragma once
 /// @file
-/// Element types of shared arrays and their numpy dtype strings.
+/// Element types of shared arrays, store values and channel samples, with
+/// their numpy dtype strings and shape text.
 
 #include <bit>
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -99,6 +101,9 @@ inline constexpr Dtype dtype_of = detail::DtypeOf<T>::value;
 /// "uint8", "bool", "?", "c8", "complex64", ... Big-endian ('>') is refused.
 /// @throws Error listing the accepted spellings
 [[nodiscard]] Dtype parse_dtype(std::string_view text);
+
+/// numpy's repr of a shape: "()", "(5,)", "(3, 4)".
+[[nodiscard]] std::string shape_string(std::span<const std::size_t> shape);
 
 /// Calls `f(std::type_identity<T>{})` with the element type of `dtype`, so
 /// runtime-typed code (the CLI, DynamicArray) can reach typed code.
