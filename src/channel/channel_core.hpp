@@ -109,6 +109,7 @@ class PublisherState {
   std::uint32_t protect_;  // newest published samples kept (history, at least 1)
   std::uint64_t sequence_ = 0;
   std::uint64_t owner_ = 0;
+  std::uint64_t last_reclaim_ns_ = 0;  // a refused loan looks for dead holders at most once a millisecond
 };
 
 /// A subscriber's private bookkeeping: its record, the sequence it reads

@@ -116,7 +116,10 @@ std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeo
   ChannelControl& control = core_->control();
   if (timeout.count() <= 0) {
     // Out of slots: perhaps because a dead subscriber still holds some.
-    if (core_->reclaim_dead() > 0) {
+    // Looking costs /proc reads, so a publisher that spins on loan() does
+    // it at most once a millisecond.
+    const std::uint64_t now = monotonic_ns();
+    if (now - last_reclaim_ns_ >= 1000000 && (last_reclaim_ns_ = now, core_->reclaim_dead() > 0)) {
       if (auto k = try_loan()) {
         return k;
       }
@@ -161,6 +164,7 @@ std::uint64_t PublisherState::publish(std::uint32_t k, std::uint64_t bytes,
   }
   slot.sequence.store(sequence, std::memory_order_relaxed);
   core_->ring(sequence).store(k, std::memory_order_relaxed);
+  control.newest_slot.store(k, std::memory_order_relaxed);
   // An RMW rather than a store: subscribers that tried this slot while it
   // was on loan may still be taking their bit back out.
   slot.holders.fetch_and(~kSlotLoaned, std::memory_order_release);

@@ -135,6 +135,15 @@ std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
       missed_ += published - ring + 1 - cursor;
       cursor = published - ring + 1;
     }
+    // Keeping up, the sample wanted is the newest: its slot is on the line
+    // just read. A stale value fails the sequence check and the ring decides.
+    const std::uint32_t newest =
+        cursor == published ? core_->control().newest_slot.load(std::memory_order_relaxed) : UINT32_MAX;
+    if (newest != UINT32_MAX && hold(newest, cursor)) {
+      got = Held{newest, cursor};
+      ++cursor;
+      break;
+    }
     const std::uint32_t k = core_->ring(cursor).load(std::memory_order_acquire);
     if (hold(k, cursor)) {
       got = Held{k, cursor};

@@ -157,8 +157,8 @@ TEST(ChannelCrashTest, PublisherFindsDeadHoldersItselfWhenItRunsOutOfSlots) {
   }
   ASSERT_FALSE(pub.loan().has_value()) << "3 held + the newest: no slot";
   EXPECT_EQ(hoarder.kill_and_wait().signal, SIGKILL);
-  // No explicit reclaim: the refused loan looks for dead holders.
-  EXPECT_TRUE(pub.loan().has_value());
+  // No explicit reclaim: a waiting loan looks for dead holders.
+  EXPECT_TRUE(pub.loan(30s).has_value());
 }
 
 TEST(ChannelCrashTest, PublisherKilledMidLoanNeverExposesAHalfWrittenSample) {
@@ -303,9 +303,10 @@ TEST(ChannelCrashTest, TwoHundredRandomConnectsAndDisconnectsLeakNoSlot) {
   std::uint32_t value = 0;
   auto publish_some = [&](unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
-      auto loan = pub.loan();
-      // Never more than 3 samples are held by live subscribers here, so a
-      // refused loan means a leaked slot.
+      // Never more than 4 samples are held by live subscribers here, so a
+      // loan refused for 30 s (while dead holders are reclaimed) means a
+      // leaked slot.
+      auto loan = pub.loan(30s);
       ASSERT_TRUE(loan.has_value()) << "no slot after " << value << " samples: one leaked";
       fill(*loan, ++value);
       pub.publish(std::move(*loan));

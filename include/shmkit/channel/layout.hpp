@@ -74,6 +74,10 @@ struct ChannelControl {
   /// Subscribers inside wait() (each counted once through its `waiting` flag).
   std::atomic<std::uint32_t> waiters;
   std::atomic<std::uint64_t> publish_unix_ns;  ///< wall-clock time of the newest publish (for tools)
+  /// Slot of the newest sample, on the same cache line as `published`, so a
+  /// subscriber that keeps up finds it without reading the ring (it is
+  /// validated against the slot's sequence like a ring entry).
+  std::atomic<std::uint32_t> newest_slot;
 
   /// The publisher's claim: `pid << 2 | ChannelOwnerState`, 0 when none.
   alignas(64) std::atomic<std::uint64_t> publisher_owner;
@@ -92,6 +96,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "channel words are shared between processes and must be lock-free");
 static_assert(std::is_standard_layout_v<ChannelControl>, "ChannelControl lives in shared memory");
 static_assert(offsetof(ChannelControl, published) == 0);
+static_assert(offsetof(ChannelControl, newest_slot) < 64, "the newest slot shares the publish counter's line");
 static_assert(offsetof(ChannelControl, publisher_owner) == 64, "the publisher's claim gets its own cache line");
 static_assert(offsetof(ChannelControl, space_futex) == 128, "the blocking policy's words get their own cache line");
 
