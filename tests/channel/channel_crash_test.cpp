@@ -155,6 +155,16 @@ TEST(ChannelCrashTest, PublisherFindsDeadHoldersItselfWhenItRunsOutOfSlots) {
       pub.publish(std::move(*loan));
     }
   }
+  // Fill whatever the hoarder left (its samples may or may not include the
+  // newest), until 3 held + the newest leave nothing to loan.
+  for (int i = 0; i < 4; ++i) {
+    auto loan = pub.loan();
+    if (!loan) {
+      break;
+    }
+    fill(*loan, ++value);
+    pub.publish(std::move(*loan));
+  }
   ASSERT_FALSE(pub.loan().has_value()) << "3 held + the newest: no slot";
   EXPECT_EQ(hoarder.kill_and_wait().signal, SIGKILL);
   // No explicit reclaim: a waiting loan looks for dead holders.
