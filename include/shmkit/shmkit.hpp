@@ -7,6 +7,10 @@
 #include <shmkit/array/layout.hpp>
 #include <shmkit/array/options.hpp>
 #include <shmkit/array/shared_array.hpp>
+#include <shmkit/channel/channel.hpp>
+#include <shmkit/channel/layout.hpp>
+#include <shmkit/channel/options.hpp>
+#include <shmkit/channel/typed.hpp>
 #include <shmkit/config/yaml_codec.hpp>
 #include <shmkit/config/yaml_config.hpp>
 #include <shmkit/config/yaml_node.hpp>

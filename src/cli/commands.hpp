@@ -23,6 +23,7 @@ class ExitStatus : public std::exception {
 };
 
 void register_array_command(CLI::App& app);
+void register_channel_command(CLI::App& app);
 void register_config_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 void register_gc_command(CLI::App& app);

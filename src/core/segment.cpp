@@ -20,6 +20,8 @@ std::string_view to_string(SegmentKind kind) noexcept {
       return "array";
     case SegmentKind::logger:
       return "logger";
+    case SegmentKind::channel:
+      return "channel";
   }
   return "unknown";
 }

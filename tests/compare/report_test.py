@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench" / "compare"))
 
 import array_compare  # noqa: E402
+import channel_compare  # noqa: E402
 import compare_common  # noqa: E402
 import report  # noqa: E402
 import store_compare  # noqa: E402
@@ -174,6 +175,23 @@ class ArrayRowsTest(unittest.TestCase):
             self.assertAlmostEqual(r.ratio, shmkit[bench].gb_per_second / memcpy)
 
 
+class ChannelRowsTest(unittest.TestCase):
+    def test_rows_pair_each_latency_with_its_peer_and_the_array_row(self):
+        names = channel_compare.benchmark_names()
+        shmkit = {name: Figure(ns=1000.0, p50_ns=500.0, items_per_second=1e5)
+                  for name in names[channel_compare.BINARY]}
+        shmkit["BM_Channel_UnixSocketPingPong/64"] = Figure(ns=20000.0, p50_ns=10000.0)
+        array = {channel_compare.ARRAY_LATENCY: Figure(ns=100.0)}
+        rows = channel_compare.rows_from(Source("bench", shmkit), Source("array", array))
+        self.assertEqual(len(rows), len(channel_compare.LATENCY_ROWS) + len(channel_compare.RATE_ROWS))
+        self.assertEqual((rows[0].shmkit, rows[0].peer_value, rows[0].ratio), (500.0, 10000.0, 20.0))
+        array_row = next(r for r in rows if "SharedArray" in r.peer)
+        self.assertEqual((array_row.peer_value, array_row.ratio), (100.0, 0.2))
+        self.assertEqual(rows[-1].unit, "ops/s")
+        targets = channel_compare.check_targets(shmkit)
+        self.assertEqual([t.passed for t in targets], [False, False, False, None])
+
+
 class BenchmarkNamesTest(unittest.TestCase):
     """Every benchmark a script's rows name is defined by a program in bench/."""
 
@@ -187,6 +205,8 @@ class BenchmarkNamesTest(unittest.TestCase):
         used = set(array_compare.benchmark_names())
         for names in store_compare.benchmark_names().values():
             used |= names
+        for names in channel_compare.benchmark_names().values():
+            used |= {name.split("/")[0] for name in names}  # arguments ("/64") are not in BENCHMARK()
         self.assertTrue(used)
         self.assertEqual(used - self.defined(), set())
 

@@ -29,7 +29,7 @@ inline constexpr std::size_t kTrailerBytes = 4096;
 inline constexpr std::uint64_t kSegmentMagic = 0x00005449'4b4d4853ULL;
 
 /// What a segment holds.
-enum class SegmentKind : std::uint32_t { array = 1, logger = 2 };
+enum class SegmentKind : std::uint32_t { array = 1, logger = 2, channel = 3 };
 
 /// The identity block at the start of every segment's trailer.
 ///
@@ -50,7 +50,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the segment magi
 static_assert(std::is_standard_layout_v<SegmentTag>, "SegmentTag lives in shared memory");
 static_assert(sizeof(SegmentTag) == 40, "SegmentTag's layout is read by Python and shmkit ls");
 
-/// Human-readable name of a kind ("array", "logger", "unknown").
+/// Human-readable name of a kind ("array", "logger", "channel", "unknown").
 [[nodiscard]] std::string_view to_string(SegmentKind kind) noexcept;
 
 /// Fills a tag for a segment created by the calling process; the magic stays

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""shmkit channel next to a Unix socket, a POSIX message queue and the array module's ping-pong, on this machine.
+
+Usage (from the repository root, after `scripts/build`):
+
+    /usr/bin/python3 bench/compare/channel_compare.py [--build-dir build] [--json OUT]
+                                                      [--repetitions N] [--quick]
+
+It runs build/bench/channel_channel_bench with --benchmark_format=json (the
+channel's ping-pong of 64 B and 4 MiB samples, the same ping-pong through a
+Unix stream socket pair and through two POSIX message queues, 64 B
+throughput to one subscriber, one publisher feeding 4 subscribers), then
+BM_Array_CrossProcessLatency of build/bench/array_array_bench (one cache line
+bounced between two processes: the floor any shared-memory transport pays),
+in the same run, and prints one table (operation, shmkit, peer, peer figure,
+ratio, what the figure is) followed by the targets, each PASS or MISS.
+Latency figures are the median one-way time (half a busy-wait round trip);
+every figure is the best of N repetitions. A POSIX message may not exceed
+/proc/sys/fs/mqueue/msgsize_max (8 KiB unless root raises it), so the 4 MiB
+message-queue row is empty with that reason on most machines. The targets
+are informative: the script exits 0 unless it is used wrongly.
+bench/compare/report.py runs this with the other comparisons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from compare_common import (Comparison, Figure, Source, Target, Unavailable, describe_machine, finish_machine,
+                            parse_benchmark_json, print_comparison, progress, row, target, write_json)
+
+BINARY = Path("bench") / "channel_channel_bench"
+ARRAY_BINARY = Path("bench") / "array_array_bench"
+ARRAY_LATENCY = "BM_Array_CrossProcessLatency"
+PEER = "Unix socket, POSIX message queue, SharedArray cache-line ping-pong"
+SMALL, LARGE = 64, 4 << 20
+SIZES = {SMALL: "64 B", LARGE: "4 MiB"}
+
+LATENCY = "one-way latency, p50 of half a busy-wait ping-pong between two processes"
+# operation, shmkit benchmark, peer, peer benchmark (in the channel program unless noted), what the figure is
+LATENCY_ROWS = [
+    *[(f"one-way latency {label}", f"BM_Channel_PingPong/{size}", f"Unix socket pair, {label} messages",
+       f"BM_Channel_UnixSocketPingPong/{size}", LATENCY + "; the socket copies every byte twice")
+      for size, label in SIZES.items()],
+    *[(f"one-way latency {label}", f"BM_Channel_PingPong/{size}", f"POSIX message queue, {label} messages",
+       f"BM_Channel_MqueuePingPong/{size}", LATENCY + "; the queue copies every byte twice")
+      for size, label in SIZES.items()],
+    ("one-way latency 64 B", f"BM_Channel_PingPong/{SMALL}", "SharedArray: one uint64 bounced (array module)",
+     ARRAY_LATENCY, LATENCY + "; the array row moves one cache line and holds no sample"),
+]
+RATE_ROWS = [
+    ("4 MiB frames, 1 publisher -> 4 subscribers", f"BM_Channel_FanOut4/{LARGE}",
+     "64 KiB frames, 1 -> 4 (same program)", f"BM_Channel_FanOut4/{64 << 10}",
+     "frames/s delivered to every subscriber; equal rates mean no byte is copied"),
+]
+THROUGHPUT = "BM_Channel_Throughput64B"
+
+
+def benchmark_names() -> dict[Path, set[str]]:
+    """Every benchmark each program must run for the rows and targets (checked by the tests)."""
+    channel = {bench for _, bench, _, peer, _ in LATENCY_ROWS + RATE_ROWS for bench in (bench, peer)} | {THROUGHPUT}
+    return {BINARY: channel - {ARRAY_LATENCY}, ARRAY_BINARY: {ARRAY_LATENCY}}
+
+
+def run_program(binary: Path, repetitions: int, min_time: float, pattern: str | None = None) -> dict[str, Figure]:
+    if not binary.exists():
+        raise Unavailable(f"{binary} is not built: run scripts/build")
+    command = [str(binary), "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
+               f"--benchmark_min_time={min_time}"]
+    if pattern:
+        command.append(f"--benchmark_filter={pattern}")
+    progress(f"running {' '.join(command)}")
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{binary.name} exited with {completed.returncode}: {completed.stderr.strip()[-300:]}")
+    figures, _ = parse_benchmark_json(completed.stdout)
+    return figures
+
+
+def rows_from(shmkit: Source, array: Source) -> list:
+    def latency(figure: Figure) -> float:
+        return figure.latency_ns
+
+    def per_second(figure: Figure) -> float | None:
+        return figure.items_per_second
+
+    rows = []
+    for operation, bench, peer, peer_bench, measures in LATENCY_ROWS:
+        source = array if peer_bench == ARRAY_LATENCY else shmkit
+        rows.append(row("channel", operation, measures, "ns", shmkit.get(bench, latency), peer,
+                        source.get(peer_bench, latency)))
+    for operation, bench, peer, peer_bench, measures in RATE_ROWS:
+        rows.append(row("channel", operation, measures, "ops/s", shmkit.get(bench, per_second), peer,
+                        shmkit.get(peer_bench, per_second)))
+    return rows
+
+
+def check_targets(shmkit: dict[str, Figure]) -> list[Target]:
+    def latency(size: int) -> tuple[str, bool]:
+        p50 = shmkit[f"BM_Channel_PingPong/{size}"].latency_ns
+        return f"{p50:.0f} ns", p50 <= 200.0
+
+    def throughput() -> tuple[str, bool]:
+        rate = shmkit[THROUGHPUT].items_per_second
+        return f"{rate / 1e6:.2f} M samples/s", rate >= 10e6
+
+    def fan_out() -> tuple[str, None]:
+        large = shmkit[f"BM_Channel_FanOut4/{LARGE}"].items_per_second
+        small = shmkit[f"BM_Channel_FanOut4/{64 << 10}"].items_per_second
+        return f"{large / 1e3:.1f} k frames/s of 4 MiB = {large / small:.0%} of the 64 KiB rate", None
+
+    return [
+        target("one-way latency of 64 B samples <= 200 ns p50", lambda: latency(SMALL)),
+        target("one-way latency of 4 MiB samples <= 200 ns p50", lambda: latency(LARGE)),
+        target(">= 10 M samples/s of 64 B to one subscriber", throughput),
+        target("1 publisher -> 4 subscribers of 4 MiB frames, rate independent of size", fan_out),
+    ]
+
+
+def missing_prerequisites(build_dir: Path) -> list[str]:
+    return [f"{build_dir / binary} (its rows stay empty): run scripts/build"
+            for binary in (BINARY, ARRAY_BINARY) if not (build_dir / binary).exists()]
+
+
+def collect(build_dir: Path, repetitions: int = 5, quick: bool = False) -> Comparison:
+    """Runs the channel benchmarks and the array ping-pong; a part that cannot run leaves its rows empty."""
+    min_time = 0.05 if quick else 0.5
+    repetitions = 2 if quick else repetitions
+    shmkit = Source.measure(str(build_dir / BINARY), lambda: run_program(build_dir / BINARY, repetitions, min_time))
+    array = Source.measure(str(build_dir / ARRAY_BINARY),
+                           lambda: run_program(build_dir / ARRAY_BINARY, repetitions, min_time, ARRAY_LATENCY))
+    return Comparison(
+        section="channel",
+        peer=PEER,
+        rows=rows_from(shmkit, array),
+        targets=check_targets(shmkit.values),
+        raw={
+            "shmkit": {name: asdict(figure) for name, figure in shmkit.values.items()},
+            "array": {name: asdict(figure) for name, figure in array.values.items()},
+            "errors": {s.label: s.error for s in (shmkit, array) if s.error},
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build-dir", type=Path, default=Path("build"), help="Meson build directory (default: build)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write every raw figure to OUT")
+    parser.add_argument("--repetitions", type=int, default=5, help="repetitions of each benchmark (default: 5)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisier figures)")
+    args = parser.parse_args(argv)
+
+    machine = describe_machine()
+    comparison = collect(args.build_dir, args.repetitions, args.quick)
+    finish_machine(machine)
+    print_comparison([comparison], machine)
+    if args.json:
+        write_json(args.json, [comparison], machine)
+        print(f"\nraw figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+#pragma once
+// The channel engine behind the public handles: one mapping of a channel
+// segment, plus the private state of a publisher and of a subscriber.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <shmkit/channel/channel.hpp>
+#include <shmkit/channel/layout.hpp>
+#include <shmkit/channel/options.hpp>
+#include <shmkit/core/segment.hpp>
+
+namespace shmkit::detail {
+
+/// Packs an owner word: pid above two state bits.
+[[nodiscard]] constexpr std::uint64_t owner_word(pid_t pid, ChannelOwnerState state) noexcept {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(pid)) << 2) | static_cast<std::uint64_t>(state);
+}
+[[nodiscard]] constexpr pid_t owner_pid(std::uint64_t word) noexcept {
+  return static_cast<pid_t>(word >> 2);
+}
+[[nodiscard]] constexpr ChannelOwnerState owner_state(std::uint64_t word) noexcept {
+  return static_cast<ChannelOwnerState>(word & 3U);
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call).
+[[nodiscard]] std::uint64_t monotonic_ns() noexcept;
+
+class ChannelCore {
+ public:
+  static constexpr std::string_view kWhat = "channel";
+
+  static std::shared_ptr<ChannelCore> create(std::string_view name, const ChannelOptions& options);
+  static std::shared_ptr<ChannelCore> open(std::string_view name);
+
+  ChannelCore(SharedSegment segment, std::string name);
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] const SharedSegment& segment() const noexcept { return segment_; }
+  [[nodiscard]] ChannelTrailer& trailer() const noexcept { return *trailer_; }
+  [[nodiscard]] ChannelControl& control() const noexcept { return *control_; }
+  [[nodiscard]] ChannelSubscriber& subscriber(std::uint32_t j) const noexcept { return subscribers_[j]; }
+  [[nodiscard]] ChannelSlot& slot(std::uint32_t k) const noexcept { return slots_[k]; }
+  [[nodiscard]] std::atomic<std::uint32_t>& ring(std::uint64_t sequence) const noexcept {
+    return ring_[sequence & ring_mask_];
+  }
+  [[nodiscard]] std::byte* payload(std::uint32_t k) const noexcept { return data_ + k * stride_; }
+  [[nodiscard]] std::uint32_t slots() const noexcept { return slot_count_; }
+  [[nodiscard]] std::uint32_t max_subscribers() const noexcept { return max_subscribers_; }
+  [[nodiscard]] std::uint64_t ring_size() const noexcept { return ring_mask_ + 1; }
+  [[nodiscard]] bool blocking() const noexcept { return blocking_; }
+  [[nodiscard]] const SampleSpec& sample() const noexcept { return sample_; }
+  /// The fixed shape of array samples (empty for values) as size_t.
+  [[nodiscard]] const std::size_t* fixed_shape() const noexcept { return trailer_->shape; }
+
+  /// Reclaims dead participants (see Channel::reclaim_dead).
+  std::size_t reclaim_dead() const noexcept;
+
+  [[nodiscard]] ChannelInfo info() const;
+  void expect(const SampleSpec& expected) const;
+
+ private:
+  SharedSegment segment_;
+  std::string name_;
+  ChannelTrailer* trailer_;
+  ChannelControl* control_;
+  ChannelSubscriber* subscribers_;
+  ChannelSlot* slots_;
+  std::atomic<std::uint32_t>* ring_;
+  std::byte* data_;
+  std::uint64_t stride_;
+  std::uint64_t ring_mask_;
+  std::uint32_t slot_count_;
+  std::uint32_t max_subscribers_;
+  bool blocking_;
+  SampleSpec sample_;
+};
+
+/// The publisher's private bookkeeping. `order_` lists the slots not on
+/// loan, oldest sample first (empty slots before any published one), so a
+/// loan usually takes the front entry.
+class PublisherState {
+ public:
+  explicit PublisherState(std::shared_ptr<ChannelCore> core);
+  PublisherState(const PublisherState&) = delete;
+  PublisherState& operator=(const PublisherState&) = delete;
+  ~PublisherState();
+
+  [[nodiscard]] std::optional<std::uint32_t> try_loan() noexcept;
+  [[nodiscard]] std::optional<std::uint32_t> loan(std::chrono::nanoseconds timeout) noexcept;
+  std::uint64_t publish(std::uint32_t slot, std::uint64_t bytes, std::span<const std::size_t> shape) noexcept;
+  void drop(std::uint32_t slot) noexcept;
+  [[nodiscard]] ChannelCore& core() const noexcept { return *core_; }
+
+ private:
+  [[nodiscard]] std::uint64_t min_cursor() const noexcept;
+
+  std::shared_ptr<ChannelCore> core_;
+  std::vector<std::uint32_t> order_;  // sized once; never grows past slots
+  std::size_t count_ = 0;
+  std::uint32_t protect_;  // newest published samples kept (history, at least 1)
+  std::uint64_t sequence_ = 0;
+  std::uint64_t owner_ = 0;
+  std::uint64_t last_reclaim_ns_ = 0;  // a refused loan looks for dead holders at most once a millisecond
+};
+
+/// A subscriber's private bookkeeping: its record, the sequence it reads
+/// next, and how many times it holds each slot (a slot's shared bit is set
+/// once however often the same sample is held).
+class SubscriberState {
+ public:
+  SubscriberState(std::shared_ptr<ChannelCore> core, const SubscriberOptions& options);
+  SubscriberState(const SubscriberState&) = delete;
+  SubscriberState& operator=(const SubscriberState&) = delete;
+  ~SubscriberState();
+
+  struct Held {
+    std::uint32_t slot;
+    std::uint64_t sequence;
+  };
+  [[nodiscard]] std::optional<Held> receive() noexcept;
+  [[nodiscard]] std::optional<Held> latest() noexcept;
+  bool wait(std::chrono::nanoseconds timeout) noexcept;
+  void release(std::uint32_t slot) noexcept;
+
+  [[nodiscard]] std::uint64_t pending() const noexcept;
+  [[nodiscard]] ChannelCore& core() const noexcept { return *core_; }
+  [[nodiscard]] ChannelSubscriber& record() const noexcept { return *record_; }
+  [[nodiscard]] std::uint32_t index() const noexcept { return index_; }
+
+ private:
+  bool hold(std::uint32_t slot, std::uint64_t sequence) noexcept;
+  void advance(std::uint64_t cursor) noexcept;
+
+  std::shared_ptr<ChannelCore> core_;
+  std::uint32_t index_ = 0;
+  std::uint64_t bit_ = 0;
+  ChannelSubscriber* record_ = nullptr;
+  std::vector<std::uint32_t> held_;  // per slot, sized once
+  std::uint64_t cursor_ = 1;
+  std::uint64_t missed_ = 0;
+  std::uint64_t received_ = 0;
+  std::uint64_t skipped_ = 0;
+};
+
+}  // namespace shmkit::detail
