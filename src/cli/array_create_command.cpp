@@ -1,8 +1,8 @@
 // shmkit array create NAME --dtype D --shape S [--fill V] [--mode M] [--exist-ok]
 
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/array/options.hpp>
 #include <shmkit/array/shared_array.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/segment_scan.hpp>
 
 #include <iostream>

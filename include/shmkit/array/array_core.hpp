@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/array/layout.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/process.hpp>
 #include <shmkit/core/robust_mutex.hpp>
 #include <shmkit/core/segment.hpp>

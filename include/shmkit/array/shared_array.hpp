@@ -37,8 +37,8 @@
 #include <xtensor/xarray.hpp>
 
 #include <shmkit/array/array_core.hpp>
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/array/options.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 
 namespace shmkit {

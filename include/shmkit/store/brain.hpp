@@ -49,8 +49,8 @@
 #include <xtensor/xeval.hpp>
 #include <xtensor/xtensor.hpp>
 
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/config/yaml_config.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/value.hpp>
