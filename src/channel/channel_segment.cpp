@@ -15,7 +15,7 @@
 #include <new>
 #include <thread>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
 
 namespace shmkit {

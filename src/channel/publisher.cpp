@@ -8,7 +8,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
 
 namespace shmkit {

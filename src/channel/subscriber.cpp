@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "../core/futex.hpp"
+#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
 
 namespace shmkit {

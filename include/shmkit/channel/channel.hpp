@@ -53,7 +53,7 @@
 
 #include <xtensor/xadapt.hpp>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/channel/layout.hpp>
 #include <shmkit/channel/options.hpp>
 #include <shmkit/core/error.hpp>

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <shmkit/array/dtype.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/channel/layout.hpp>
 #include <shmkit/core/segment.hpp>
 
