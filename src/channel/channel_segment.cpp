@@ -15,8 +15,8 @@
 #include <new>
 #include <thread>
 
-#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
+#include "core/detail/futex.hpp"
 
 namespace shmkit {
 

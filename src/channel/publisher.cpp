@@ -8,8 +8,8 @@
 #include <cstring>
 #include <numeric>
 
-#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
+#include "core/detail/futex.hpp"
 
 namespace shmkit {
 

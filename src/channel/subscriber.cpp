@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/detail/futex.hpp"
 #include "channel_core.hpp"
+#include "core/detail/futex.hpp"
 
 namespace shmkit {
 

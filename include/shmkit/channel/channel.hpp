@@ -53,9 +53,9 @@
 
 #include <xtensor/xadapt.hpp>
 
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/channel/layout.hpp>
 #include <shmkit/channel/options.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/process.hpp>
 

@@ -10,8 +10,8 @@
 #include <type_traits>
 #include <vector>
 
-#include <shmkit/core/dtype.hpp>
 #include <shmkit/channel/layout.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/segment.hpp>
 
 namespace shmkit {
