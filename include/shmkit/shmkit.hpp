@@ -36,4 +36,5 @@
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_options.hpp>
 #include <shmkit/store/store_server.hpp>
+#include <shmkit/store/store_types.hpp>
 #include <shmkit/store/value.hpp>

@@ -24,27 +24,13 @@
 #include <vector>
 
 #include <shmkit/store/object_id.hpp>
-#include <shmkit/store/store_server.hpp>
+#include <shmkit/store/store_types.hpp>
 
 namespace shmkit {
 
 namespace detail {
 class StoreConnection;
 }
-
-/// Whether an object can be read yet.
-enum class ObjectState : std::uint8_t { created, sealed };
-
-/// One object as `StoreClient::list` reports it.
-struct ObjectInfo {
-  ObjectId id;
-  std::uint64_t data_size = 0;
-  std::uint64_t metadata_size = 0;
-  ObjectState state = ObjectState::created;
-  std::uint32_t ref_count = 0;       ///< references held by all clients
-  std::int64_t created_unix_ns = 0;  ///< wall-clock time of create
-  pid_t creator_pid = 0;             ///< process that created it
-};
 
 /// A read-only view of a sealed object holding one reference to it.
 ///
@@ -95,19 +81,6 @@ struct ObjectToPut {
   std::span<const std::byte> metadata;
 };
 
-/// A notification from the store.
-struct StoreEvent {
-  enum class Kind : std::uint8_t {
-    sealed = 1,   ///< the object can now be read
-    removed = 2,  ///< the object was removed, evicted or aborted after sealing
-    overflow = 3  ///< events were dropped because this subscriber fell behind; re-list
-  };
-  Kind kind = Kind::sealed;
-  ObjectId id;  ///< unset for overflow
-  std::uint64_t data_size = 0;
-  std::uint64_t metadata_size = 0;
-};
-
 /// A stream of store events on its own connection. A new subscription first
 /// receives a `sealed` event for every object sealed at the time it
 /// subscribed, then events as they happen, in the order the server saw them.
@@ -141,18 +114,6 @@ struct NamedObject {
   ObjectId id;
   std::span<const std::byte> data;
   std::span<const std::byte> metadata;
-};
-
-/// One name of a namespace, as `StoreClient::list_names` reports it.
-struct NameBinding {
-  std::string name;
-  ObjectId id;
-};
-
-/// One namespace, as `StoreClient::namespaces` reports it.
-struct NamespaceInfo {
-  std::string name;
-  std::uint64_t names = 0;  ///< names bound in it
 };
 
 /// A client of a store server.

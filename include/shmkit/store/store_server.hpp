@@ -22,24 +22,13 @@
 #include <string>
 
 #include <shmkit/store/store_options.hpp>
+#include <shmkit/store/store_types.hpp>
 
 namespace shmkit {
 
 namespace detail {
 class StoreServerLoop;
 }
-
-/// Capacity and occupancy of a store, in bytes.
-struct StoreStats {
-  std::uint64_t capacity = 0;       ///< bytes for object data and metadata
-  std::uint64_t used = 0;           ///< bytes allocated to objects (64-byte granules)
-  std::uint64_t objects = 0;        ///< objects created or sealed and not yet freed
-  std::uint64_t clients = 0;        ///< connections the server has not yet seen close
-  std::uint64_t waiting = 0;        ///< gets blocked right now, waiting for a seal
-  std::uint64_t spilled = 0;        ///< objects evicted to the spill directory, not restored yet
-  std::uint64_t spilled_bytes = 0;  ///< their data + metadata bytes
-  [[nodiscard]] std::uint64_t free() const noexcept { return capacity - used; }
-};
 
 /// A running store server. Move-only; the destructor stops it.
 class StoreServer {
