@@ -1,4 +1,4 @@
-#include "name_table.hpp"
+#include "store/server/name_table.hpp"
 
 namespace shmkit::detail {
 

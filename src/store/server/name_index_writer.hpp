@@ -9,7 +9,7 @@
 
 #include <shmkit/store/object_id.hpp>
 
-#include "name_index.hpp"
+#include "store/common/name_index.hpp"
 
 namespace shmkit::detail {
 

@@ -1,4 +1,4 @@
-#include "spill_store.hpp"
+#include "store/persist/spill_store.hpp"
 
 #include <cstring>
 #include <string_view>

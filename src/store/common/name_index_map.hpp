@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "name_index.hpp"
+#include "store/common/name_index.hpp"
 
 namespace shmkit::detail {
 

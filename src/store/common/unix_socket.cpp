@@ -1,4 +1,4 @@
-#include "unix_socket.hpp"
+#include "store/common/unix_socket.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

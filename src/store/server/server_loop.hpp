@@ -18,13 +18,13 @@
 #include <shmkit/store/store_client.hpp>
 #include <shmkit/store/store_options.hpp>
 
-#include "arena.hpp"
-#include "name_index_map.hpp"
-#include "name_index_writer.hpp"
-#include "name_persistence.hpp"
-#include "name_table.hpp"
-#include "object_table.hpp"
-#include "spill_store.hpp"
+#include "store/common/arena.hpp"
+#include "store/common/name_index_map.hpp"
+#include "store/persist/name_persistence.hpp"
+#include "store/persist/spill_store.hpp"
+#include "store/server/name_index_writer.hpp"
+#include "store/server/name_table.hpp"
+#include "store/server/object_table.hpp"
 
 namespace shmkit::detail {
 

@@ -1,4 +1,4 @@
-#include "free_list.hpp"
+#include "store/server/free_list.hpp"
 
 #include <iterator>
 

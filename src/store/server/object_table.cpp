@@ -1,4 +1,4 @@
-#include "object_table.hpp"
+#include "store/server/object_table.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -15,9 +15,9 @@
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>
 
-#include "arena.hpp"
-#include "name_index_map.hpp"
-#include "protocol.hpp"
+#include "store/common/arena.hpp"
+#include "store/common/name_index_map.hpp"
+#include "store/common/protocol.hpp"
 
 namespace shmkit::detail {
 

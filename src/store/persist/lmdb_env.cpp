@@ -1,4 +1,4 @@
-#include "lmdb_env.hpp"
+#include "store/persist/lmdb_env.hpp"
 
 #include <sys/stat.h>
 

@@ -18,10 +18,10 @@
 
 #include <shmkit/store/store_client.hpp>
 
-#include "free_list.hpp"
-#include "layout.hpp"
-#include "object_record.hpp"
-#include "protocol.hpp"
+#include "store/common/layout.hpp"
+#include "store/common/protocol.hpp"
+#include "store/persist/object_record.hpp"
+#include "store/server/free_list.hpp"
 
 namespace shmkit::detail {
 

@@ -8,7 +8,7 @@
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
 
-#include "server_loop.hpp"
+#include "store/server/server_loop.hpp"
 
 namespace shmkit::detail {
 

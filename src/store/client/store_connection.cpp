@@ -1,4 +1,4 @@
-#include "store_connection.hpp"
+#include "store/client/store_connection.hpp"
 
 #include <poll.h>
 #include <sched.h>
@@ -13,7 +13,7 @@
 #include <shmkit/core/error.hpp>
 
 #include "core/detail/futex.hpp"
-#include "unix_socket.hpp"
+#include "store/common/unix_socket.hpp"
 
 namespace shmkit::detail {
 

@@ -1,8 +1,8 @@
-#include "name_index_writer.hpp"
+#include "store/server/name_index_writer.hpp"
 
 #include <cstring>
 
-#include "name_table.hpp"
+#include "store/server/name_table.hpp"
 
 namespace shmkit::detail {
 

@@ -11,8 +11,8 @@
 #include <shmkit/core/name.hpp>
 #include <shmkit/store/store_client.hpp>
 
-#include "store_connection.hpp"
-#include "unix_socket.hpp"
+#include "store/client/store_connection.hpp"
+#include "store/common/unix_socket.hpp"
 
 namespace shmkit {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "lmdb_env.hpp"
-#include "object_record.hpp"
+#include "store/persist/lmdb_env.hpp"
+#include "store/persist/object_record.hpp"
 
 namespace shmkit::detail {
 

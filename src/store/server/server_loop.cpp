@@ -1,4 +1,4 @@
-#include "server_loop.hpp"
+#include "store/server/server_loop.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -12,7 +12,7 @@
 #include <shmkit/core/error.hpp>
 
 #include "core/detail/futex.hpp"
-#include "unix_socket.hpp"
+#include "store/common/unix_socket.hpp"
 
 namespace shmkit::detail {
 

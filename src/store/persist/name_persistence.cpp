@@ -1,4 +1,4 @@
-#include "name_persistence.hpp"
+#include "store/persist/name_persistence.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -12,8 +12,8 @@
 
 #include <shmkit/store/object_id.hpp>
 
-#include "lmdb_env.hpp"
-#include "object_record.hpp"
+#include "store/persist/lmdb_env.hpp"
+#include "store/persist/object_record.hpp"
 
 namespace shmkit::detail {
 

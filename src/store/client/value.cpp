@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "protocol.hpp"
+#include "store/common/protocol.hpp"
 
 namespace shmkit {
 

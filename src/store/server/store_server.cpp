@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "server_loop.hpp"
+#include "store/server/server_loop.hpp"
 
 namespace shmkit {
 

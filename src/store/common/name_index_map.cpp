@@ -1,4 +1,4 @@
-#include "name_index_map.hpp"
+#include "store/common/name_index_map.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "arena.hpp"
+#include "store/common/arena.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -7,7 +7,7 @@
 
 #include <shmkit/store/store_options.hpp>
 
-#include "layout.hpp"
+#include "store/common/layout.hpp"
 
 namespace shmkit::detail {
 
