@@ -17,8 +17,6 @@
 namespace shmkit {
 
 using detail::Clock;
-using detail::FrameReader;
-using detail::FrameWriter;
 using detail::Request;
 
 namespace {
@@ -60,8 +58,8 @@ std::vector<std::byte> read_welcome(int fd, const std::string& path, Clock::time
     throw Error("the store server on '" + path + "' closed the connection while greeting");
   }
   if (static_cast<detail::Status>(body[0]) != detail::Status::ok) {
-    throw Error("store '" + path + "' refused this client: " +
-                std::string(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1));
+    throw Error("store '" + path +
+                "' refused this client: " + detail::decode_error_reply(std::span<const std::byte>(body).subspan(1)));
   }
   return body;
 }
@@ -142,20 +140,10 @@ Subscription::~Subscription() {
 
 std::optional<StoreEvent> Subscription::next(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = deadline_after(timeout);
-  constexpr std::size_t kEventBytes = 4 + 2 + ObjectId::kSize + 16;
+  constexpr std::size_t kEventBytes = detail::kEventFrameBytes;
   for (;;) {
     if (buffer_.size() >= kEventBytes) {
-      FrameReader r({buffer_.data(), kEventBytes});
-      const auto length = r.get<std::uint32_t>();
-      const auto type = r.get<std::uint8_t>();
-      StoreEvent event;
-      event.kind = static_cast<StoreEvent::Kind>(r.get<std::uint8_t>());
-      event.id = r.get_id();
-      event.data_size = r.get<std::uint64_t>();
-      event.metadata_size = r.get<std::uint64_t>();
-      if (length != kEventBytes - 4 || type != detail::kEventFrame) {
-        throw Error("the store server sent a malformed event");
-      }
+      const StoreEvent event = detail::decode_event({buffer_.data(), kEventBytes});
       buffer_.erase(buffer_.begin(), buffer_.begin() + kEventBytes);
       return event;
     }
@@ -191,14 +179,12 @@ StoreClient StoreClient::connect(const std::string& socket_path, std::chrono::mi
   WelcomeFds passed;
   try {
     const std::vector<std::byte> body = read_welcome(fd, socket_path, deadline, passed);
-    FrameReader r(body);
-    r.get<std::uint8_t>();
-    const auto version = r.get<std::uint32_t>();
-    const auto slot = r.get<std::uint32_t>();
-    r.get<std::uint64_t>();
-    if (!r.ok()) {
+    const std::optional<detail::Welcome> welcome = detail::decode_welcome(std::span<const std::byte>(body).subspan(1));
+    if (!welcome) {
       throw Error("the store server on '" + socket_path + "' sent a malformed greeting");
     }
+    const std::uint32_t version = welcome->layout_version;
+    const std::uint32_t slot = welcome->client_slot;
     // Checked before the descriptors: an older server sends only one.
     if (version != detail::kStoreLayoutVersion) {
       throw LayoutError("the store server on '" + socket_path + "' speaks layout version " + std::to_string(version) +
@@ -235,9 +221,7 @@ void StoreClient::seal(const ObjectId& id) {
 }
 
 void StoreClient::abort(const ObjectId& id) {
-  FrameWriter w;
-  w.put(Request::abort).put_id(id);
-  connection_->request(w.finish());
+  connection_->request(detail::encode_id_request(Request::abort, id));
   connection_->forget_created(id);
 }
 
@@ -315,10 +299,8 @@ void StoreClient::restore_spilled(std::span<const ObjectId> ids, std::span<const
     if (buffers[i].valid()) {
       continue;
     }
-    FrameWriter w;
-    w.put(Request::restore).put_id(ids[i]);
     try {
-      connection_->request(w.finish());
+      connection_->request(detail::encode_id_request(Request::restore, ids[i]));
     } catch (const NotFoundError&) {
       // Not spilled either: not created or not sealed yet, or gone.
     }
@@ -353,10 +335,8 @@ bool StoreClient::contains(const ObjectId& id) const noexcept {
 }
 
 bool StoreClient::remove(const ObjectId& id) {
-  FrameWriter w;
-  w.put(Request::remove).put_id(id);
   try {
-    connection_->request(w.finish());
+    connection_->request(detail::encode_id_request(Request::remove, id));
   } catch (const NotFoundError&) {
     return false;
   }
@@ -364,15 +344,7 @@ bool StoreClient::remove(const ObjectId& id) {
 }
 
 std::uint64_t StoreClient::evict(std::uint64_t bytes) {
-  FrameWriter w;
-  w.put(Request::evict).put(bytes);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto freed = r.get<std::uint64_t>();
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to evict");
-  }
-  return freed;
+  return detail::decode_count_reply(connection_->request(detail::encode_evict(bytes)), "evict");
 }
 
 void StoreClient::refresh(std::span<const ObjectId> ids) noexcept {
@@ -387,36 +359,14 @@ void StoreClient::refresh(std::span<const ObjectId> ids) noexcept {
 }
 
 std::vector<ObjectInfo> StoreClient::list() {
-  FrameWriter w;
-  w.put(Request::list);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto count = r.get<std::uint32_t>();
-  std::vector<ObjectInfo> infos;
-  for (std::uint32_t i = 0; i < count && r.ok(false); ++i) {
-    ObjectInfo info;
-    info.id = r.get_id();
-    info.data_size = r.get<std::uint64_t>();
-    info.metadata_size = r.get<std::uint64_t>();
-    info.state = static_cast<ObjectState>(r.get<std::uint8_t>());
-    info.ref_count = r.get<std::uint32_t>();
-    info.created_unix_ns = r.get<std::int64_t>();
-    info.creator_pid = r.get<std::int32_t>();
-    infos.push_back(info);
-  }
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to list");
-  }
-  return infos;
+  return detail::decode_list_reply(connection_->request(detail::encode_bare_request(Request::list)));
 }
 
 Subscription StoreClient::subscribe() {
   const std::string& path = connection_->path();
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
   Subscription subscription(detail::open_side_connection(path, deadline));
-  FrameWriter w;
-  w.put(Request::subscribe);
-  if (!detail::send_all(subscription.fd_, w.finish())) {
+  if (!detail::send_all(subscription.fd_, detail::encode_bare_request(Request::subscribe))) {
     throw Error("the store server on '" + path + "' closed the connection while subscribing");
   }
   std::byte reply[5];
@@ -431,26 +381,12 @@ std::uint64_t StoreClient::snapshot(const std::string& dir) {
   if (dir.empty()) {
     throw Error("store snapshot needs a directory");
   }
-  FrameWriter w;
-  w.put(Request::snapshot).put_text(dir);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto written = r.get<std::uint64_t>();
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to snapshot");
-  }
-  return written;
+  return detail::decode_count_reply(connection_->request(detail::encode_text_request(Request::snapshot, dir)),
+                                    "snapshot");
 }
 
 StoreStats StoreClient::stats() const noexcept {
-  const auto& h = connection_->view().header();
-  return {h.capacity,
-          h.used.load(std::memory_order_relaxed),
-          h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed),
-          h.waiters.load(std::memory_order_relaxed),
-          h.spilled_objects.load(std::memory_order_relaxed),
-          h.spilled_bytes.load(std::memory_order_relaxed)};
+  return detail::read_stats(connection_->view().header());
 }
 
 }  // namespace shmkit

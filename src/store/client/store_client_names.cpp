@@ -17,8 +17,6 @@
 namespace shmkit {
 
 using detail::Clock;
-using detail::FrameReader;
-using detail::FrameWriter;
 using detail::Request;
 
 namespace {
@@ -26,29 +24,6 @@ namespace {
 void validate_pair(const std::string& ns, const std::string& name) {
   validate_name(ns, "store namespace");
   validate_name(name, "store");
-}
-
-ObjectId read_id(std::span<const std::byte> body, const char* what) {
-  FrameReader r(body);
-  const ObjectId id = r.get_id();
-  if (!r.ok()) {
-    throw Error(std::string("the store server sent a malformed reply to ") + what);
-  }
-  return id;
-}
-
-FrameWriter put_value_frame(const std::string& ns, const std::string& name, const ObjectId& id,
-                            std::span<const std::byte> data, std::span<const std::byte> metadata) {
-  FrameWriter w;
-  w.put(Request::put_value)
-      .put_text(ns)
-      .put_text(name)
-      .put_id(id)
-      .put(std::uint64_t{data.size()})
-      .put(std::uint64_t{metadata.size()});
-  w.put_bytes({reinterpret_cast<const char*>(data.data()), data.size()});
-  w.put_bytes({reinterpret_cast<const char*>(metadata.data()), metadata.size()});
-  return w;
 }
 
 TimeoutError name_timeout(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
@@ -69,9 +44,7 @@ struct FdGuard {
 
 void StoreClient::put_name(const std::string& ns, const std::string& name, const ObjectId& id) {
   validate_pair(ns, name);
-  FrameWriter w;
-  w.put(Request::put_name).put_text(ns).put_text(name).put_id(id);
-  connection_->request(w.finish());
+  connection_->request(detail::encode_put_name(ns, name, id));
 }
 
 std::optional<ObjectId> StoreClient::find_name(const std::string& ns, const std::string& name) {
@@ -85,10 +58,8 @@ std::optional<ObjectId> StoreClient::find_name(const std::string& ns, const std:
     case detail::NameLookup::unindexed:
       break;
   }
-  FrameWriter w;
-  w.put(Request::get_name).put_text(ns).put_text(name).put(std::uint8_t{0});
   try {
-    return read_id(connection_->request(w.finish()), "get_name");
+    return detail::decode_id_reply(connection_->request(detail::encode_get_name(ns, name, false)), "get_name");
   } catch (const NotFoundError&) {
     return std::nullopt;
   }
@@ -106,9 +77,7 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
   const std::string& path = connection_->path();
   const Clock::time_point connect_deadline = timeout.count() < 0 ? Clock::now() + std::chrono::seconds(10) : deadline;
   const FdGuard side{detail::open_side_connection(path, connect_deadline)};
-  FrameWriter w;
-  w.put(Request::get_name).put_text(ns).put_text(name).put(std::uint8_t{1});
-  if (!detail::send_all(side.fd, w.finish())) {
+  if (!detail::send_all(side.fd, detail::encode_get_name(ns, name, true))) {
     throw Error("the store server on '" + path + "' closed the connection during get_name");
   }
   // The server answers a waiting get_name only once the name is bound (or
@@ -130,9 +99,9 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
   }
   if (static_cast<detail::Status>(body[0]) != detail::Status::ok) {
     throw Error("the store server refused get_name: " +
-                std::string(reinterpret_cast<const char*>(body.data() + 1), body.size() - 1));
+                detail::decode_error_reply(std::span<const std::byte>(body).subspan(1)));
   }
-  return read_id(std::span<const std::byte>(body).subspan(1), "get_name");
+  return detail::decode_id_reply(std::span<const std::byte>(body).subspan(1), "get_name");
 }
 
 ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
@@ -166,7 +135,7 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
                             std::span<const std::byte> data, std::span<const std::byte> metadata) {
   validate_pair(ns, name);
   if (data.size() + metadata.size() <= detail::kInlineValueBytes) {
-    connection_->request(put_value_frame(ns, name, id, data, metadata).finish());
+    connection_->request(detail::encode_put_value(ns, name, id, data, metadata));
     return;
   }
   create_and_seal(id, data, metadata);
@@ -179,13 +148,13 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
 }
 
 void StoreClient::put_named(std::span<const NamedObject> objects) {
-  std::vector<std::vector<std::byte>> inline_frames;
+  std::vector<detail::Frame> inline_frames;
   std::vector<const NamedObject*> large;
   for (const NamedObject& object : objects) {
     validate_pair(object.ns, object.name);
     if (object.data.size() + object.metadata.size() <= detail::kInlineValueBytes) {
       inline_frames.push_back(
-          std::move(put_value_frame(object.ns, object.name, object.id, object.data, object.metadata).finish()));
+          detail::encode_put_value(object.ns, object.name, object.id, object.data, object.metadata));
     } else {
       large.push_back(&object);
     }
@@ -212,10 +181,8 @@ void StoreClient::put_named(std::span<const NamedObject> objects) {
 
 bool StoreClient::drop_name(const std::string& ns, const std::string& name) {
   validate_pair(ns, name);
-  FrameWriter w;
-  w.put(Request::drop_name).put_text(ns).put_text(name);
   try {
-    connection_->request(w.finish());
+    connection_->request(detail::encode_text_pair(Request::drop_name, ns, name));
   } catch (const NotFoundError&) {
     return false;
   }
@@ -228,54 +195,18 @@ std::vector<NameBinding> StoreClient::list_names(const std::string& ns, const st
     throw NameError("name prefix of " + std::to_string(prefix.size()) + " characters is longer than any name (" +
                     std::to_string(kMaxNameLength) + ")");
   }
-  FrameWriter w;
-  w.put(Request::list_names).put_text(ns).put_text(prefix);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto count = r.get<std::uint32_t>();
-  std::vector<NameBinding> names;
-  for (std::uint32_t i = 0; i < count && r.ok(false); ++i) {
-    NameBinding binding;
-    binding.name = r.get_text();
-    binding.id = r.get_id();
-    names.push_back(std::move(binding));
-  }
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to list_names");
-  }
-  return names;
+  return detail::decode_list_names_reply(
+      connection_->request(detail::encode_text_pair(Request::list_names, ns, prefix)));
 }
 
 std::vector<NamespaceInfo> StoreClient::namespaces() {
-  FrameWriter w;
-  w.put(Request::namespaces);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto count = r.get<std::uint32_t>();
-  std::vector<NamespaceInfo> spaces;
-  for (std::uint32_t i = 0; i < count && r.ok(false); ++i) {
-    NamespaceInfo info;
-    info.name = r.get_text();
-    info.names = r.get<std::uint64_t>();
-    spaces.push_back(std::move(info));
-  }
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to namespaces");
-  }
-  return spaces;
+  return detail::decode_namespaces_reply(connection_->request(detail::encode_bare_request(Request::namespaces)));
 }
 
 std::uint64_t StoreClient::remove_namespace(const std::string& ns) {
   validate_name(ns, "store namespace");
-  FrameWriter w;
-  w.put(Request::remove_namespace).put_text(ns);
-  const std::vector<std::byte> body = connection_->request(w.finish());
-  FrameReader r(body);
-  const auto dropped = r.get<std::uint64_t>();
-  if (!r.ok()) {
-    throw Error("the store server sent a malformed reply to remove_namespace");
-  }
-  return dropped;
+  return detail::decode_count_reply(connection_->request(detail::encode_text_request(Request::remove_namespace, ns)),
+                                    "remove_namespace");
 }
 
 }  // namespace shmkit

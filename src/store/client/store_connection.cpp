@@ -54,7 +54,7 @@ StoreConnection::~StoreConnection() {
   ::close(fd_);
 }
 
-std::vector<std::byte> StoreConnection::request(std::vector<std::byte>& frame) {
+std::vector<std::byte> StoreConnection::request(const Frame& frame) {
   const std::lock_guard lock(mutex_);
   return request_locked(frame);
 }
@@ -69,14 +69,14 @@ void StoreConnection::begin_request_locked() noexcept {
   reply_poll_ = std::chrono::steady_clock::now() - last_reply_ < spin ? spin : std::chrono::microseconds{0};
 }
 
-std::vector<std::byte> StoreConnection::request_locked(std::vector<std::byte>& frame) {
+std::vector<std::byte> StoreConnection::request_locked(const Frame& frame) {
   begin_request_locked();
   if (broken_ || !send_all(fd_, frame)) {
     throw lost_locked();
   }
   auto [status, body] = receive_locked();
   if (status != Status::ok) {
-    throw_status(status, std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    throw_status(status, decode_error_reply(body));
   }
   return std::move(body);
 }
@@ -136,7 +136,7 @@ std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
   return {status, std::move(body)};
 }
 
-void StoreConnection::request_batch(std::span<std::vector<std::byte>> frames) {
+void StoreConnection::request_batch(std::span<const Frame> frames) {
   const std::lock_guard lock(mutex_);
   // The server answers from memory and never blocks on a client, so all
   // requests can be in flight before the first reply is read. They go in
@@ -144,7 +144,7 @@ void StoreConnection::request_batch(std::span<std::vector<std::byte>> frames) {
   // taken for a burst of separate requests: see begin_request_locked).
   begin_request_locked();
   std::vector<std::byte> all;
-  for (const std::vector<std::byte>& frame : frames) {
+  for (const Frame& frame : frames) {
     all.insert(all.end(), frame.begin(), frame.end());
   }
   if (broken_ || !send_all(fd_, all)) {
@@ -159,15 +159,13 @@ void StoreConnection::request_batch(std::span<std::vector<std::byte>> frames) {
   }
   if (first_failure) {
     const auto& [status, body] = *first_failure;
-    throw_status(status, std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    throw_status(status, decode_error_reply(body));
   }
 }
 
 void StoreConnection::notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept {
-  FrameWriter w;
   try {
-    w.put(type).put(index).put(generation);
-    if (!broken_ && !send_all(fd_, w.finish())) {
+    if (!broken_ && !send_all(fd_, encode_notice(type, Notice{index, generation}))) {
       broken_ = true;
     }
   } catch (...) {
@@ -280,57 +278,57 @@ void StoreConnection::release(std::uint32_t lease) noexcept {
 }
 
 WritableBuffer StoreConnection::create(const ObjectId& id, std::size_t data_size, std::span<const std::byte> metadata) {
-  FrameWriter w;
-  w.put(Request::create)
-      .put(std::uint32_t{1})
-      .put_id(id)
-      .put(std::uint64_t{data_size})
-      .put(std::uint64_t{metadata.size()});
+  const ObjectSizes sizes{id, data_size, metadata.size()};
+  const Frame frame = encode_create({&sizes, 1});
   const std::lock_guard lock(mutex_);
-  const std::vector<std::byte> body = request_locked(w.finish());
-  FrameReader r(body);
-  const auto index = r.get<std::uint32_t>();
-  const auto generation = r.get<std::uint32_t>();
-  const auto offset = r.get<std::uint64_t>();
-  const ArenaView& v = arena_.view();
-  if (!r.ok() || offset + data_size + metadata.size() > v.header().capacity) {
-    broken_ = true;
-    throw Error("the store server on '" + path_ + "' sent a malformed reply to create");
-  }
-  std::byte* base = v.data_rw() + offset;
+  const CreatedObject created = receive_created_locked(frame, {&sizes, 1}).front();
+  std::byte* base = arena_.view().data_rw() + created.offset;
   if (!metadata.empty()) {
     std::memcpy(base + data_size, metadata.data(), metadata.size());
   }
-  created_[id] = Pending{index, generation};
+  created_[id] = Pending{created.index, created.generation};
   return WritableBuffer{id, {base, data_size}, {base + data_size, metadata.size()}};
 }
 
-void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
-  FrameWriter w;
-  w.put(Request::create).put(static_cast<std::uint32_t>(objects.size()));
-  for (const ObjectToPut& object : objects) {
-    w.put_id(object.id).put(std::uint64_t{object.data.size()}).put(std::uint64_t{object.metadata.size()});
+std::vector<CreatedObject> StoreConnection::receive_created_locked(const Frame& frame,
+                                                                   std::span<const ObjectSizes> objects) {
+  const std::vector<std::byte> body = request_locked(frame);
+  std::vector<CreatedObject> created;
+  try {
+    created = decode_create_reply(body, objects.size());
+  } catch (...) {
+    broken_ = true;
+    throw;
   }
-  const std::lock_guard lock(mutex_);
-  const std::vector<std::byte> body = request_locked(w.finish());
-  FrameReader r(body);
-  const ArenaView& v = arena_.view();
-  for (const ObjectToPut& object : objects) {
-    const auto index = r.get<std::uint32_t>();
-    const auto generation = r.get<std::uint32_t>();
-    const auto offset = r.get<std::uint64_t>();
-    if (!r.ok(false) || offset + object.data.size() + object.metadata.size() > v.header().capacity) {
+  const std::uint64_t capacity = arena_.view().header().capacity;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (created[i].offset + objects[i].data_size + objects[i].metadata_size > capacity) {
       broken_ = true;
       throw Error("the store server on '" + path_ + "' sent a malformed reply to create");
     }
-    std::byte* base = v.data_rw() + offset;
+  }
+  return created;
+}
+
+void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
+  std::vector<ObjectSizes> sizes;
+  sizes.reserve(objects.size());
+  for (const ObjectToPut& object : objects) {
+    sizes.push_back({object.id, object.data.size(), object.metadata.size()});
+  }
+  const Frame frame = encode_create(sizes);
+  const std::lock_guard lock(mutex_);
+  const std::vector<CreatedObject> created = receive_created_locked(frame, sizes);
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    const ObjectToPut& object = objects[i];
+    std::byte* base = arena_.view().data_rw() + created[i].offset;
     if (!object.data.empty()) {
       std::memcpy(base, object.data.data(), object.data.size());
     }
     if (!object.metadata.empty()) {
       std::memcpy(base + object.data.size(), object.metadata.data(), object.metadata.size());
     }
-    created_[object.id] = Pending{index, generation};
+    created_[object.id] = Pending{created[i].index, created[i].generation};
   }
   for (const ObjectToPut& object : objects) {
     seal_locked(object.id);

@@ -16,6 +16,7 @@
 #include <shmkit/store/store_client.hpp>
 
 #include "store/common/arena.hpp"
+#include "store/common/messages.hpp"
 #include "store/common/name_index_map.hpp"
 #include "store/common/protocol.hpp"
 
@@ -36,11 +37,11 @@ class StoreConnection {
 
   // Sends one request and returns the reply body after its status byte.
   // @throws the Error subclass matching a failure status
-  std::vector<std::byte> request(std::vector<std::byte>& frame);
+  std::vector<std::byte> request(const Frame& frame);
 
   // Sends every frame, then reads every reply (one round trip for all).
   // @throws the Error matching the first failed reply, after reading all
-  void request_batch(std::span<std::vector<std::byte>> frames);
+  void request_batch(std::span<const Frame> frames);
 
   // Looks up and references a sealed object; false if it is not sealed.
   // `self` is this connection's owner, stored in the buffer.
@@ -64,7 +65,7 @@ class StoreConnection {
     std::uint32_t index;
     std::uint32_t generation;
   };
-  std::vector<std::byte> request_locked(std::vector<std::byte>& frame);
+  std::vector<std::byte> request_locked(const Frame& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
   // Decides whether the replies to the request(s) about to be sent are
@@ -76,6 +77,8 @@ class StoreConnection {
   // One recv of up to `size` bytes, polling briefly before it blocks.
   ssize_t receive_some(std::byte* out, std::size_t size) noexcept;
   [[nodiscard]] Error lost_locked();
+  // Sends a create and checks that every object of the reply fits the arena.
+  std::vector<CreatedObject> receive_created_locked(const Frame& frame, std::span<const ObjectSizes> objects);
   void notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept;
   void seal_locked(const ObjectId& id);
   void drop_lease_locked(std::uint32_t lease) noexcept;

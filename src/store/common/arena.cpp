@@ -228,4 +228,14 @@ void ArenaMapping::release() noexcept {
   control_ = data_rw_ = data_ro_ = nullptr;
 }
 
+StoreStats read_stats(const ArenaHeader& h) noexcept {
+  return {h.capacity,
+          h.used.load(std::memory_order_relaxed),
+          h.objects.load(std::memory_order_relaxed),
+          h.clients.load(std::memory_order_relaxed),
+          h.waiters.load(std::memory_order_relaxed),
+          h.spilled_objects.load(std::memory_order_relaxed),
+          h.spilled_bytes.load(std::memory_order_relaxed)};
+}
+
 }  // namespace shmkit::detail

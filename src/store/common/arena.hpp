@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include <shmkit/store/store_options.hpp>
+#include <shmkit/store/store_types.hpp>
 
 #include "store/common/layout.hpp"
 
@@ -46,6 +47,9 @@ class ArenaMapping {
   std::size_t data_bytes_ = 0;
   ArenaView view_;
 };
+
+// The occupancy counters of a mapped arena (relaxed reads, no locking).
+[[nodiscard]] StoreStats read_stats(const ArenaHeader& h) noexcept;
 
 // Bytes the kernel reports available (MemAvailable), or 0 if unknown.
 [[nodiscard]] std::uint64_t available_memory() noexcept;

@@ -42,22 +42,22 @@ std::optional<ObjectId> NameTable::lookup(const std::string& ns, const std::stri
   return it->second;
 }
 
-std::vector<std::pair<std::string, ObjectId>> NameTable::list(const std::string& ns, const std::string& prefix) const {
-  std::vector<std::pair<std::string, ObjectId>> out;
+std::vector<NameBinding> NameTable::list(const std::string& ns, const std::string& prefix) const {
+  std::vector<NameBinding> out;
   const auto space = spaces_.find(ns);
   if (space == spaces_.end()) {
     return out;
   }
   for (auto it = space->second.lower_bound(prefix); it != space->second.end() && it->first.starts_with(prefix); ++it) {
-    out.emplace_back(it->first, it->second);
+    out.push_back(NameBinding{it->first, it->second});
   }
   return out;
 }
 
-std::vector<std::pair<std::string, std::uint64_t>> NameTable::namespaces() const {
-  std::vector<std::pair<std::string, std::uint64_t>> out;
+std::vector<NamespaceInfo> NameTable::namespaces() const {
+  std::vector<NamespaceInfo> out;
   for (const auto& [ns, names] : spaces_) {
-    out.emplace_back(ns, names.size());
+    out.push_back(NamespaceInfo{ns, names.size()});
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <shmkit/store/object_id.hpp>
+#include <shmkit/store/store_types.hpp>
 
 namespace shmkit::detail {
 
@@ -23,10 +24,9 @@ class NameTable {
   std::optional<ObjectId> unbind(const std::string& ns, const std::string& name);
   [[nodiscard]] std::optional<ObjectId> lookup(const std::string& ns, const std::string& name) const;
   // Names in `ns` starting with `prefix`, in byte order.
-  [[nodiscard]] std::vector<std::pair<std::string, ObjectId>> list(const std::string& ns,
-                                                                   const std::string& prefix) const;
+  [[nodiscard]] std::vector<NameBinding> list(const std::string& ns, const std::string& prefix) const;
   // Every namespace holding at least one name, with its count of names.
-  [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> namespaces() const;
+  [[nodiscard]] std::vector<NamespaceInfo> namespaces() const;
   // Removes every name of `ns`; returns the names with the ids they were
   // bound to (so an id bound twice appears twice).
   std::vector<std::pair<std::string, ObjectId>> remove_namespace(const std::string& ns);

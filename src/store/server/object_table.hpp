@@ -16,9 +16,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include <shmkit/store/store_client.hpp>
+#include <shmkit/store/store_types.hpp>
 
 #include "store/common/layout.hpp"
+#include "store/common/messages.hpp"
 #include "store/common/protocol.hpp"
 #include "store/persist/object_record.hpp"
 #include "store/server/free_list.hpp"
@@ -33,11 +34,7 @@ class ObjectTable {
   ObjectTable(const ArenaView& view, std::function<void(const StoreEvent&)> emit,
               std::function<bool(const ObjectRecord&)> spill = {});
 
-  struct Created {
-    std::uint32_t index;
-    std::uint32_t generation;
-    std::uint64_t offset;
-  };
+  using Created = CreatedObject;
 
   // Allocates (evicting LRU objects if needed) and publishes a `created`
   // entry owned by connection `owner`. On failure `error` says why.

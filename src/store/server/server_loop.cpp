@@ -110,14 +110,7 @@ void StoreServerLoop::stop() noexcept {
 }
 
 StoreStats StoreServerLoop::stats() const noexcept {
-  const auto& h = arena_.view().header();
-  return {h.capacity,
-          h.used.load(std::memory_order_relaxed),
-          h.objects.load(std::memory_order_relaxed),
-          h.clients.load(std::memory_order_relaxed),
-          h.waiters.load(std::memory_order_relaxed),
-          h.spilled_objects.load(std::memory_order_relaxed),
-          h.spilled_bytes.load(std::memory_order_relaxed)};
+  return read_stats(arena_.view().header());
 }
 
 void StoreServerLoop::log(const std::string& line) const noexcept {
