@@ -27,7 +27,7 @@
 namespace shmkit {
 
 namespace detail {
-class StoreServerLoop;
+class EventLoop;
 }
 
 /// A running store server. Move-only; the destructor stops it.
@@ -58,8 +58,8 @@ class StoreServer {
   [[nodiscard]] StoreStats stats() const noexcept;
 
  private:
-  explicit StoreServer(std::unique_ptr<detail::StoreServerLoop> loop) noexcept;
-  std::unique_ptr<detail::StoreServerLoop> loop_;
+  explicit StoreServer(std::unique_ptr<detail::EventLoop> loop) noexcept;
+  std::unique_ptr<detail::EventLoop> loop_;
 };
 
 }  // namespace shmkit

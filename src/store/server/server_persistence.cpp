@@ -8,11 +8,13 @@
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>
 
-#include "store/server/server_loop.hpp"
+#include "store/common/messages.hpp"
+#include "store/server/event_loop.hpp"
+#include "store/server/request_handler.hpp"
 
 namespace shmkit::detail {
 
-void StoreServerLoop::load_persisted() {
+void RequestHandler::load_persisted() {
   const std::string& dir = persistence_->dir();
   persistence_->load([&](const std::string& ns, const std::string& name, const ObjectRecord& record) {
     if (!is_valid_name(ns) || !is_valid_name(name)) {
@@ -45,15 +47,16 @@ void StoreServerLoop::load_persisted() {
   });
 }
 
-bool StoreServerLoop::handle_snapshot(Connection& c, FrameReader& r) {
-  const std::string dir = r.get_text();
-  if (!r.ok() || dir.empty()) {
+bool RequestHandler::handle_snapshot(Connection& c, FrameReader& r) {
+  const std::optional<std::string> request = decode_text_request(r);
+  if (!request || request->empty()) {
     return false;
   }
+  const std::string& dir = *request;
   // The server writes the files with its own rights, so only its own user
   // may choose where (a group member admitted with --allow-uid may not).
   if (c.uid != ::geteuid()) {
-    reply_error(c, Status::denied, "only the store's own user may take a snapshot");
+    loop_.reply_error(c, Status::denied, "only the store's own user may take a snapshot");
     return true;
   }
   std::uint64_t written = 0;
@@ -65,30 +68,29 @@ bool StoreServerLoop::handle_snapshot(Connection& c, FrameReader& r) {
       }
     });
   });
-  log("store: snapshot of " + std::to_string(written) + " names written to '" + dir + "'");
-  FrameWriter w;
-  reply(c, w.put(Status::ok).put(written).finish());
+  loop_.log("store: snapshot of " + std::to_string(written) + " names written to '" + dir + "'");
+  loop_.reply(c, encode_count_reply(written));
   return true;
 }
 
-bool StoreServerLoop::spill_object(const ObjectRecord& record) noexcept {
+bool RequestHandler::spill_object(const ObjectRecord& record) noexcept {
   try {
     spill_->put(record);
   } catch (const std::exception& e) {
-    log("store: cannot spill object " + record.id.hex() + ", so it stays in memory: " + e.what());
+    loop_.log("store: cannot spill object " + record.id.hex() + ", so it stays in memory: " + e.what());
     return false;
   }
   update_spill_stats();
   return true;
 }
 
-void StoreServerLoop::update_spill_stats() noexcept {
+void RequestHandler::update_spill_stats() noexcept {
   auto& h = arena_.view().header();
   h.spilled_objects.store(spill_->objects(), std::memory_order_relaxed);
   h.spilled_bytes.store(spill_->bytes(), std::memory_order_relaxed);
 }
 
-Status StoreServerLoop::restore(const ObjectId& id, std::string& error) {
+Status RequestHandler::restore(const ObjectId& id, std::string& error) {
   if (table_.sealed_record(id)) {
     return Status::ok;  // another client's get restored it first
   }

@@ -2,15 +2,15 @@
 
 #include <utility>
 
-#include "store/server/server_loop.hpp"
+#include "store/server/event_loop.hpp"
 
 namespace shmkit {
 
 StoreServer StoreServer::start(StoreOptions options) {
-  return StoreServer(std::make_unique<detail::StoreServerLoop>(std::move(options)));
+  return StoreServer(std::make_unique<detail::EventLoop>(std::move(options)));
 }
 
-StoreServer::StoreServer(std::unique_ptr<detail::StoreServerLoop> loop) noexcept : loop_(std::move(loop)) {}
+StoreServer::StoreServer(std::unique_ptr<detail::EventLoop> loop) noexcept : loop_(std::move(loop)) {}
 StoreServer::StoreServer(StoreServer&&) noexcept = default;
 StoreServer& StoreServer::operator=(StoreServer&&) noexcept = default;
 StoreServer::~StoreServer() = default;

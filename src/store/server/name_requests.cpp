@@ -8,7 +8,9 @@
 
 #include <shmkit/core/name.hpp>
 
-#include "store/server/server_loop.hpp"
+#include "store/common/messages.hpp"
+#include "store/server/event_loop.hpp"
+#include "store/server/request_handler.hpp"
 
 namespace shmkit::detail {
 
@@ -20,8 +22,8 @@ bool valid_pair(const std::string& ns, const std::string& name) noexcept {
 
 }  // namespace
 
-Status StoreServerLoop::bind_name(const std::string& ns, const std::string& name, const ObjectId& id,
-                                  std::string& error) {
+Status RequestHandler::bind_name(const std::string& ns, const std::string& name, const ObjectId& id,
+                                 std::string& error) {
   // The table lives in the server's memory and the index has a fixed size:
   // a bound keeps a client binding names in a loop from exhausting either.
   if (names_.size() >= max_names_ && !names_.lookup(ns, name)) {
@@ -54,7 +56,7 @@ Status StoreServerLoop::bind_name(const std::string& ns, const std::string& name
   return Status::ok;
 }
 
-bool StoreServerLoop::unbind_name(const std::string& ns, const std::string& name) {
+bool RequestHandler::unbind_name(const std::string& ns, const std::string& name) {
   if (!names_.lookup(ns, name)) {
     return false;
   }
@@ -68,7 +70,7 @@ bool StoreServerLoop::unbind_name(const std::string& ns, const std::string& name
   return true;
 }
 
-std::uint64_t StoreServerLoop::remove_namespace(const std::string& ns) {
+std::uint64_t RequestHandler::remove_namespace(const std::string& ns) {
   if (persistence_) {
     persistence_->erase_namespace(ns);
   }
@@ -82,89 +84,66 @@ std::uint64_t StoreServerLoop::remove_namespace(const std::string& ns) {
   return removed.size();
 }
 
-bool StoreServerLoop::handle_name(Connection& c, Request type, FrameReader& r) {
-  FrameWriter w;
+bool RequestHandler::handle_name(Connection& c, Request type, FrameReader& r) {
+  std::string error;
   switch (type) {
     case Request::put_name: {
-      const std::string ns = r.get_text();
-      const std::string name = r.get_text();
-      const ObjectId id = r.get_id();
-      if (!r.ok() || !valid_pair(ns, name)) {
+      const std::optional<PutName> m = decode_put_name(r);
+      if (!m || !valid_pair(m->ns, m->name)) {
         return false;
       }
-      std::string error;
-      if (const Status s = bind_name(ns, name, id, error); s != Status::ok) {
-        reply_error(c, s, error);
-        return true;
-      }
-      reply(c, w.put(Status::ok).finish());
+      reply_status(c, bind_name(m->ns, m->name, m->id, error), error);
       return true;
     }
     case Request::get_name: {
-      std::string ns = r.get_text();
-      std::string name = r.get_text();
-      const auto wait = r.get<std::uint8_t>();
-      if (!r.ok() || !valid_pair(ns, name) || c.waiting_for) {
+      std::optional<GetName> m = decode_get_name(r);
+      if (!m || !valid_pair(m->ns, m->name) || c.waiting_for) {
         return false;
       }
-      if (const auto id = names_.lookup(ns, name)) {
-        reply(c, w.put(Status::ok).put_id(*id).finish());
-      } else if (wait == 0) {
-        reply_error(c, Status::not_found, "no name '" + name + "' in namespace '" + ns + "'");
+      if (const auto id = names_.lookup(m->ns, m->name)) {
+        loop_.reply(c, encode_id_reply(*id));
+      } else if (!m->wait) {
+        loop_.reply_error(c, Status::not_found, "no name '" + m->name + "' in namespace '" + m->ns + "'");
       } else {
         // No reply until a bind: the client gives up by closing.
-        NameKey key{std::move(ns), std::move(name)};
+        NameKey key{std::move(m->ns), std::move(m->name)};
         name_waiters_[key].push_back(c.id);
         c.waiting_for = std::move(key);
       }
       return true;
     }
     case Request::drop_name: {
-      const std::string ns = r.get_text();
-      const std::string name = r.get_text();
-      if (!r.ok() || !valid_pair(ns, name)) {
+      const std::optional<TextPair> m = decode_text_pair(r);
+      if (!m || !valid_pair(m->first, m->second)) {
         return false;
       }
-      if (!unbind_name(ns, name)) {
-        reply_error(c, Status::not_found, "no name '" + name + "' in namespace '" + ns + "'");
+      if (!unbind_name(m->first, m->second)) {
+        loop_.reply_error(c, Status::not_found, "no name '" + m->second + "' in namespace '" + m->first + "'");
         return true;
       }
-      reply(c, w.put(Status::ok).finish());
+      loop_.reply(c, encode_ok_reply());
       return true;
     }
     case Request::list_names: {
-      const std::string ns = r.get_text();
-      const std::string prefix = r.get_text();
-      if (!r.ok() || !is_valid_name(ns) || prefix.size() > kMaxNameLength) {
+      const std::optional<TextPair> m = decode_text_pair(r);  // namespace, prefix
+      if (!m || !is_valid_name(m->first) || m->second.size() > kMaxNameLength) {
         return false;
       }
-      const auto names = names_.list(ns, prefix);
-      w.put(Status::ok).put(static_cast<std::uint32_t>(names.size()));
-      for (const auto& [name, id] : names) {
-        w.put_text(name).put_id(id);
-      }
-      reply(c, w.finish());
+      loop_.reply(c, encode_list_names_reply(names_.list(m->first, m->second)));
       return true;
     }
-    case Request::namespaces: {
-      if (!r.ok()) {
+    case Request::namespaces:
+      if (!decode_bare_request(r)) {
         return false;
       }
-      const auto spaces = names_.namespaces();
-      w.put(Status::ok).put(static_cast<std::uint32_t>(spaces.size()));
-      for (const auto& [ns, count] : spaces) {
-        w.put_text(ns).put(count);
-      }
-      reply(c, w.finish());
+      loop_.reply(c, encode_namespaces_reply(names_.namespaces()));
       return true;
-    }
     case Request::remove_namespace: {
-      const std::string ns = r.get_text();
-      if (!r.ok() || !is_valid_name(ns)) {
+      const std::optional<std::string> ns = decode_text_request(r);
+      if (!ns || !is_valid_name(*ns)) {
         return false;
       }
-      const std::uint64_t dropped = remove_namespace(ns);
-      reply(c, w.put(Status::ok).put(dropped).finish());
+      loop_.reply(c, encode_count_reply(remove_namespace(*ns)));
       return true;
     }
     default:
@@ -172,41 +151,28 @@ bool StoreServerLoop::handle_name(Connection& c, Request type, FrameReader& r) {
   }
 }
 
-bool StoreServerLoop::handle_put_value(Connection& c, FrameReader& r) {
-  const std::string ns = r.get_text();
-  const std::string name = r.get_text();
-  const ObjectId id = r.get_id();
-  const auto data_size = r.get<std::uint64_t>();
-  const auto metadata_size = r.get<std::uint64_t>();
-  if (!r.ok(false) || !valid_pair(ns, name) || data_size > r.remaining() ||
-      metadata_size != r.remaining() - data_size) {
+bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
+  const std::optional<PutValue> m = decode_put_value(r);
+  if (!m || !valid_pair(m->ns, m->name)) {
     return false;
   }
-  const auto data = r.get_bytes(data_size);
-  const auto metadata = r.get_bytes(metadata_size);
   std::string error;
   ObjectTable::Created created{};
-  Status s = Status::ok;
-  if (spill_ && spill_->find(id)) {
-    error = "object " + id.hex() + " already exists (spilled to disk); use another id";
-    s = Status::exists;
-  } else {
-    s = table_.create(id, data_size, metadata_size, c.pid, c.id, created, error);
-  }
+  Status s = create(m->id, m->data.size(), m->metadata.size(), c, created, error);
   if (s != Status::ok) {
-    reply_error(c, s, error);
+    loop_.reply_error(c, s, error);
     return true;
   }
   std::byte* base = table_.data_of(created.index);
-  if (!data.empty()) {
-    std::memcpy(base, data.data(), data.size());
+  if (!m->data.empty()) {
+    std::memcpy(base, m->data.data(), m->data.size());
   }
-  if (!metadata.empty()) {
-    std::memcpy(base + data_size, metadata.data(), metadata.size());
+  if (!m->metadata.empty()) {
+    std::memcpy(base + m->data.size(), m->metadata.data(), m->metadata.size());
   }
   table_.seal_created(created.index);
   try {
-    s = bind_name(ns, name, id, error);
+    s = bind_name(m->ns, m->name, m->id, error);
   } catch (const std::exception& e) {
     s = Status::failed;
     error = e.what();
@@ -215,32 +181,29 @@ bool StoreServerLoop::handle_put_value(Connection& c, FrameReader& r) {
     // Nobody has seen the new object: it goes, the old binding stays.
     bool deferred = false;
     std::string ignored;
-    table_.remove(id, deferred, ignored);
-    reply_error(c, s, error);
-    return true;
+    table_.remove(m->id, deferred, ignored);
   }
-  FrameWriter w;
-  reply(c, w.put(Status::ok).finish());
+  reply_status(c, s, error);
   return true;
 }
 
-void StoreServerLoop::wake_name_waiters(const NameKey& key, const ObjectId& id) {
+void RequestHandler::wake_name_waiters(const NameKey& key, const ObjectId& id) {
   const auto it = name_waiters_.find(key);
   if (it == name_waiters_.end()) {
     return;
   }
   const std::vector<std::uint64_t> waiting = std::move(it->second);
   name_waiters_.erase(it);
-  for (auto& c : connections_) {
-    if (std::find(waiting.begin(), waiting.end(), c->id) != waiting.end() && !c->closing) {
+  for (const std::uint64_t connection_id : waiting) {
+    Connection* c = loop_.connection(connection_id);
+    if (c != nullptr && !c->closing) {
       c->waiting_for.reset();
-      FrameWriter w;
-      reply(*c, w.put(Status::ok).put_id(id).finish());
+      loop_.reply(*c, encode_id_reply(id));
     }
   }
 }
 
-void StoreServerLoop::stop_waiting(Connection& c) noexcept {
+void RequestHandler::stop_waiting(Connection& c) noexcept {
   if (!c.waiting_for) {
     return;
   }

@@ -1,0 +1,279 @@
+#include "store/server/request_handler.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <shmkit/core/error.hpp>
+
+#include "core/detail/futex.hpp"
+#include "store/common/messages.hpp"
+#include "store/server/event_loop.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+// The automatic bound is one name per index slot; the explicit one stops
+// where the name index would pass 4 GiB.
+std::uint64_t max_names_for(const StoreOptions& options, std::uint64_t slots) {
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 24;
+  const std::uint64_t names = options.max_names != 0 ? options.max_names : slots;
+  if (names > kLimit) {
+    throw Error("store max_names " + std::to_string(names) + " exceeds the limit of " + std::to_string(kLimit));
+  }
+  return names;
+}
+
+}  // namespace
+
+RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
+    : loop_(loop),
+      arena_(ArenaMapping::create(options)),
+      max_names_(max_names_for(options, arena_.view().slots())),
+      name_index_map_(NameIndexMapping::create(max_names_)),
+      name_index_(name_index_map_.view()),
+      spill_(options.spill_dir.empty() ? nullptr : std::make_unique<SpillStore>(options.spill_dir)),
+      table_(
+          arena_.view(), [this](const StoreEvent& event) { loop_.broadcast(event); },
+          spill_ ? std::function<bool(const ObjectRecord&)>(
+                       [this](const ObjectRecord& record) { return spill_object(record); })
+                 : nullptr),
+      persistence_(options.persist_dir.empty()
+                       ? nullptr
+                       : std::make_unique<NamePersistence>(options.persist_dir, options.persist_sync)),
+      client_slot_used_(arena_.view().header().max_clients, false) {
+  if (persistence_) {
+    load_persisted();
+  }
+}
+
+void RequestHandler::handle(Connection& c, std::span<const std::byte> body) {
+  FrameReader r(body);
+  const auto type = static_cast<Request>(r.get<std::uint8_t>());
+  if (c.subscriber) {
+    loop_.log("store: subscriber pid " + std::to_string(c.pid) + " sent a request; disconnecting it");
+    c.closing = true;
+    return;
+  }
+  bool understood = false;
+  try {
+    understood = dispatch(c, type, r);
+  } catch (const std::exception& e) {
+    loop_.reply_error(c, Status::failed, e.what());
+    return;
+  }
+  if (!understood) {
+    loop_.reply_error(c, Status::invalid,
+                      "malformed store request (type " + std::to_string(static_cast<int>(type)) + ", " +
+                          std::to_string(body.size()) + " bytes)");
+  }
+}
+
+bool RequestHandler::dispatch(Connection& c, Request type, FrameReader& r) {
+  switch (type) {
+    case Request::create:
+      return handle_create(c, r);
+    case Request::abort:
+    case Request::remove:
+    case Request::evict:
+    case Request::list:
+    case Request::restore:
+      return handle_object(c, type, r);
+    case Request::subscribe:
+    case Request::sealed_notice:
+    case Request::released_notice:
+      return handle_subscription(c, type, r);
+    case Request::put_name:
+    case Request::get_name:
+    case Request::drop_name:
+    case Request::list_names:
+    case Request::namespaces:
+    case Request::remove_namespace:
+      return handle_name(c, type, r);
+    case Request::put_value:
+      return handle_put_value(c, r);
+    case Request::snapshot:
+      return handle_snapshot(c, r);
+  }
+  return false;
+}
+
+void RequestHandler::reply_status(Connection& c, Status s, const std::string& error) {
+  if (s != Status::ok) {
+    loop_.reply_error(c, s, error);
+    return;
+  }
+  loop_.reply(c, encode_ok_reply());
+}
+
+Status RequestHandler::create(const ObjectId& id, std::uint64_t data_size, std::uint64_t metadata_size,
+                              const Connection& c, ObjectTable::Created& out, std::string& error) {
+  if (spill_ && spill_->find(id)) {
+    // Ids are write-once: an evicted object keeps its id while spilled.
+    error = "object " + id.hex() + " already exists (spilled to disk); remove it first or use another id";
+    return Status::exists;
+  }
+  return table_.create(id, data_size, metadata_size, c.pid, c.id, out, error);
+}
+
+bool RequestHandler::handle_create(Connection& c, FrameReader& r) {
+  const std::optional<std::vector<ObjectSizes>> objects = decode_create(r);
+  if (!objects) {
+    loop_.reply_error(c, Status::invalid, "malformed create request");
+    return true;
+  }
+  std::vector<ObjectTable::Created> created(objects->size());
+  std::string error;
+  for (std::size_t i = 0; i < objects->size(); ++i) {
+    const ObjectSizes& o = (*objects)[i];
+    if (const Status s = create(o.id, o.data_size, o.metadata_size, c, created[i], error); s != Status::ok) {
+      // All or nothing.
+      for (std::size_t j = 0; j < i; ++j) {
+        table_.abort_index(created[j].index);
+      }
+      loop_.reply_error(c, s, error);
+      return true;
+    }
+  }
+  loop_.reply(c, encode_create_reply(created));
+  return true;
+}
+
+bool RequestHandler::handle_object(Connection& c, Request type, FrameReader& r) {
+  std::string error;
+  if (type == Request::evict) {
+    const std::optional<std::uint64_t> bytes = decode_evict(r);
+    if (bytes) {
+      loop_.reply(c, encode_count_reply(table_.evict(*bytes)));
+    }
+    return bytes.has_value();
+  }
+  if (type == Request::list) {
+    if (decode_bare_request(r)) {
+      loop_.reply(c, encode_list_reply(table_.list()));
+      return true;
+    }
+    return false;
+  }
+  const std::optional<ObjectId> id = decode_id_request(r);
+  if (!id) {
+    return false;
+  }
+  if (type == Request::abort) {
+    reply_status(c, table_.abort(*id, c.id, error), error);
+  } else if (type == Request::restore) {
+    reply_status(c, restore(*id, error), error);
+  } else {
+    bool deferred = false;
+    Status s = table_.remove(*id, deferred, error);
+    if (s == Status::not_found && spill_ && spill_->erase(*id)) {
+      update_spill_stats();
+      s = Status::ok;
+    }
+    if (s != Status::ok) {
+      loop_.reply_error(c, s, error);
+    } else {
+      loop_.reply(c, encode_remove_reply(deferred));
+    }
+  }
+  return true;
+}
+
+bool RequestHandler::handle_subscription(Connection& c, Request type, FrameReader& r) {
+  if (type == Request::subscribe) {
+    if (!decode_bare_request(r)) {
+      return false;
+    }
+    // Counted before the snapshot: a client sealing concurrently either
+    // sees the count and notifies, or its seal is in the snapshot.
+    arena_.view().header().subscribers.fetch_add(1, std::memory_order_seq_cst);
+    const std::vector<StoreEvent> snapshot = table_.snapshot();
+    c.subscriber = true;
+    loop_.reply(c, encode_ok_reply());
+    for (const StoreEvent& event : snapshot) {
+      loop_.queue_event(c, event);
+    }
+    loop_.flush(c);
+    loop_.log("store: client pid " + std::to_string(c.pid) + " subscribed");
+    return true;
+  }
+  const std::optional<Notice> notice = decode_notice(r);
+  if (!notice) {
+    // Notices have no reply to carry an error: the sender is broken.
+    loop_.log("store: client pid " + std::to_string(c.pid) + " sent a malformed notice; disconnecting it");
+    c.closing = true;
+    return true;
+  }
+  if (type == Request::sealed_notice) {
+    table_.sealed_notice(notice->index, notice->generation);
+  } else {
+    table_.recheck_doomed();
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> RequestHandler::admit(pid_t pid) {
+  const auto free_slot = std::find(client_slot_used_.begin(), client_slot_used_.end(), false);
+  if (free_slot == client_slot_used_.end()) {
+    return std::nullopt;
+  }
+  const auto slot = static_cast<std::uint64_t>(free_slot - client_slot_used_.begin());
+  const ArenaView& view = arena_.view();
+  ClientSlot& cs = view.client(slot);
+  LeaseRecord* leases = view.leases(slot);
+  for (std::uint64_t l = 0; l < view.header().leases_per_client; ++l) {
+    leases[l].count.store(0, std::memory_order_relaxed);
+    leases[l].key.store(0, std::memory_order_relaxed);
+  }
+  cs.lease_high.store(0, std::memory_order_relaxed);
+  cs.waiting.store(0, std::memory_order_relaxed);
+  cs.pid = pid;
+  cs.in_use.store(1, std::memory_order_seq_cst);
+  *free_slot = true;
+  view.header().clients.fetch_add(1, std::memory_order_relaxed);
+  return slot;
+}
+
+void RequestHandler::admit_failed(std::uint64_t slot) noexcept {
+  const ArenaView& view = arena_.view();
+  view.client(slot).in_use.store(0, std::memory_order_seq_cst);
+  client_slot_used_[slot] = false;
+  view.header().clients.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void RequestHandler::disconnected(Connection& c) noexcept {
+  stop_waiting(c);
+  const ArenaView& view = arena_.view();
+  if (c.subscriber) {
+    view.header().subscribers.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  if (c.client_slot >= 0) {
+    const auto slot = static_cast<std::uint64_t>(c.client_slot);
+    // The client is gone, so nobody writes its lease table any more:
+    // dropping it releases every reference it held.
+    ClientSlot& cs = view.client(slot);
+    cs.in_use.store(0, std::memory_order_seq_cst);
+    view.header().waiters.fetch_sub(cs.waiting.exchange(0, std::memory_order_seq_cst), std::memory_order_seq_cst);
+    LeaseRecord* leases = view.leases(slot);
+    for (std::uint64_t l = 0; l < view.header().leases_per_client; ++l) {
+      leases[l].count.store(0, std::memory_order_relaxed);
+    }
+    client_slot_used_[slot] = false;
+  }
+  view.header().clients.fetch_sub(1, std::memory_order_relaxed);
+  try {
+    table_.drop_owner(c.id);
+    table_.recheck_doomed();
+  } catch (...) {
+    // Only allocation can fail here; the objects stay until the next check.
+  }
+}
+
+void RequestHandler::wake_getters() noexcept {
+  auto& h = arena_.view().header();
+  h.seal_seq.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(h.seal_seq);
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,108 @@
+#pragma once
+// What the server does with a request: the store's state (the object
+// table, the names and their shared index, spill and persistence) and one
+// handler per kind of request, each decoding it with messages.hpp and
+// replying through the event loop. Only the server thread calls it.
+// Requests leave the store consistent when they fail midway (persistence
+// and spill are written before memory changes), so a failure such as a
+// full disk is an error reply, not a dropped client.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <shmkit/store/store_options.hpp>
+#include <shmkit/store/store_types.hpp>
+
+#include "store/common/arena.hpp"
+#include "store/common/name_index_map.hpp"
+#include "store/common/protocol.hpp"
+#include "store/persist/name_persistence.hpp"
+#include "store/persist/spill_store.hpp"
+#include "store/server/connection.hpp"
+#include "store/server/name_index_writer.hpp"
+#include "store/server/name_table.hpp"
+#include "store/server/object_table.hpp"
+
+namespace shmkit::detail {
+
+class EventLoop;
+
+class RequestHandler {
+ public:
+  // Creates the arena and the name index and loads persisted names.
+  // @throws Error, StoreFullError, CorruptDataError
+  RequestHandler(const StoreOptions& options, EventLoop& loop);
+
+  // Answers one frame of `c` (or drops `c` if it may not send it).
+  void handle(Connection& c, std::span<const std::byte> body);
+
+  // A new client: its lease table is cleared and marked in use. nullopt
+  // when every slot is taken.
+  [[nodiscard]] std::optional<std::uint64_t> admit(pid_t pid);
+  // The welcome could not be sent: the slot is free again.
+  void admit_failed(std::uint64_t slot) noexcept;
+  // A connection closed: its references, unsealed objects and wait go.
+  void disconnected(Connection& c) noexcept;
+  // Wakes every blocked get (the server is stopping: they see the socket close).
+  void wake_getters() noexcept;
+
+  [[nodiscard]] std::size_t max_clients() const noexcept { return client_slot_used_.size(); }
+  [[nodiscard]] int arena_fd() const noexcept { return arena_.fd(); }
+  [[nodiscard]] int name_index_fd() const noexcept { return name_index_map_.fd(); }
+  [[nodiscard]] std::uint64_t arena_bytes() const noexcept { return arena_.view().header().arena_bytes; }
+  [[nodiscard]] StoreStats stats() const noexcept { return read_stats(arena_.view().header()); }
+
+ private:
+  // One handler per job; each returns false when the request is malformed.
+  bool dispatch(Connection& c, Request type, FrameReader& r);
+  bool handle_object(Connection& c, Request type, FrameReader& r);
+  bool handle_create(Connection& c, FrameReader& r);
+  bool handle_subscription(Connection& c, Request type, FrameReader& r);
+  bool handle_name(Connection& c, Request type, FrameReader& r);
+  bool handle_put_value(Connection& c, FrameReader& r);
+  bool handle_snapshot(Connection& c, FrameReader& r);
+  // Replies ok, or the error `s` with `error`.
+  void reply_status(Connection& c, Status s, const std::string& error);
+
+  // Creates an object, refusing an id that is spilled (ids are write-once).
+  Status create(const ObjectId& id, std::uint64_t data_size, std::uint64_t metadata_size, const Connection& c,
+                ObjectTable::Created& out, std::string& error);
+  // Binds a name to a sealed object: persisted first (if enabled), then
+  // pinned, published in the shared index, and waiters woken.
+  Status bind_name(const std::string& ns, const std::string& name, const ObjectId& id, std::string& error);
+  // Unbinds a name (persistence first); false if it was not bound.
+  // @throws Error when the persistence cannot record it
+  bool unbind_name(const std::string& ns, const std::string& name);
+  std::uint64_t remove_namespace(const std::string& ns);
+  void wake_name_waiters(const NameKey& key, const ObjectId& id);
+  void stop_waiting(Connection& c) noexcept;
+
+  // Moves a spilled object back into the arena (ok if it is there already).
+  Status restore(const ObjectId& id, std::string& error);
+  // Keeps an object about to be evicted in the spill environment.
+  bool spill_object(const ObjectRecord& record) noexcept;
+  void update_spill_stats() noexcept;
+  // Loads the persisted names at start. @throws StoreFullError, CorruptDataError
+  void load_persisted();
+
+  EventLoop& loop_;
+  ArenaMapping arena_;
+  std::uint64_t max_names_;
+  NameIndexMapping name_index_map_;
+  NameIndexWriter name_index_;
+  std::unique_ptr<SpillStore> spill_;
+  ObjectTable table_;
+  NameTable names_;
+  std::unique_ptr<NamePersistence> persistence_;
+  std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids
+  std::vector<bool> client_slot_used_;
+};
+
+}  // namespace shmkit::detail
