@@ -107,15 +107,6 @@ class Subscription {
   std::vector<std::byte> buffer_;
 };
 
-/// One object for the batch `put_named`.
-struct NamedObject {
-  std::string ns;
-  std::string name;
-  ObjectId id;
-  std::span<const std::byte> data;
-  std::span<const std::byte> metadata;
-};
-
 /// A client of a store server.
 class StoreClient {
  public:

@@ -7,7 +7,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include <shmkit/store/object_id.hpp>
@@ -39,6 +41,16 @@ struct StoreEvent {
   ObjectId id;  ///< unset for overflow
   std::uint64_t data_size = 0;
   std::uint64_t metadata_size = 0;
+};
+
+/// One named value for the batch `StoreClient::put_named` (and the request
+/// that carries a small one).
+struct NamedObject {
+  std::string ns;
+  std::string name;
+  ObjectId id;
+  std::span<const std::byte> data;
+  std::span<const std::byte> metadata;
 };
 
 /// One name of a namespace, as `StoreClient::list_names` reports it.

@@ -135,7 +135,7 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
                             std::span<const std::byte> data, std::span<const std::byte> metadata) {
   validate_pair(ns, name);
   if (data.size() + metadata.size() <= detail::kInlineValueBytes) {
-    connection_->request(detail::encode_put_value(ns, name, id, data, metadata));
+    connection_->request(detail::encode_put_value({ns, name, id, data, metadata}));
     return;
   }
   create_and_seal(id, data, metadata);
@@ -153,8 +153,7 @@ void StoreClient::put_named(std::span<const NamedObject> objects) {
   for (const NamedObject& object : objects) {
     validate_pair(object.ns, object.name);
     if (object.data.size() + object.metadata.size() <= detail::kInlineValueBytes) {
-      inline_frames.push_back(
-          detail::encode_put_value(object.ns, object.name, object.id, object.data, object.metadata));
+      inline_frames.push_back(detail::encode_put_value(object));
     } else {
       large.push_back(&object);
     }

@@ -166,21 +166,20 @@ std::optional<std::string> decode_text_request(FrameReader& r) {
   return r.ok() ? std::optional(std::move(text)) : std::nullopt;
 }
 
-Frame encode_put_value(std::string_view ns, std::string_view name, const ObjectId& id, std::span<const std::byte> data,
-                       std::span<const std::byte> metadata) {
+Frame encode_put_value(const NamedObject& value) {
   FrameWriter w;
   w.put(Request::put_value)
-      .put_text(ns)
-      .put_text(name)
-      .put_id(id)
-      .put(std::uint64_t{data.size()})
-      .put(std::uint64_t{metadata.size()});
-  w.put_bytes(as_chars(data)).put_bytes(as_chars(metadata));
+      .put_text(value.ns)
+      .put_text(value.name)
+      .put_id(value.id)
+      .put(std::uint64_t{value.data.size()})
+      .put(std::uint64_t{value.metadata.size()});
+  w.put_bytes(as_chars(value.data)).put_bytes(as_chars(value.metadata));
   return done(w);
 }
 
-std::optional<PutValue> decode_put_value(FrameReader& r) {
-  PutValue m;
+std::optional<NamedObject> decode_put_value(FrameReader& r) {
+  NamedObject m;
   m.ns = r.get_text();
   m.name = r.get_text();
   m.id = r.get_id();

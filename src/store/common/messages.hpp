@@ -86,17 +86,9 @@ struct TextPair {
 [[nodiscard]] Frame encode_text_request(Request type, std::string_view text);
 [[nodiscard]] std::optional<std::string> decode_text_request(FrameReader& r);
 
-// put_value: `data` and `metadata` point into the frame that was decoded.
-struct PutValue {
-  std::string ns;
-  std::string name;
-  ObjectId id;
-  std::span<const std::byte> data;
-  std::span<const std::byte> metadata;
-};
-[[nodiscard]] Frame encode_put_value(std::string_view ns, std::string_view name, const ObjectId& id,
-                                     std::span<const std::byte> data, std::span<const std::byte> metadata);
-[[nodiscard]] std::optional<PutValue> decode_put_value(FrameReader& r);
+// put_value: once decoded, `data` and `metadata` point into the frame.
+[[nodiscard]] Frame encode_put_value(const NamedObject& value);
+[[nodiscard]] std::optional<NamedObject> decode_put_value(FrameReader& r);
 
 // --- Replies ---------------------------------------------------------------
 

@@ -152,7 +152,7 @@ bool RequestHandler::handle_name(Connection& c, Request type, FrameReader& r) {
 }
 
 bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
-  const std::optional<PutValue> m = decode_put_value(r);
+  const std::optional<NamedObject> m = decode_put_value(r);
   if (!m || !valid_pair(m->ns, m->name)) {
     return false;
   }
