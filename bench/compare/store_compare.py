@@ -11,11 +11,10 @@ private Unix socket (no persistence), measures the Redis commands of ROWS
 (100-byte values) with redis-benchmark (one client, no pipelining: one round
 trip per operation, as a store client pays), stops it, and prints one table
 (operation, shmkit p50, peer, peer p50, ratio, what the figure is), with the
-64 MiB put next to memcpy, followed by the targets of issues 5 and 6, each PASS or
+64 MiB put next to memcpy, followed by the store's latency targets, each PASS or
 MISS. redis-benchmark reports latency in 1 us steps, so Redis figures are
 rounded to the us. Without the redis-server package (scripts/install-deps
---bench) or the LMDB peer (built when liblmdb-dev is installed) their rows
-say so; the script exits 0 unless it is used wrongly (the targets are
+--bench) or a built LMDB peer their rows say so; the script exits 0 unless it is used wrongly (the targets are
 informative). bench/compare/report.py runs this with the other comparisons.
 """
 

@@ -1,4 +1,4 @@
-// Object store benchmarks against the targets of issues 5 and 6: get of a
+// Object store benchmarks against the store's latency targets: get of a
 // sealed small object, create_and_seal of 100 B, contains, a 64 MiB put next
 // to memcpy of the same size, and the named values of Brain: get by name
 // and set (an atomic replace) of a small value, in memory and persisted. The server runs on a thread of this process,
