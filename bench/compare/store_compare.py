@@ -14,8 +14,8 @@ trip per operation, as a store client pays), stops it, and prints one table
 64 MiB put next to memcpy, followed by the store's latency targets, each PASS or
 MISS. redis-benchmark reports latency in 1 us steps, so Redis figures are
 rounded to the us. Without the redis-server package (scripts/install-deps
---bench) or a built LMDB peer their rows say so; the script exits 0 unless it is used wrongly (the targets are
-informative). bench/compare/report.py runs this with the other comparisons.
+--bench) or a built LMDB peer their rows say so; the script exits 0
+unless it is used wrongly (the targets are informative). bench/compare/report.py runs this with the other comparisons.
 """
 
 from __future__ import annotations
