@@ -1,5 +1,5 @@
 #include "array_commands.hpp"
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 namespace shmkit::cli {
 

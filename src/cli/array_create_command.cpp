@@ -11,7 +11,7 @@
 #include <string>
 
 #include "array_commands.hpp"
-#include "format.hpp"
+#include "cli/common/format.hpp"
 #include "values.hpp"
 
 namespace shmkit::cli {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "array_commands.hpp"
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 namespace shmkit::cli {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "array_commands.hpp"
-#include "format.hpp"
+#include "cli/common/format.hpp"
 #include "values.hpp"
 
 namespace shmkit::cli {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 namespace shmkit::cli {
 

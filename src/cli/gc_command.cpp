@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
-#include "format.hpp"
-#include "table.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 
 namespace shmkit::cli {
 

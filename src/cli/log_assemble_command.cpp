@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "commands.hpp"
-#include "format.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
 #include "log_commands.hpp"
 
 namespace shmkit::cli {

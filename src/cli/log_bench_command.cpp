@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/common/latency_histogram.hpp"
 #include "core/detail/file_io.hpp"
 #include "log_commands.hpp"
-#include "log_latency.hpp"
 
 namespace shmkit::cli {
 

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "format.hpp"
+#include "cli/common/format.hpp"
 #include "log_commands.hpp"
 
 namespace shmkit::cli {

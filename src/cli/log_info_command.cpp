@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "format.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 #include "log_commands.hpp"
-#include "table.hpp"
 
 namespace shmkit::cli {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "array_trailer.hpp"
-#include "commands.hpp"
-#include "format.hpp"
-#include "table.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 
 namespace shmkit::cli {
 

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <string>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 namespace {
 

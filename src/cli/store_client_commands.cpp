@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
-#include "format.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 #include "store_commands.hpp"
-#include "table.hpp"
 
 namespace shmkit::cli {
 

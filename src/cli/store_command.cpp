@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
 #include "config_overrides.hpp"
-#include "format.hpp"
 #include "store_commands.hpp"
 #include "values.hpp"
 

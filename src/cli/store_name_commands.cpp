@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "array_print.hpp"
-#include "commands.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/table.hpp"
 #include "store_commands.hpp"
-#include "table.hpp"
 #include "values.hpp"
 
 namespace shmkit::cli {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "format.hpp"
+#include "cli/common/format.hpp"
 
 namespace shmkit::cli {
 

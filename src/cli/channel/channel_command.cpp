@@ -5,9 +5,9 @@
 #include <atomic>
 #include <string>
 
-#include "../commands.hpp"
-#include "../format.hpp"
 #include "channel_commands.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
 
 namespace shmkit::cli {
 

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <string>
 
-#include "../commands.hpp"
-#include "../format.hpp"
 #include "channel_commands.hpp"
+#include "cli/commands.hpp"
+#include "cli/common/format.hpp"
 
 namespace shmkit::cli {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <thread>
 
-#include "../format.hpp"
-#include "../table.hpp"
 #include "channel_commands.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 
 namespace shmkit::cli {
 

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <string>
 
-#include "../table.hpp"
 #include "channel_commands.hpp"
+#include "cli/common/table.hpp"
 
 namespace shmkit::cli {
 

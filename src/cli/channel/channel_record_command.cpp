@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "../commands.hpp"
 #include "channel_commands.hpp"
+#include "cli/commands.hpp"
 
 namespace shmkit::cli {
 

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "demo_frames.hpp"
-#include "demo_worker.hpp"
+#include "demo/frames.hpp"
+#include "demo/worker.hpp"
 
 namespace shmkit::cli::demo {
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "demo_latency.hpp"
+#include "demo/latency.hpp"
 
 namespace shmkit::cli::demo {
 

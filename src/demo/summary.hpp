@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "demo_archives.hpp"
-#include "demo_config.hpp"
-#include "demo_latency.hpp"
-#include "demo_rig.hpp"
+#include "demo/archives.hpp"
+#include "demo/config.hpp"
+#include "demo/latency.hpp"
+#include "demo/rig.hpp"
 
 namespace shmkit::cli::demo {
 

@@ -16,7 +16,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "demo.hpp"
+#include "demo/demo.hpp"
 
 namespace shmkit::cli::demo {
 

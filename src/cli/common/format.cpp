@@ -1,4 +1,4 @@
-#include "format.hpp"
+#include "cli/common/format.hpp"
 
 #include <array>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "table.hpp"
+#include "cli/common/table.hpp"
 
 #include <algorithm>
 #include <ostream>

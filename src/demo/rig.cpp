@@ -1,4 +1,4 @@
-#include "demo_rig.hpp"
+#include "demo/rig.hpp"
 
 #include <shmkit/array/shared_array.hpp>
 #include <shmkit/config/yaml_config.hpp>
@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "demo_source_log.hpp"
-#include "demo_store.hpp"
-#include "format.hpp"
+#include "cli/common/format.hpp"
+#include "demo/source_log.hpp"
+#include "demo/store.hpp"
 
 namespace shmkit::cli::demo {
 

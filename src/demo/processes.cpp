@@ -1,4 +1,4 @@
-#include "demo_processes.hpp"
+#include "demo/processes.hpp"
 
 #include <shmkit/core/error.hpp>
 

@@ -1,4 +1,4 @@
-#include "demo_frames.hpp"
+#include "demo/frames.hpp"
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>

@@ -1,12 +1,12 @@
-#include "demo_summary.hpp"
+#include "demo/summary.hpp"
 
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <ostream>
 
-#include "format.hpp"
-#include "table.hpp"
+#include "cli/common/format.hpp"
+#include "cli/common/table.hpp"
 
 namespace shmkit::cli::demo {
 

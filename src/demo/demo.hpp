@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "demo_latency.hpp"
+#include "demo/latency.hpp"
 
 namespace CLI {
 class App;

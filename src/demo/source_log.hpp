@@ -13,8 +13,8 @@
 #include <string_view>
 #include <utility>
 
-#include "demo.hpp"
-#include "demo_latency.hpp"
+#include "demo/demo.hpp"
+#include "demo/latency.hpp"
 
 namespace shmkit::cli::demo {
 

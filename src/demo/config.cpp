@@ -1,4 +1,4 @@
-#include "demo_config.hpp"
+#include "demo/config.hpp"
 
 #include <shmkit/core/error.hpp>
 

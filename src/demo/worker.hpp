@@ -14,10 +14,10 @@
 #include <string>
 #include <string_view>
 
-#include "demo.hpp"
-#include "demo_config.hpp"
-#include "demo_source_log.hpp"
-#include "demo_store.hpp"
+#include "demo/config.hpp"
+#include "demo/demo.hpp"
+#include "demo/source_log.hpp"
+#include "demo/store.hpp"
 
 namespace shmkit::cli::demo {
 

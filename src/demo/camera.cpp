@@ -9,8 +9,8 @@
 #include <cstring>
 #include <vector>
 
-#include "demo_frames.hpp"
-#include "demo_worker.hpp"
+#include "demo/frames.hpp"
+#include "demo/worker.hpp"
 
 namespace shmkit::cli::demo {
 

@@ -1,4 +1,4 @@
-#include "demo_archives.hpp"
+#include "demo/archives.hpp"
 
 #include <shmkit/logger/archive_reader.hpp>
 #include <shmkit/logger/log_package.hpp>
@@ -8,7 +8,7 @@
 #include <exception>
 #include <system_error>
 
-#include "demo_frames.hpp"
+#include "demo/frames.hpp"
 
 namespace shmkit::cli::demo {
 

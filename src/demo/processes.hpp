@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "demo.hpp"
+#include "demo/demo.hpp"
 
 namespace shmkit::cli::demo {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "demo.hpp"
-#include "demo_config.hpp"
-#include "demo_processes.hpp"
+#include "demo/config.hpp"
+#include "demo/demo.hpp"
+#include "demo/processes.hpp"
 
 namespace shmkit::cli::demo {
 

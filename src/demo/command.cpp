@@ -40,13 +40,13 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
-#include "demo.hpp"
-#include "demo_archives.hpp"
-#include "demo_config.hpp"
-#include "demo_processes.hpp"
-#include "demo_rig.hpp"
-#include "demo_summary.hpp"
+#include "cli/commands.hpp"
+#include "demo/archives.hpp"
+#include "demo/config.hpp"
+#include "demo/demo.hpp"
+#include "demo/processes.hpp"
+#include "demo/rig.hpp"
+#include "demo/summary.hpp"
 
 namespace shmkit::cli {
 

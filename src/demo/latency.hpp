@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "log_latency.hpp"
+#include "cli/common/latency_histogram.hpp"
 
 namespace shmkit::cli::demo {
 
@@ -26,7 +26,7 @@ struct LatencySummary {
 };
 BOOST_DESCRIBE_STRUCT(LatencySummary, (), (count, p50_ns, p99_ns, p999_ns, max_ns))
 
-/// A histogram of call durations in ticks (log_latency.hpp), converted to
+/// A histogram of call durations in ticks (cli/common/latency_histogram.hpp), converted to
 /// nanoseconds with the tick rate measured over the recorder's lifetime.
 class LatencyRecorder {
  public:

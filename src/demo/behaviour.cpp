@@ -13,7 +13,7 @@
 #include <random>
 #include <string>
 
-#include "demo_worker.hpp"
+#include "demo/worker.hpp"
 
 namespace shmkit::cli::demo {
 

@@ -4,7 +4,7 @@
 // parent it is ready, and runs its role until the parent asks it to stop.
 // Then it publishes its report in the store and exits.
 
-#include "demo_worker.hpp"
+#include "demo/worker.hpp"
 
 #include <shmkit/core/error.hpp>
 

@@ -1,7 +1,8 @@
 #pragma once
-// Latency recording for `shmkit log bench`: a cheap tick source and a
-// log-linear histogram (exact below 2048 ticks, 1/128 relative resolution
-// above), small enough to send through a pipe and merge across processes.
+// Latency recording for `shmkit log bench` and the demo: a cheap tick
+// source and a log-linear histogram (exact below 2048 ticks, 1/128 relative
+// resolution above), small enough to send through a pipe and merge across
+// processes.
 
 #include <array>
 #include <bit>

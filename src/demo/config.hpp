@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "demo.hpp"
+#include "demo/demo.hpp"
 
 namespace shmkit::cli::demo {
 
