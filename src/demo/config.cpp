@@ -62,11 +62,13 @@ void check_config(const DemoConfig& config, const std::string& origin) {
   check.range("camera.frame_rate_hz", camera.frame_rate_hz, 0.1, 1000.0, " Hz");
   check.range("camera.height", camera.height, 8U, 8192U);
   check.range("camera.width", camera.width, 8U, 8192U);
-  check.range("camera.ring_frames", camera.ring_frames, 2U, 4096U);
-  const double ring_bytes = 2.0 * camera.ring_frames * camera.height * camera.width;
-  if (ring_bytes > double(1ULL << 32)) {
-    check.fail("camera.ring_frames",
-               "the ring of " + std::to_string(camera.ring_frames) + " frames would take more than 4 GiB of /dev/shm");
+  // The channel keeps one frame of history, so it needs the newest frame,
+  // one being written and at least one more to hand out.
+  check.range("camera.channel_slots", camera.channel_slots, 3U, 4096U);
+  const double channel_bytes = 2.0 * camera.channel_slots * camera.height * camera.width;
+  if (channel_bytes > double(1ULL << 32)) {
+    check.fail("camera.channel_slots", "a channel of " + std::to_string(camera.channel_slots) +
+                                           " frames would take more than 4 GiB of /dev/shm");
   }
   const BehaviourSettings& task = config.behaviour;
   check.range("behaviour.iti_ms", task.iti_ms, 0U, 60'000U, " ms");
@@ -76,7 +78,6 @@ void check_config(const DemoConfig& config, const std::string& origin) {
   if (task.iti_ms + task.stimulus_ms + task.response_ms + task.outcome_ms == 0) {
     check.fail("behaviour", "a trial must take some time: set iti_ms, stimulus_ms, response_ms or outcome_ms");
   }
-  check.range("analysis.poll_interval_us", config.analysis.poll_interval_us, 10U, 1'000'000U, " µs");
   check.range("logger.ring_mib", config.logger.ring_mib, 1U, 1024U, " MiB");
   check.range("logger.compression_level", config.logger.compression_level, 0, 12);
   check.range("store.capacity_mib", config.store.capacity_mib, 1U, 1U << 20, " MiB");

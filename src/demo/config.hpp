@@ -20,9 +20,9 @@ struct CameraSettings {
   double frame_rate_hz = 30;
   std::uint32_t height = 512;
   std::uint32_t width = 512;
-  std::uint32_t ring_frames = 16;  // frames the shared ring holds
+  std::uint32_t channel_slots = 16;  // frames the channel holds: the newest, those subscribers hold, those in flight
 };
-BOOST_DESCRIBE_STRUCT(CameraSettings, (), (source_id, frame_rate_hz, height, width, ring_frames))
+BOOST_DESCRIBE_STRUCT(CameraSettings, (), (source_id, frame_rate_hz, height, width, channel_slots))
 
 struct BehaviourSettings {
   std::uint8_t source_id = 3;  // log source of the task's events
@@ -35,10 +35,9 @@ struct BehaviourSettings {
 BOOST_DESCRIBE_STRUCT(BehaviourSettings, (), (source_id, iti_ms, stimulus_ms, response_ms, outcome_ms, seed))
 
 struct AnalysisSettings {
-  std::uint8_t source_id = 4;             // log source of the results
-  std::uint32_t poll_interval_us = 1000;  // how often it looks for a new frame
+  std::uint8_t source_id = 4;  // log source of the results
 };
-BOOST_DESCRIBE_STRUCT(AnalysisSettings, (), (source_id, poll_interval_us))
+BOOST_DESCRIBE_STRUCT(AnalysisSettings, (), (source_id))
 
 struct LoggerSettings {
   std::uint8_t source_id = 1;  // the rig's own entries: configuration, start, stop

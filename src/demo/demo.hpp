@@ -41,7 +41,8 @@ struct RigNames {
   std::string prefix;  ///< "demo-<parent pid>"
 
   static RigNames for_parent(pid_t parent) { return {"demo-" + std::to_string(parent)}; }
-  /// SharedArray<uint16_t> of shape (ring_frames, height, width).
+  /// The channel of uint16 frames of shape (height, width) (its segment is
+  /// Channel::segment_name(frames())).
   [[nodiscard]] std::string frames() const { return prefix + "-frames"; }
   /// SharedArray<uint64_t> of shape (kCounterCount, kCounterStride).
   [[nodiscard]] std::string counters() const { return prefix + "-counters"; }
@@ -53,7 +54,7 @@ struct RigNames {
 /// row, so the processes that bump different counters never share a cache
 /// line.
 enum Counter : std::size_t {
-  kFramesWritten = 0,  ///< camera: frames in the ring (the newest is number kFramesWritten - 1)
+  kFramesWritten = 0,  ///< camera: frames it made (the newest is number kFramesWritten - 1)
   kFramesAnalysed,     ///< analysis: frames it computed a result for
   kTrials,             ///< behaviour: trials completed
   kStop,               ///< parent: 1 asks every worker to finish
@@ -93,11 +94,14 @@ struct WorkerReport {
   LatencySummary log;               ///< producer-side LogWriter::log()
   LatencySummary store_set;
   LatencySummary store_get;
-  /// Role-specific counts: camera "frames"; analysis "analysed", "skipped",
-  /// "retried", "torn"; behaviour "trials", "events", "correct".
+  LatencySummary frame_latency;  ///< analysis: a frame's publish to its receive, across processes
+  /// Role-specific counts: camera "frames", "published", "unpublished";
+  /// analysis "analysed", "passed_over", "missed", "torn"; behaviour
+  /// "trials", "events", "correct".
   std::map<std::string, std::uint64_t> counts;
 };
-BOOST_DESCRIBE_STRUCT(WorkerReport, (), (logged, payload_bytes, dropped, log, store_set, store_get, counts))
+BOOST_DESCRIBE_STRUCT(WorkerReport, (),
+                      (logged, payload_bytes, dropped, log, store_set, store_get, frame_latency, counts))
 
 /// Adds the hidden `demo-worker` subcommand.
 void register_worker_command(CLI::App& app);

@@ -1,7 +1,8 @@
 #pragma once
 // Latency of the demo's producer-side calls (LogWriter::log, store set and
-// get), recorded in the process that makes them and published as a few
-// percentiles in its report.
+// get) and of its frames (publish to receive, across processes), recorded
+// in the process that sees them and published as a few percentiles in its
+// report.
 
 #include <boost/describe.hpp>
 
@@ -25,6 +26,16 @@ struct LatencySummary {
   double max_ns = 0;
 };
 BOOST_DESCRIBE_STRUCT(LatencySummary, (), (count, p50_ns, p99_ns, p999_ns, max_ns))
+
+/// The percentiles of `count` values in `histogram`, each `ns_per_value` ns.
+inline LatencySummary summarise(const LatencyHistogram& histogram, std::uint64_t count, double ns_per_value) {
+  if (count == 0) {
+    return {};
+  }
+  auto ns = [&](std::uint64_t value) { return std::round(static_cast<double>(value) * ns_per_value); };
+  return {count, ns(histogram.quantile(0.5)), ns(histogram.quantile(0.99)), ns(histogram.quantile(0.999)),
+          ns(histogram.max())};
+}
 
 /// A histogram of call durations in ticks (cli/common/latency_histogram.hpp), converted to
 /// nanoseconds with the tick rate measured over the recorder's lifetime.
@@ -60,13 +71,7 @@ class LatencyRecorder {
     const double elapsed_ns =
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start_).count();
     const std::uint64_t elapsed_ticks = ticks() - start_ticks_;
-    const double ns_per_tick = elapsed_ticks > 0 ? elapsed_ns / static_cast<double>(elapsed_ticks) : 1.0;
-    auto ns = [&](std::uint64_t value) { return std::round(static_cast<double>(value) * ns_per_tick); };
-    if (count_ == 0) {
-      return {};
-    }
-    return {count_, ns(histogram_->quantile(0.5)), ns(histogram_->quantile(0.99)), ns(histogram_->quantile(0.999)),
-            ns(histogram_->max())};
+    return summarise(*histogram_, count_, elapsed_ticks > 0 ? elapsed_ns / static_cast<double>(elapsed_ticks) : 1.0);
   }
 
  private:
@@ -74,6 +79,24 @@ class LatencyRecorder {
   std::uint64_t count_ = 0;
   std::chrono::steady_clock::time_point start_;
   std::uint64_t start_ticks_;
+};
+
+/// Durations measured elsewhere, already in nanoseconds (a frame's
+/// publish-to-receive time: two steady_clock readings in two processes).
+class NanosecondRecorder {
+ public:
+  NanosecondRecorder() : histogram_(std::make_unique<LatencyHistogram>()) {}
+
+  void add(std::uint64_t ns) noexcept {
+    histogram_->add(ns);
+    ++count_;
+  }
+
+  [[nodiscard]] LatencySummary summary() const { return summarise(*histogram_, count_, 1.0); }
+
+ private:
+  std::unique_ptr<LatencyHistogram> histogram_;
+  std::uint64_t count_ = 0;
 };
 
 }  // namespace shmkit::cli::demo

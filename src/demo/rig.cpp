@@ -1,6 +1,7 @@
 #include "demo/rig.hpp"
 
 #include <shmkit/array/shared_array.hpp>
+#include <shmkit/channel/channel.hpp>
 #include <shmkit/config/yaml_config.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/segment_scan.hpp>
@@ -137,6 +138,26 @@ std::string describe_worker(const WorkerProcess& worker) {
   return "the " + std::string(role_name(worker.role)) + " (pid " + std::to_string(worker.pid) + ")";
 }
 
+// The frames channel, created by the rig and removed when the rig goes
+// (workers that still map it keep their mapping).
+struct FramesChannel {
+  FramesChannel(const std::string& name, const CameraSettings& camera)
+      : channel(Channel::create(name, {.sample = SampleSpec::array(Dtype::u2, {camera.height, camera.width}),
+                                       .slots = camera.channel_slots,
+                                       .history = 1,
+                                       .max_subscribers = 4})) {}
+  FramesChannel(const FramesChannel&) = delete;
+  FramesChannel& operator=(const FramesChannel&) = delete;
+  ~FramesChannel() {
+    try {
+      (void)Channel::remove(channel.name());
+    } catch (const std::exception&) {
+      // check_removed reports a segment left behind.
+    }
+  }
+  Channel channel;
+};
+
 class Rig {
  public:
   Rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals& signals);
@@ -161,10 +182,10 @@ class Rig {
   std::vector<std::string> logger_errors_;
   // Declared in the order they must be set up; they are torn down in
   // reverse: the workers die first, then the logger drains their rings,
-  // then the arrays and the store go.
+  // then the arrays, the channel and the store go.
   StoreServer server_;
   RigStore store_;
-  SharedArray<std::uint16_t> frames_;
+  FramesChannel frames_;
   SharedArray<std::uint64_t> counters_;
   DataLogger logger_;
   std::optional<SourceLog> rig_log_;
@@ -207,9 +228,7 @@ Rig::Rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals&
       server_(
           StoreServer::start({.capacity = std::size_t{config.store.capacity_mib} << 20, .socket_path = socket_path_})),
       store_(RigStore::connect(socket_path_, kNamespace)),
-      frames_(SharedArray<std::uint16_t>::create(record_.names.frames(),
-                                                 {config.camera.ring_frames, config.camera.height, config.camera.width},
-                                                 {.unlink_on_close = true})),
+      frames_(record_.names.frames(), config.camera),
       counters_(SharedArray<std::uint64_t>::create(record_.names.counters(), {kCounterCount, kCounterStride},
                                                    {.unlink_on_close = true})),
       logger_(out, record_.names.logger_instance(), logger_options(config, logger_errors_mutex_, logger_errors_)),
@@ -230,13 +249,14 @@ Rig::Rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals&
 
 void Rig::print_banner(const std::filesystem::path& out) const {
   const CameraSettings& camera = config_.camera;
-  const std::vector<std::size_t> ring{camera.ring_frames, camera.height, camera.width};
+  const ChannelInfo frames = frames_.channel.info();
   std::cout << "shmkit demo: " << fixed(config_.seconds, 1) << " s of acquisition; logs and archives go to "
             << out.string() << "\n"
             << "  store      embedded server on " << socket_path_ << " (" << human_size(server_.stats().capacity)
             << "), namespace '" << kNamespace << "'\n"
-            << "  arrays     " << frames_.name() << " " << shape_string(ring) << " <u2, " << counters_.name() << " "
-            << shape_string(counters_.shape()) << " <u8\n"
+            << "  channel    " << frames.name << " " << shape_string(frames.sample.shape) << " <u2 samples, "
+            << frames.slots << " slots (" << human_size(frames.segment_bytes) << ")\n"
+            << "  array      " << counters_.name() << " " << shape_string(counters_.shape()) << " <u8 counters\n"
             << "  logger     instance '" << logger_.instance_name() << "' -> " << logger_.log_directory().string()
             << "\n"
             << "  rig        pid " << record_.parent_pid << ", log source " << int{config_.logger.source_id} << "\n";
@@ -417,7 +437,7 @@ void check_removed(const std::string& name, std::vector<std::string>& problems) 
 
 RunRecord run_rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals& signals) {
   RunRecord record = Rig(config, out, signals).run();
-  check_removed(record.names.frames(), record.problems);
+  check_removed(Channel::segment_name(record.names.frames()), record.problems);
   check_removed(record.names.counters(), record.problems);
   check_removed("shmkit-log." + record.names.logger_instance(), record.problems);
   return record;

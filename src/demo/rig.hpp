@@ -1,6 +1,6 @@
 #pragma once
 // The acquisition phase of `shmkit demo`: the parent sets up the rig (store
-// server, shared arrays, logger), starts the worker processes, runs them for
+// server, frames channel, counters array, logger), starts the worker processes, runs them for
 // the configured time (or until Ctrl-C, or until a worker dies), stops them
 // and the logger, and removes every shared object. What happened is
 // returned for the archive check and the summary.

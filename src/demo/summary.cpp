@@ -168,11 +168,18 @@ DemoSummary summarise(const RunRecord& record, const DemoConfig& config,
 
   summary.frames.produced = record.frames_written;
   summary.frames.analysed = record.frames_analysed;
+  if (const auto camera = record.reports.find(Role::camera); camera != record.reports.end()) {
+    summary.frames.published = count_of(camera->second, "published");
+  }
   if (const auto analysis = record.reports.find(Role::analysis); analysis != record.reports.end()) {
+    summary.frames.passed_over = count_of(analysis->second, "passed_over");
+    summary.frames.missed = count_of(analysis->second, "missed");
     summary.frames.torn = count_of(analysis->second, "torn");
+    summary.frames.latency = analysis->second.frame_latency;
   }
   if (summary.frames.torn != 0) {
-    problems.push_back(std::to_string(summary.frames.torn) + " snapshots of the newest frame were torn");
+    problems.push_back(std::to_string(summary.frames.torn) +
+                       " frames received from the channel were torn or out of order");
   }
   if (archives) {
     if (summary.frames.in_order != summary.frames.logged) {
@@ -200,8 +207,14 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
   out << "\nstopped after " << fixed(summary.seconds, 2) << " s: " << summary.stop_reason << "\n";
   const FrameSummary& frames = summary.frames;
   out << "frames: " << frames.produced << " produced, " << frames.analysed << " analysed, " << frames.logged
-      << " logged (" << (frames.in_order == frames.logged ? "all in order" : "NOT all in order") << "); " << frames.torn
-      << " torn snapshots; " << summary.trials << " behaviour trials\n\n";
+      << " logged (" << (frames.in_order == frames.logged ? "all in order" : "NOT all in order") << "); "
+      << summary.trials << " behaviour trials\n";
+  const LatencySummary& latency = frames.latency;
+  out << "channel: " << frames.published << " frames published, " << frames.analysed << " received by the analysis, "
+      << frames.passed_over << " passed over for a newer one, " << frames.missed << " missed, " << frames.torn
+      << " torn; publish to receive p50 " << latency_cell(latency, &LatencySummary::p50_ns) << ", p99 "
+      << latency_cell(latency, &LatencySummary::p99_ns) << ", max " << latency_cell(latency, &LatencySummary::max_ns)
+      << "\n\n";
 
   Table sources({{"SOURCE", Align::right},
                  {"PROCESS"},

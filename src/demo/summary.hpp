@@ -47,13 +47,18 @@ struct StoreCallSummary {
 BOOST_DESCRIBE_STRUCT(StoreCallSummary, (), (process, call, latency))
 
 struct FrameSummary {
-  std::uint64_t produced = 0;  // frames the camera put in the ring
-  std::uint64_t analysed = 0;
-  std::uint64_t logged = 0;    // frames in the camera's archive
-  std::uint64_t in_order = 0;  // of those, numbered 0, 1, 2, ... in turn
-  std::uint64_t torn = 0;      // analysis snapshots whose stamps disagreed
+  std::uint64_t produced = 0;     // frames the camera made
+  std::uint64_t published = 0;    // of those, published on the channel (the rest found no free slot)
+  std::uint64_t analysed = 0;     // frames the analysis received and computed a result for
+  std::uint64_t passed_over = 0;  // published frames the analysis skipped to take a newer one
+  std::uint64_t missed = 0;       // published frames overwritten before the analysis got to them
+  std::uint64_t logged = 0;       // frames in the camera's archive
+  std::uint64_t in_order = 0;     // of those, numbered 0, 1, 2, ... in turn
+  std::uint64_t torn = 0;         // received frames whose stamps disagreed or went backwards
+  LatencySummary latency;         // publish (camera) to receive (analysis)
 };
-BOOST_DESCRIBE_STRUCT(FrameSummary, (), (produced, analysed, logged, in_order, torn))
+BOOST_DESCRIBE_STRUCT(FrameSummary, (),
+                      (produced, published, analysed, passed_over, missed, logged, in_order, torn, latency))
 
 struct DemoSummary {
   bool ok = false;

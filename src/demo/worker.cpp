@@ -1,6 +1,6 @@
 // The hidden `shmkit demo-worker` subcommand: one worker process of
 // `shmkit demo`. It connects to the rig's store and reads the settings from
-// it, opens the shared arrays by name, connects its own LogWriter, tells the
+// it, opens the counters array by name, connects its own LogWriter, tells the
 // parent it is ready, and runs its role until the parent asks it to stop.
 // Then it publishes its report in the store and exits.
 
@@ -84,6 +84,7 @@ void Worker::publish_report(std::map<std::string, std::uint64_t> counts) {
   log_.fill(report);
   report.store_set = store_.set_latency().summary();
   report.store_get = store_.get_latency().summary();
+  report.frame_latency = frame_latency_.summary();
   report.counts = std::move(counts);
   store_.set(report_name(role_), report);
 }

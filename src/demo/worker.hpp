@@ -1,7 +1,7 @@
 #pragma once
 // One worker process of `shmkit demo`, as its role functions see it: the
-// rig's settings and store, the counters array, and the worker's own
-// LogWriter with its source id.
+// rig's settings and store, the counters array, the worker's own LogWriter
+// with its source id, and the recorder of its frames' latency.
 
 #include <shmkit/array/shared_array.hpp>
 
@@ -50,6 +50,9 @@ class Worker {
   bool log(std::span<const std::byte> payload) noexcept { return log_.log(payload); }
   bool log(std::string_view text) noexcept { return log_.log(text); }
 
+  /// Publish-to-receive times of the frames this worker received.
+  [[nodiscard]] NanosecondRecorder& frame_latency() noexcept { return frame_latency_; }
+
   /// The report of what this worker did, `counts` added; published by name.
   void publish_report(std::map<std::string, std::uint64_t> counts);
 
@@ -60,6 +63,7 @@ class Worker {
   DemoConfig config_;
   SharedArray<std::uint64_t> counters_;
   SourceLog log_;
+  NanosecondRecorder frame_latency_;
   int ready_fd_;
   int go_fd_;
 };

@@ -11,7 +11,8 @@ increasing frame numbers, the behaviour's events text. Prints one line per
 source and "ok", or the first problem and exits 1.
 
 With `clean`, the run must also have ended well: no problems, nothing
-dropped anywhere, every frame produced logged and some analysed.
+dropped anywhere, every frame produced logged and some analysed, received
+from the channel untorn with a latency each.
 """
 
 import pathlib
@@ -101,6 +102,13 @@ def main():
         frames = summary["frames"]
         if frames["logged"] != frames["produced"] or frames["produced"] == 0 or frames["analysed"] == 0:
             fail(f"frames: {frames}")
+        # The analysis took frames from the channel: each one it received
+        # has a latency, none was torn, and it cannot have had more frames
+        # than the camera published.
+        if frames["torn"] != 0 or frames["latency"]["count"] != frames["analysed"]:
+            fail(f"channel: {frames}")
+        if frames["published"] == 0 or frames["analysed"] + frames["passed_over"] + frames["missed"] > frames["published"]:
+            fail(f"channel: {frames}")
     print("ok")
 
 

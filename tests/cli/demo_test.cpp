@@ -78,7 +78,7 @@ std::string write_settings(const TestDirectory& dir, double seconds) {
   const std::string file = (dir.path() / "settings.yaml").string();
   std::ofstream(file) << "seconds: " << seconds
                       << "\n"
-                         "camera:\n  frame_rate_hz: 50\n  height: 128\n  width: 160\n  ring_frames: 4\n"
+                         "camera:\n  frame_rate_hz: 50\n  height: 128\n  width: 160\n  channel_slots: 4\n"
                          "behaviour:\n  iti_ms: 40\n  stimulus_ms: 30\n  response_ms: 30\n  outcome_ms: 20\n"
                          "logger:\n  ring_mib: 2\n"
                          "store:\n  capacity_mib: 8\n";
@@ -86,7 +86,8 @@ std::string write_settings(const TestDirectory& dir, double seconds) {
 }
 
 // The demo's own segments: every name in /dev/shm that contains
-// "demo-<pid>" (its arrays and its logger's segment).
+// "demo-<pid>" (its counters array, its frames channel and its logger's
+// segment).
 std::vector<std::string> demo_segments(pid_t demo) {
   const std::string tag = "demo-" + std::to_string(demo);
   std::vector<std::string> found;
@@ -395,10 +396,11 @@ TEST(DemoTest, GcRemovesWhatAKilledProcessGroupLeft) {
     ASSERT_TRUE(wait_until_gone(pid)) << "process " << pid << " survived SIGKILL";
   }
 
-  // Nobody could clean up: the arrays and the logger's segment are left...
+  // Nobody could clean up: the counters array, the frames channel and the
+  // logger's segment are left...
   const std::string tag = "demo-" + std::to_string(demo.pid());
   EXPECT_EQ(demo_segments(demo.pid()),
-            (std::vector<std::string>{tag + "-counters", tag + "-frames", "shmkit-log." + tag}))
+            (std::vector<std::string>{tag + "-counters", "shmkit-chan." + tag + "-frames", "shmkit-log." + tag}))
       << demo.output();
   // ...and gc removes them all, because their creator is dead and nobody
   // has them open.
