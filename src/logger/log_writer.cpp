@@ -5,10 +5,9 @@
 #include <atomic>
 #include <chrono>
 
-#include "core/detail/futex.hpp"
 #include "little_endian.hpp"
+#include "logger/ring/byte_ring.hpp"
 #include "logger_segment.hpp"
-#include "ring_access.hpp"
 #include "saver_wake.hpp"
 
 namespace shmkit {
@@ -16,17 +15,14 @@ namespace shmkit {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kMaxFutexSlice{50};
 
 }  // namespace
 
 struct LogWriter::Impl {
   detail::LoggerSegment segment;
-  detail::RingView ring;
+  detail::RingProducer ring;
   std::uint32_t slot = 0;
   LogWriterOptions options;
-  std::uint64_t head = 0;             // our copy of ring.header->head (we are its only writer)
-  std::uint64_t cached_tail = 0;      // last tail seen; refreshed only when the ring looks full
   std::uint64_t next_wake_check = 0;  // head position of the next check_saver_awake()
   std::uint64_t max_chunk = 0;
   std::uint64_t logged = 0;
@@ -35,56 +31,18 @@ struct LogWriter::Impl {
 
   explicit Impl(detail::LoggerSegment s) : segment(std::move(s)) {}
 
-  [[nodiscard]] bool fits(std::uint64_t need) const noexcept { return head + need - cached_tail <= ring.capacity; }
-
-  bool wait_for_space(std::uint64_t need) noexcept {
-    RingHeader& h = *ring.header;
-    const auto deadline = Clock::now() + options.block_timeout;
-    while (true) {
-      h.producer_waiting.store(1, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      const std::uint32_t seq = h.space_seq.load(std::memory_order_acquire);
-      cached_tail = h.tail.load(std::memory_order_acquire);
-      if (fits(need)) {
-        h.producer_waiting.store(0, std::memory_order_relaxed);
-        return true;
-      }
-      detail::wake_saver(segment.trailer());
-      const auto now = Clock::now();
-      if (now >= deadline) {
-        h.producer_waiting.store(0, std::memory_order_relaxed);
-        return false;
-      }
-      detail::futex_wait(h.space_seq, seq, std::min<Clock::duration>(deadline - now, kMaxFutexSlice));
-    }
-  }
-
   bool reserve(std::uint64_t need, FullPolicy policy) noexcept {
-    if (fits(need)) {
+    if (ring.try_reserve(need)) {
       return true;
     }
-    cached_tail = ring.header->tail.load(std::memory_order_acquire);
-    if (fits(need)) {
-      return true;
-    }
-    return policy == FullPolicy::block && wait_for_space(need);
+    return policy == FullPolicy::block && ring.wait_for_space<Clock>(need, Clock::now() + options.block_timeout,
+                                                                     [this] { detail::wake_saver(segment.trailer()); });
   }
 
   void put(RingRecordKind kind, std::uint8_t source, std::uint64_t time, std::uint32_t total, const std::byte* bytes,
            std::uint32_t chunk) noexcept {
-    RingRecord record{};
-    record.acquisition_time = time;
-    record.chunk_bytes = chunk;
-    record.total_bytes = total;
-    record.source_id = source;
-    record.kind = static_cast<std::uint8_t>(kind);
-    ring.copy_in(head, &record, sizeof record);
-    if (chunk > 0) {
-      ring.copy_in(head + sizeof record, bytes, chunk);
-    }
-    head += detail::ring_record_bytes(chunk);
-    ring.header->head.store(head, std::memory_order_release);
-    if (head >= next_wake_check) {
+    ring.put(kind, source, time, total, bytes, chunk);
+    if (ring.head() >= next_wake_check) {
       check_saver_awake();
     }
   }
@@ -96,18 +54,17 @@ struct LogWriter::Impl {
   // awake and sleeps again only after emptying every ring, so the ring can
   // next pass half full only after another half ring of writes.
   void check_saver_awake() noexcept {
-    cached_tail = ring.header->tail.load(std::memory_order_acquire);
-    const std::uint64_t half = ring.capacity / 2;
-    if (head - cached_tail > half) {
+    const std::uint64_t half = ring.capacity() / 2;
+    if (ring.used() > half) {
       detail::wake_saver(segment.trailer());
-      next_wake_check = head + half;
+      next_wake_check = ring.head() + half;
     } else {
-      next_wake_check = cached_tail + half + 1;
+      next_wake_check = ring.cached_tail() + half + 1;
     }
   }
 
   bool drop() noexcept {
-    ring.header->dropped.store(++dropped, std::memory_order_relaxed);
+    ring.header().dropped.store(++dropped, std::memory_order_relaxed);
     return false;
   }
 
@@ -137,7 +94,7 @@ struct LogWriter::Impl {
         offset += chunk;
       }
     }
-    ring.header->logged.store(++logged, std::memory_order_relaxed);
+    ring.header().logged.store(++logged, std::memory_order_relaxed);
     return true;
   }
 };
@@ -160,13 +117,11 @@ LogWriter LogWriter::connect(std::string_view instance_name, const LogWriterOpti
     h.logged.store(0, std::memory_order_relaxed);
     h.dropped.store(0, std::memory_order_relaxed);
     h.producer_waiting.store(0, std::memory_order_relaxed);
-    impl->ring = ring;
+    impl->ring = detail::RingProducer(ring);
     impl->slot = slot;
     impl->options = options;
-    impl->head = h.head.load(std::memory_order_relaxed);
-    impl->cached_tail = h.tail.load(std::memory_order_acquire);
-    impl->next_wake_check = impl->cached_tail + ring.capacity / 2 + 1;
-    impl->max_chunk = ring.capacity / 4 - sizeof(RingRecord);
+    impl->next_wake_check = impl->ring.cached_tail() + ring.capacity / 2 + 1;
+    impl->max_chunk = impl->ring.max_chunk();
     h.state.store(static_cast<std::uint32_t>(WriterSlotState::active), std::memory_order_release);
     return LogWriter(std::move(impl));
   }
@@ -181,7 +136,7 @@ LogWriter::LogWriter(LogWriter&&) noexcept = default;
 LogWriter& LogWriter::operator=(LogWriter&& other) noexcept {
   if (this != &other) {
     if (impl_) {
-      impl_->ring.header->state.store(static_cast<std::uint32_t>(WriterSlotState::closed), std::memory_order_release);
+      impl_->ring.header().state.store(static_cast<std::uint32_t>(WriterSlotState::closed), std::memory_order_release);
     }
     impl_ = std::move(other.impl_);
   }
@@ -190,7 +145,7 @@ LogWriter& LogWriter::operator=(LogWriter&& other) noexcept {
 
 LogWriter::~LogWriter() {
   if (impl_) {
-    impl_->ring.header->state.store(static_cast<std::uint32_t>(WriterSlotState::closed), std::memory_order_release);
+    impl_->ring.header().state.store(static_cast<std::uint32_t>(WriterSlotState::closed), std::memory_order_release);
   }
 }
 

@@ -9,7 +9,7 @@
 #include <shmkit/core/segment.hpp>
 #include <shmkit/logger/layout.hpp>
 
-#include "ring_access.hpp"
+#include "logger/ring/byte_ring.hpp"
 
 namespace shmkit::detail {
 

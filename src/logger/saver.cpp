@@ -16,7 +16,6 @@
 
 #include "checksum.hpp"
 #include "core/detail/file_io.hpp"
-#include "core/detail/futex.hpp"
 #include "log_directory.hpp"
 
 namespace shmkit::detail {
@@ -142,8 +141,7 @@ void Saver::resume_from_spill(std::uint32_t slot) {
   const RingHeader& h = *segment_.ring(slot).header;
   const std::uint64_t tail = h.tail.load(std::memory_order_acquire);
   if (header.generation != ss.generation || state_of(h) == WriterSlotState::free) {
-    counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);  // its writer is gone
-    clear_spill(slot);
+    discard_partial(slot);  // its writer is gone
     return;
   }
   if (tail <= header.first_pos) {
@@ -240,132 +238,133 @@ void Saver::write_entry(std::uint8_t source, std::uint64_t time, const std::byte
   counters_.bytes_saved.fetch_add(length, std::memory_order_relaxed);
 }
 
-std::uint64_t Saver::drain_once() {
-  std::uint64_t consumed = 0;
-  const std::uint32_t slots = segment_.max_writers();
-  for (std::uint32_t slot = 0; slot < slots; ++slot) {
-    const RingView ring = segment_.ring(slot);
-    RingHeader& h = *ring.header;
-    pending_tail_[slot] = 0;
-    if (state_of(h) == WriterSlotState::free) {
-      continue;
-    }
-    const std::uint64_t generation = h.generation.load(std::memory_order_acquire);
-    SlotState& ss = slots_[slot];
-    if (generation != ss.generation) {  // a new writer: nothing half-assembled belongs to it
-      if (ss.staging.active) {
-        counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
-        clear_spill(slot);
-      }
-      ss.staging = {};
-      ss.skip_until = 0;
-      ss.generation = generation;
-    }
-    const std::uint64_t start = h.tail.load(std::memory_order_relaxed);
-    const std::uint64_t head = h.head.load(std::memory_order_acquire);
-    std::uint64_t tail = start;
-    const std::uint64_t max_chunk = ring.capacity / 4;
-    std::uint64_t saved = 0;
-    while (tail != head && tail - start < kPassBudget) {
-      RingRecord record{};
-      ring.copy_out(tail, &record, sizeof record);
-      const std::uint64_t size = ring_record_bytes(record.chunk_bytes);
-      if (record.kind > 3 || record.chunk_bytes > max_chunk || record.chunk_bytes > record.total_bytes ||
-          size > head - tail) {
-        report("ring of writer slot " + std::to_string(slot) + " (pid " + std::to_string(h.owner_pid) +
-               ") holds a malformed record at ring offset " + std::to_string(tail) + "; its remaining " +
-               std::to_string(head - tail) + " bytes are discarded");
-        tail = head;
-        ss.staging = {};
-        ss.skip_until = 0;
-        clear_spill(slot);
-        break;
-      }
-      if (ss.skip_until != 0) {
-        if (tail < ss.skip_until) {  // a chunk a previous saver already put in the spill
-          tail += size;
-          continue;
-        }
-        ss.skip_until = 0;
-      }
-      const auto pieces = ring.pieces(tail + sizeof record, record.chunk_bytes);
-      const auto kind = static_cast<RingRecordKind>(record.kind);
-      Staging& st = ss.staging;
-      if (kind == RingRecordKind::whole || kind == RingRecordKind::first) {
-        if (st.active) {  // the writer gave up on its previous chunked entry
-          counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
-          st.active = false;
-          clear_spill(slot);
-        }
-      }
-      switch (kind) {
-        case RingRecordKind::whole:
-          write_entry(record.source_id, record.acquisition_time, pieces.first, pieces.first_size, pieces.second,
-                      pieces.second_size);
-          ++saved;
-          break;
-        case RingRecordKind::first:
-          st.active = true;
-          st.source = record.source_id;
-          st.time = record.acquisition_time;
-          st.total = record.total_bytes;
-          st.first_pos = tail;
-          st.bytes.clear();
-          st.bytes.reserve(record.total_bytes);
-          [[fallthrough]];
-        case RingRecordKind::middle:
-        case RingRecordKind::last:
-          if (!st.active || st.source != record.source_id || st.time != record.acquisition_time ||
-              st.bytes.size() + record.chunk_bytes > st.total) {
-            // A chunk that does not continue the entry being assembled: the
-            // rest of an entry whose start a dead logger consumed, or a
-            // mismatch. Either way the entry cannot be completed.
-            if (st.active || kind == RingRecordKind::last) {
-              counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
-              clear_spill(slot);
-            }
-            st.active = false;
-            break;
-          }
-          const std::size_t chunk_offset = st.bytes.size();
-          st.bytes.insert(st.bytes.end(), pieces.first, pieces.first + pieces.first_size);
-          st.bytes.insert(st.bytes.end(), pieces.second, pieces.second + pieces.second_size);
-          // In the spill before this chunk's ring space is released.
-          spill(slot, st, chunk_offset, tail + size);
-          if (kind == RingRecordKind::last) {
-            if (st.bytes.size() == st.total) {
-              write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
-              ++saved;
-              ss.clear_spill = true;
-            } else {
-              counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
-              clear_spill(slot);
-            }
-            st.active = false;
-            st.bytes.clear();
-            if (st.bytes.capacity() > (std::size_t{64} << 20)) {
-              st.bytes.shrink_to_fit();
-            }
-          }
-          break;
-      }
-      tail += size;
-      if (ss.clear_spill) {
-        // End this ring's pass: the spill may only be cleared (and reused by
-        // the next entry) after this entry's record is flushed and its ring
-        // space released, below.
-        break;
-      }
-    }
-    if (tail != start) {
-      pending_tail_[slot] = tail;
-      consumed += tail - start;
-      h.saved.store(h.saved.load(std::memory_order_relaxed) + saved, std::memory_order_relaxed);
-    }
+void Saver::discard_partial(std::uint32_t slot) noexcept {
+  counters_.discarded_partial.fetch_add(1, std::memory_order_relaxed);
+  clear_spill(slot);
+}
+
+void Saver::adopt_writer(std::uint32_t slot, std::uint64_t generation) noexcept {
+  SlotState& ss = slots_[slot];
+  if (generation == ss.generation) {
+    return;
   }
-  if (consumed == 0) {
+  // A new writer: nothing half-assembled belongs to it.
+  if (ss.staging.active) {
+    discard_partial(slot);
+  }
+  ss.staging = {};
+  ss.skip_until = 0;
+  ss.generation = generation;
+}
+
+bool Saver::take_record(std::uint32_t slot, std::uint64_t pos, const RingConsumer::Record& record) {
+  SlotState& ss = slots_[slot];
+  const RingRecord& r = record.header;
+  const auto& pieces = record.payload;
+  const auto kind = static_cast<RingRecordKind>(r.kind);
+  Staging& st = ss.staging;
+  if ((kind == RingRecordKind::whole || kind == RingRecordKind::first) && st.active) {
+    // The writer gave up on its previous chunked entry.
+    st.active = false;
+    discard_partial(slot);
+  }
+  if (kind == RingRecordKind::whole) {
+    write_entry(r.source_id, r.acquisition_time, pieces.first, pieces.first_size, pieces.second, pieces.second_size);
+    return true;
+  }
+  if (kind == RingRecordKind::first) {
+    st.active = true;
+    st.source = r.source_id;
+    st.time = r.acquisition_time;
+    st.total = r.total_bytes;
+    st.first_pos = pos;
+    st.bytes.clear();
+    st.bytes.reserve(r.total_bytes);
+  }
+  if (!st.active || st.source != r.source_id || st.time != r.acquisition_time ||
+      st.bytes.size() + r.chunk_bytes > st.total) {
+    // A chunk that does not continue the entry being assembled: the rest of
+    // an entry whose start a dead logger consumed, or a mismatch. Either way
+    // the entry cannot be completed.
+    if (st.active || kind == RingRecordKind::last) {
+      discard_partial(slot);
+    }
+    st.active = false;
+    return false;
+  }
+  const std::size_t chunk_offset = st.bytes.size();
+  st.bytes.insert(st.bytes.end(), pieces.first, pieces.first + pieces.first_size);
+  st.bytes.insert(st.bytes.end(), pieces.second, pieces.second + pieces.second_size);
+  // In the spill before this chunk's ring space is released.
+  spill(slot, st, chunk_offset, pos + record.size);
+  if (kind != RingRecordKind::last) {
+    return false;
+  }
+  bool saved = false;
+  if (st.bytes.size() == st.total) {
+    write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
+    saved = true;
+    ss.clear_spill = true;
+  } else {
+    discard_partial(slot);
+  }
+  st.active = false;
+  st.bytes.clear();
+  if (st.bytes.capacity() > (std::size_t{64} << 20)) {
+    st.bytes.shrink_to_fit();
+  }
+  return saved;
+}
+
+std::uint64_t Saver::drain_ring(std::uint32_t slot) {
+  const RingConsumer ring(segment_.ring(slot));
+  RingHeader& h = *ring.view().header;
+  pending_tail_[slot] = 0;
+  if (state_of(h) == WriterSlotState::free) {
     return 0;
   }
+  adopt_writer(slot, h.generation.load(std::memory_order_acquire));
+  SlotState& ss = slots_[slot];
+  const std::uint64_t start = ring.tail();
+  const std::uint64_t head = ring.head();
+  std::uint64_t tail = start;
+  std::uint64_t saved = 0;
+  while (tail != head && tail - start < kPassBudget) {
+    RingConsumer::Record record{};
+    if (!ring.read(tail, head, record)) {
+      report("ring of writer slot " + std::to_string(slot) + " (pid " + std::to_string(h.owner_pid) +
+             ") holds a malformed record at ring offset " + std::to_string(tail) + "; its remaining " +
+             std::to_string(head - tail) + " bytes are discarded");
+      tail = head;
+      ss.staging = {};
+      ss.skip_until = 0;
+      clear_spill(slot);
+      break;
+    }
+    if (ss.skip_until != 0) {
+      if (tail < ss.skip_until) {  // a chunk a previous saver already put in the spill
+        tail += record.size;
+        continue;
+      }
+      ss.skip_until = 0;
+    }
+    saved += take_record(slot, tail, record) ? 1 : 0;
+    tail += record.size;
+    if (ss.clear_spill) {
+      // End this ring's pass: the spill may only be cleared (and reused by
+      // the next entry) after this entry's record is flushed and its ring
+      // space released, in release_drained().
+      break;
+    }
+  }
+  if (tail != start) {
+    pending_tail_[slot] = tail;
+    h.saved.store(h.saved.load(std::memory_order_relaxed) + saved, std::memory_order_relaxed);
+  }
+  return tail - start;
+}
+
+void Saver::release_drained() {
   // The bytes must be in the page cache (and on disk under `always`) before
   // the ring space is released: a logger killed after this point loses nothing.
   for (auto& file : files_) {
@@ -376,21 +375,24 @@ std::uint64_t Saver::drain_once() {
   if (options_.fsync == FsyncPolicy::always) {
     sync_files();
   }
-  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+  for (std::uint32_t slot = 0; slot < segment_.max_writers(); ++slot) {
     if (pending_tail_[slot] == 0) {
       continue;
     }
-    RingHeader& h = *segment_.ring(slot).header;
-    h.tail.store(pending_tail_[slot], std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (h.producer_waiting.load(std::memory_order_relaxed) != 0) {
-      h.producer_waiting.store(0, std::memory_order_relaxed);
-      h.space_seq.fetch_add(1, std::memory_order_release);
-      futex_wake_all(h.space_seq);
-    }
+    RingConsumer(segment_.ring(slot)).release(pending_tail_[slot]);
     if (slots_[slot].clear_spill) {
       clear_spill(slot);
     }
+  }
+}
+
+std::uint64_t Saver::drain_once() {
+  std::uint64_t consumed = 0;
+  for (std::uint32_t slot = 0; slot < segment_.max_writers(); ++slot) {
+    consumed += drain_ring(slot);
+  }
+  if (consumed != 0) {
+    release_drained();
   }
   return consumed;
 }

@@ -23,6 +23,7 @@
 #include <shmkit/logger/options.hpp>
 
 #include "file_io.hpp"
+#include "logger/ring/byte_ring.hpp"
 #include "logger_segment.hpp"
 
 namespace shmkit::detail {
@@ -88,6 +89,18 @@ class Saver {
   void write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size, const std::byte* b,
                    std::size_t b_size);
   void free_slot(std::uint32_t slot) noexcept;
+
+  // One pass of drain_once(), by job: read one ring's records (returning
+  // the ring bytes taken, its new tail kept in pending_tail_), hand each record to the files or to the chunk
+  // reassembly (returning whether it completed an entry), then release the
+  // space of every ring once the files hold its bytes.
+  std::uint64_t drain_ring(std::uint32_t slot);
+  bool take_record(std::uint32_t slot, std::uint64_t pos, const RingConsumer::Record& record);
+  void release_drained();
+  // Bookkeeping: a new writer in a slot drops what the old one left half
+  // done; a partial entry that cannot be completed is counted and its spill cleared.
+  void adopt_writer(std::uint32_t slot, std::uint64_t generation) noexcept;
+  void discard_partial(std::uint32_t slot) noexcept;
   void spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offset, std::uint64_t ring_end);
   void clear_spill(std::uint32_t slot) noexcept;
   void resume_from_spill(std::uint32_t slot);
