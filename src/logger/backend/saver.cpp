@@ -1,4 +1,4 @@
-#include "saver.hpp"
+#include "logger/backend/saver.hpp"
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/process.hpp>
@@ -14,9 +14,9 @@
 #include <iostream>
 #include <system_error>
 
-#include "checksum.hpp"
 #include "core/detail/file_io.hpp"
-#include "log_directory.hpp"
+#include "logger/backend/checksum.hpp"
+#include "logger/backend/log_directory.hpp"
 
 namespace shmkit::detail {
 

@@ -22,9 +22,9 @@
 
 #include <shmkit/logger/options.hpp>
 
-#include "file_io.hpp"
+#include "logger/backend/file_io.hpp"
 #include "logger/ring/byte_ring.hpp"
-#include "logger_segment.hpp"
+#include "logger/ring/logger_segment.hpp"
 
 namespace shmkit::detail {
 

@@ -9,10 +9,10 @@
 #include <optional>
 #include <thread>
 
-#include "log_directory.hpp"
-#include "logger_segment.hpp"
-#include "saver.hpp"
-#include "saver_wake.hpp"
+#include "logger/backend/log_directory.hpp"
+#include "logger/backend/saver.hpp"
+#include "logger/ring/logger_segment.hpp"
+#include "logger/ring/saver_wake.hpp"
 
 namespace shmkit {
 

@@ -1,4 +1,4 @@
-#include "logger_segment.hpp"
+#include "logger/ring/logger_segment.hpp"
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/name.hpp>

@@ -11,10 +11,10 @@
 #include <queue>
 #include <thread>
 
-#include "checksum.hpp"
-#include "entry_sources.hpp"
-#include "file_io.hpp"
-#include "log_directory.hpp"
+#include "logger/archive/entry_sources.hpp"
+#include "logger/backend/checksum.hpp"
+#include "logger/backend/file_io.hpp"
+#include "logger/backend/log_directory.hpp"
 
 namespace shmkit {
 

@@ -3,9 +3,9 @@
 
 #include <cstring>
 
-#include "checksum.hpp"
-#include "file_io.hpp"
-#include "little_endian.hpp"
+#include "core/detail/little_endian.hpp"
+#include "logger/backend/checksum.hpp"
+#include "logger/backend/file_io.hpp"
 
 namespace shmkit {
 

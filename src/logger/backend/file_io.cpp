@@ -1,4 +1,4 @@
-#include "file_io.hpp"
+#include "logger/backend/file_io.hpp"
 
 #include "core/detail/file_io.hpp"
 

@@ -5,10 +5,10 @@
 #include <atomic>
 #include <chrono>
 
-#include "little_endian.hpp"
+#include "core/detail/little_endian.hpp"
 #include "logger/ring/byte_ring.hpp"
-#include "logger_segment.hpp"
-#include "saver_wake.hpp"
+#include "logger/ring/logger_segment.hpp"
+#include "logger/ring/saver_wake.hpp"
 
 namespace shmkit {
 

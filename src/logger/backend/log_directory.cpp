@@ -1,4 +1,4 @@
-#include "log_directory.hpp"
+#include "logger/backend/log_directory.hpp"
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/logger/record_file.hpp>

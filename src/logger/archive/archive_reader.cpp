@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "checksum.hpp"
-#include "file_io.hpp"
-#include "little_endian.hpp"
-#include "zip_format.hpp"
+#include "core/detail/little_endian.hpp"
+#include "logger/archive/zip_format.hpp"
+#include "logger/backend/checksum.hpp"
+#include "logger/backend/file_io.hpp"
 
 namespace shmkit {
 

@@ -1,11 +1,11 @@
-#include "entry_sources.hpp"
+#include "logger/archive/entry_sources.hpp"
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/logger/npy.hpp>
 
-#include "file_io.hpp"
-#include "little_endian.hpp"
-#include "log_directory.hpp"
+#include "core/detail/little_endian.hpp"
+#include "logger/backend/file_io.hpp"
+#include "logger/backend/log_directory.hpp"
 
 namespace shmkit::detail {
 
