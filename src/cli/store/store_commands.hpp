@@ -4,9 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace shmkit::cli {
@@ -25,10 +23,5 @@ void list_names(const std::string& socket, const std::string& ns, const std::str
 /// `store rm --ns NS NAME... | --all`: drops names or the whole namespace.
 void drop_names(const std::string& socket, const std::string& ns, const std::vector<std::string>& names,
                 bool whole_namespace);
-
-/// Parses a size: plain bytes or a K/M/G/T suffix (binary: 1K = 1024),
-/// optionally followed by "iB" or "B" ("500M", "2GiB", "4096").
-/// @throws Error naming the text and what is accepted
-std::uint64_t parse_size(std::string_view text);
 
 }  // namespace shmkit::cli

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "array_commands.hpp"
+#include "cli/array/array_commands.hpp"
 #include "cli/commands.hpp"
 
 namespace shmkit::cli {

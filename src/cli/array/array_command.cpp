@@ -1,4 +1,4 @@
-#include "array_commands.hpp"
+#include "cli/array/array_commands.hpp"
 #include "cli/commands.hpp"
 
 namespace shmkit::cli {

@@ -1,5 +1,7 @@
 // shmkit ls [--all] [--json]
 
+#include <shmkit/array/segment_info.hpp>
+#include <shmkit/core/dtype.hpp>
 #include <shmkit/core/segment_scan.hpp>
 
 #include <iostream>
@@ -7,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "array_trailer.hpp"
 #include "cli/commands.hpp"
 #include "cli/common/format.hpp"
 #include "cli/common/table.hpp"
@@ -43,7 +44,7 @@ Row describe(const SegmentInfo& segment) {
   row.creator = std::to_string(segment.creator.pid);
   row.alive = segment.creator_alive ? "yes" : "no";
   if (segment.segment_kind() == SegmentKind::array) {
-    if (const auto array = decode_array_trailer(segment)) {
+    if (const auto array = decode_array_segment(segment)) {
       row.dtype = array->dtype;
       row.shape = shape_string(array->shape);
     } else {
@@ -99,7 +100,7 @@ void print_json(const std::vector<SegmentInfo>& segments) {
                 << ", \"layout_version\": " << segment.layout_version << ", \"creator_pid\": " << segment.creator.pid
                 << ", \"creator_alive\": " << (segment.creator_alive ? "true" : "false")
                 << ", \"created\": " << json_string(iso8601(segment.created_unix_ns));
-      if (const auto array = decode_array_trailer(segment)) {
+      if (const auto array = decode_array_segment(segment)) {
         std::cout << ", \"dtype\": " << json_string(array->dtype) << ", \"shape\": [";
         for (std::size_t i = 0; i < array->shape.size(); ++i) {
           std::cout << (i ? ", " : "") << array->shape[i];

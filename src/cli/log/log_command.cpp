@@ -1,5 +1,5 @@
 #include "cli/commands.hpp"
-#include "log_commands.hpp"
+#include "cli/log/log_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "array_commands.hpp"
-#include "array_print.hpp"
-#include "values.hpp"
+#include "cli/array/array_commands.hpp"
+#include "cli/common/array_print.hpp"
+#include "cli/common/values.hpp"
 
 namespace shmkit::cli {
 

@@ -13,18 +13,16 @@
 #include <shmkit/store/store_options.hpp>
 #include <shmkit/store/store_server.hpp>
 
-#include <cctype>
-#include <charconv>
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/common/config_overrides.hpp"
 #include "cli/common/format.hpp"
-#include "config_overrides.hpp"
-#include "store_commands.hpp"
-#include "values.hpp"
+#include "cli/common/values.hpp"
+#include "cli/store/store_commands.hpp"
 
 namespace shmkit::cli {
 
@@ -114,42 +112,6 @@ void serve(const ServeOptions& cli) {
 }
 
 }  // namespace
-
-std::uint64_t parse_size(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  int shift = 0;
-  if (!suffix.empty()) {
-    switch (std::toupper(static_cast<unsigned char>(suffix.front()))) {
-      case 'K':
-        shift = 10;
-        break;
-      case 'M':
-        shift = 20;
-        break;
-      case 'G':
-        shift = 30;
-        break;
-      case 'T':
-        shift = 40;
-        break;
-      default:
-        shift = -1;
-        break;
-    }
-    suffix.remove_prefix(1);
-    if (suffix == "iB" || suffix == "B") {
-      suffix = {};
-    }
-  }
-  if (ec != std::errc{} || end == text.data() || shift < 0 || !suffix.empty() || value == 0 ||
-      (shift > 0 && value > (~std::uint64_t{0} >> shift))) {
-    throw Error("invalid size '" + std::string(text) +
-                "': give a positive number of bytes, optionally with K, M, G or T (e.g. 500M, 2G)");
-  }
-  return value << shift;
-}
 
 void register_store_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();

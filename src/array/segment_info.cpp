@@ -1,11 +1,10 @@
-#include "array_trailer.hpp"
-
 #include <shmkit/array/layout.hpp>
+#include <shmkit/array/segment_info.hpp>
 
 #include <cstdint>
 #include <cstring>
 
-namespace shmkit::cli {
+namespace shmkit {
 
 namespace {
 
@@ -18,7 +17,7 @@ T read_at(const std::vector<std::byte>& bytes, std::size_t offset) noexcept {
 
 }  // namespace
 
-std::optional<ArrayTrailerInfo> decode_array_trailer(const SegmentInfo& segment) {
+std::optional<ArraySegmentInfo> decode_array_segment(const SegmentInfo& segment) {
   if (!segment.is_shmkit || segment.segment_kind() != SegmentKind::array ||
       segment.layout_version != kArrayLayoutVersion || segment.trailer.size() < sizeof(ArrayTrailer)) {
     return std::nullopt;
@@ -32,7 +31,7 @@ std::optional<ArrayTrailerInfo> decode_array_trailer(const SegmentInfo& segment)
   if (ndim > kMaxDims || dtype[0] == '\0') {
     return std::nullopt;
   }
-  ArrayTrailerInfo info;
+  ArraySegmentInfo info;
   info.dtype = dtype;
   for (std::uint32_t axis = 0; axis < ndim; ++axis) {
     info.shape.push_back(read_at<std::uint64_t>(bytes, offsetof(ArrayTrailer, shape) + axis * sizeof(std::uint64_t)));
@@ -40,4 +39,4 @@ std::optional<ArrayTrailerInfo> decode_array_trailer(const SegmentInfo& segment)
   return info;
 }
 
-}  // namespace shmkit::cli
+}  // namespace shmkit

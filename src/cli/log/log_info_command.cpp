@@ -11,7 +11,7 @@
 
 #include "cli/common/format.hpp"
 #include "cli/common/table.hpp"
-#include "log_commands.hpp"
+#include "cli/log/log_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "array_commands.hpp"
+#include "cli/array/array_commands.hpp"
 #include "cli/common/format.hpp"
-#include "values.hpp"
+#include "cli/common/values.hpp"
 
 namespace shmkit::cli {
 

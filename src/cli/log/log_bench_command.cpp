@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "cli/common/latency_histogram.hpp"
+#include "cli/log/log_commands.hpp"
 #include "core/detail/file_io.hpp"
-#include "log_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -198,4 +198,9 @@ void check_config_mode(mode_t mode, const std::string& file, std::string_view ke
 std::vector<std::size_t> resolve_index(std::span<const std::string> coordinates, std::span<const std::size_t> shape,
                                        std::string_view object);
 
+/// Parses a size: plain bytes or a K/M/G/T suffix (binary: 1K = 1024),
+/// optionally followed by "iB" or "B" ("500M", "2GiB", "4096").
+/// @throws Error naming the text and what is accepted
+std::uint64_t parse_size(std::string_view text);
+
 }  // namespace shmkit::cli

@@ -1,4 +1,4 @@
-#include "array_print.hpp"
+#include "cli/common/array_print.hpp"
 
 #include <algorithm>
 #include <optional>

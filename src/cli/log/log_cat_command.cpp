@@ -11,7 +11,7 @@
 #include <string>
 
 #include "cli/common/format.hpp"
-#include "log_commands.hpp"
+#include "cli/log/log_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -21,7 +21,7 @@
 #include "cli/commands.hpp"
 #include "cli/common/format.hpp"
 #include "cli/common/table.hpp"
-#include "store_commands.hpp"
+#include "cli/store/store_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -21,9 +21,9 @@
 #include <string>
 #include <system_error>
 
-#include "config_overrides.hpp"
-#include "log_commands.hpp"
-#include "values.hpp"
+#include "cli/common/config_overrides.hpp"
+#include "cli/common/values.hpp"
+#include "cli/log/log_commands.hpp"
 
 namespace shmkit::cli {
 

@@ -11,7 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common/format.hpp"
-#include "log_commands.hpp"
+#include "cli/log/log_commands.hpp"
 
 namespace shmkit::cli {
 

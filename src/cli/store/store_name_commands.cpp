@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "array_print.hpp"
 #include "cli/commands.hpp"
+#include "cli/common/array_print.hpp"
 #include "cli/common/table.hpp"
-#include "store_commands.hpp"
-#include "values.hpp"
+#include "cli/common/values.hpp"
+#include "cli/store/store_commands.hpp"
 
 namespace shmkit::cli {
 
