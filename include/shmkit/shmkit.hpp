@@ -6,6 +6,7 @@
 #include <shmkit/array/dynamic_array.hpp>
 #include <shmkit/array/layout.hpp>
 #include <shmkit/array/options.hpp>
+#include <shmkit/array/segment_info.hpp>
 #include <shmkit/array/shared_array.hpp>
 #include <shmkit/channel/channel.hpp>
 #include <shmkit/channel/layout.hpp>

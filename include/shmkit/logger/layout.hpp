@@ -10,9 +10,10 @@
 /// max_writers * ring_stride      LoggerTrailer (kTrailerBytes, starts with the SegmentTag)
 /// ```
 ///
-/// Each ring is a single-producer, single-consumer byte ring: only the
-/// writer that claimed the slot advances `head`, only the logger's saver
-/// advances `tail`. Records are `RingRecord` headers followed by payload
+/// Each ring is a single-producer, single-consumer byte ring (its two
+/// halves are in src/logger/ring/byte_ring.hpp): only the writer that
+/// claimed the slot advances `head`, only the logger's saver advances
+/// `tail`. Records are `RingRecord` headers followed by payload
 /// bytes, padded to 8 bytes; a record may wrap around the end of the data
 /// area. Boost.Lockfree's `spsc_queue` is not used because it stores
 /// fixed-size elements: variable-length records would either waste a
@@ -103,7 +104,7 @@ struct LoggerTrailer {
   alignas(64) std::atomic<std::int32_t> logger_pid;
   std::uint32_t reserved2;
   std::atomic<std::uint64_t> logger_start_ticks;
-  /// Saver wake-up (src/logger/saver_wake.hpp): the idle saver raises
+  /// Saver wake-up (src/logger/ring/saver_wake.hpp): the idle saver raises
   /// `saver_sleeping` and waits on the futex word `saver_seq`; a writer
   /// whose ring passes half full, or that waits for space, wakes it.
   alignas(64) std::atomic<std::uint32_t> saver_seq;
