@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli/bridge/bridge_command.hpp"
 #include "cli/commands.hpp"
 
 namespace {
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 on success, 1 when a command fails, 2 for a usage error.");
 
   shmkit::cli::register_array_command(app);
+  shmkit::cli::register_bridge_command(app);
   shmkit::cli::register_channel_command(app);
   shmkit::cli::register_config_command(app);
   shmkit::cli::register_ls_command(app);

@@ -1,11 +1,13 @@
 // Subscriptions: sealed/removed events in order, a late subscriber's
 // snapshot, events from other processes, and a subscriber that does not
-// read getting an overflow event while the server keeps serving.
+// read getting an overflow event while the server keeps serving; name
+// subscribers seeing binds, rebinds and erases.
 
 #include <gtest/gtest.h>
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>
 
+#include <string>
 #include <vector>
 
 #include "store_test_util.hpp"
@@ -129,6 +131,72 @@ TEST(StoreSubscribeTest, SlowSubscriberGetsOverflowWhileServerKeepsServing) {
     ASSERT_TRUE(event.has_value()) << fast_events;
     ASSERT_NE(event->kind, Kind::overflow);
     ++fast_events;
+  }
+}
+
+::testing::AssertionResult name_event_is(Subscription& sub, const std::string& ns, const std::string& name,
+                                         const ObjectId& id) {
+  const std::optional<StoreEvent> event = sub.next(20000ms);
+  if (!event) {
+    return ::testing::AssertionFailure() << "no event";
+  }
+  if (event->kind != Kind::name_changed || event->ns != ns || event->name != name || event->id != id) {
+    return ::testing::AssertionFailure() << "got kind " << static_cast<int>(event->kind) << " for " << event->ns << "/"
+                                         << event->name << " -> " << event->id.hex();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(StoreSubscribeTest, NameSubscriberSeesBindsRebindsAndErasesInOrder) {
+  TestStore store(1 << 20);
+  StoreClient client = store.client();
+  Subscription objects = client.subscribe();
+  Subscription names = client.subscribe_names();
+  client.put_named("exp", "a", oid("a1"), as_bytes("one"), as_bytes("meta"));
+  client.create_and_seal(oid("a2"), as_bytes("two"));
+  client.put_name("exp", "a", oid("a2"));  // rebind
+  client.put_named("other", "b", oid("b1"), as_bytes("three"));
+  EXPECT_TRUE(client.drop_name("exp", "a"));
+  EXPECT_FALSE(client.drop_name("exp", "a"));  // not bound: no event
+  EXPECT_EQ(client.remove_namespace("other"), 1U);
+
+  const std::optional<StoreEvent> first = names.next(20000ms);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->kind, Kind::name_changed);
+  EXPECT_EQ(first->ns, "exp");
+  EXPECT_EQ(first->name, "a");
+  EXPECT_EQ(first->id, oid("a1"));
+  EXPECT_EQ(first->data_size, 3U);
+  EXPECT_EQ(first->metadata_size, 4U);
+  EXPECT_TRUE(name_event_is(names, "exp", "a", oid("a2")));
+  EXPECT_TRUE(name_event_is(names, "other", "b", oid("b1")));
+  EXPECT_TRUE(name_event_is(names, "exp", "a", ObjectId{}));
+  EXPECT_TRUE(name_event_is(names, "other", "b", ObjectId{}));
+  EXPECT_FALSE(names.next(0ms).has_value());
+
+  // Object subscribers do not receive name events.
+  for (;;) {
+    const std::optional<StoreEvent> event = objects.next(0ms);
+    if (!event) {
+      break;
+    }
+    EXPECT_NE(event->kind, Kind::name_changed);
+  }
+}
+
+TEST(StoreSubscribeTest, NameEventsFromAnotherProcess) {
+  TestStore store(1 << 20);
+  StoreClient client = store.client();
+  Subscription names = client.subscribe_names();
+  Child setter([&] {
+    StoreClient mine = StoreClient::connect(store.path());
+    for (int i = 0; i < 10; ++i) {
+      mine.put_named("exp", "n" + std::to_string(i), oid(i), as_bytes(std::to_string(i)));
+    }
+  });
+  EXPECT_TRUE(exited_ok(setter.wait()));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(name_event_is(names, "exp", "n" + std::to_string(i), oid(i))) << i;
   }
 }
 

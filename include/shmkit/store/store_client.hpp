@@ -30,7 +30,8 @@ namespace shmkit {
 
 namespace detail {
 class StoreConnection;
-}
+enum class Request : std::uint8_t;
+}  // namespace detail
 
 /// A read-only view of a sealed object holding one reference to it.
 ///
@@ -185,6 +186,14 @@ class StoreClient {
   /// Opens a subscription on a new connection.
   [[nodiscard]] Subscription subscribe();
 
+  /// Opens a subscription to name changes on a new connection: a
+  /// `name_changed` event for every name bound, rebound or dropped (by any
+  /// client, `remove_namespace` included) from now on, in the order the
+  /// server applied them, and `overflow` when this subscriber fell behind
+  /// (list the names again). No snapshot is sent: call `list_names` after
+  /// subscribing. Unlike `subscribe`, it makes seals cost nothing extra.
+  [[nodiscard]] Subscription subscribe_names();
+
   /// @name Names
   /// The server keeps a table (namespace, name) -> object id. Namespaces
   /// and names follow the shared-object naming rules (`[A-Za-z0-9._-]`,
@@ -270,6 +279,7 @@ class StoreClient {
   explicit StoreClient(std::shared_ptr<detail::StoreConnection> connection) noexcept;
   // Asks the server to move back from disk every id whose buffer is invalid.
   void restore_spilled(std::span<const ObjectId> ids, std::span<const ObjectBuffer> buffers);
+  [[nodiscard]] Subscription open_subscription(detail::Request kind);
   std::shared_ptr<detail::StoreConnection> connection_;
 };
 

@@ -33,14 +33,17 @@ struct ObjectInfo {
 /// A notification from the store.
 struct StoreEvent {
   enum class Kind : std::uint8_t {
-    sealed = 1,   ///< the object can now be read
-    removed = 2,  ///< the object was removed, evicted or aborted after sealing
-    overflow = 3  ///< events were dropped because this subscriber fell behind; re-list
+    sealed = 1,        ///< the object can now be read
+    removed = 2,       ///< the object was removed, evicted or aborted after sealing
+    overflow = 3,      ///< events were dropped because this subscriber fell behind; re-list
+    name_changed = 4,  ///< `name` in `ns` was bound or rebound to `id`, or erased (`id` unset)
   };
   Kind kind = Kind::sealed;
-  ObjectId id;  ///< unset for overflow
+  ObjectId id;  ///< unset for overflow and for an erased name
   std::uint64_t data_size = 0;
   std::uint64_t metadata_size = 0;
+  std::string ns;    ///< name_changed only
+  std::string name;  ///< name_changed only
 };
 
 /// One named value for the batch `StoreClient::put_named` (and the request

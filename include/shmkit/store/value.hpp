@@ -7,7 +7,9 @@
 /// Metadata layout, version 1 (little-endian):
 ///   u32 magic "SKV1", u8 type, u8 dtype (0xff: none), u8 ndim, u8 zero,
 ///   i32 creator pid, i64 creation time (Unix ns), u32 description bytes,
-///   u32 type-name bytes, u64 shape[ndim], description, type name.
+///   u32 type-name bytes, u64 shape[ndim], description, type name, then
+///   optional extensions that readers skip (the bridge appends the origin
+///   of a value it imported; see bridge.hpp).
 /// The object's data is the value itself: the bytes; the UTF-8 text; the
 /// scalar or the C-order array elements (native little-endian, numpy's
 /// layout for the dtype); or a config struct's YAML text.

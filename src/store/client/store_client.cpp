@@ -140,11 +140,19 @@ Subscription::~Subscription() {
 
 std::optional<StoreEvent> Subscription::next(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = deadline_after(timeout);
-  constexpr std::size_t kEventBytes = detail::kEventFrameBytes;
   for (;;) {
-    if (buffer_.size() >= kEventBytes) {
-      const StoreEvent event = detail::decode_event({buffer_.data(), kEventBytes});
-      buffer_.erase(buffer_.begin(), buffer_.begin() + kEventBytes);
+    // Frames are [u32 length][body]; name_changed events are longer than the others.
+    std::uint32_t length = 0;
+    if (buffer_.size() >= sizeof(length)) {
+      std::memcpy(&length, buffer_.data(), sizeof(length));
+      if (length > detail::kMaxFrameBytes) {
+        throw Error("the store server sent a malformed event");
+      }
+    }
+    if (buffer_.size() >= detail::kEventFrameBytes && buffer_.size() >= sizeof(length) + length) {
+      const std::size_t frame = sizeof(length) + length;
+      const StoreEvent event = detail::decode_event({buffer_.data(), frame});
+      buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(frame));
       return event;
     }
     int wait_ms = -1;
@@ -363,10 +371,18 @@ std::vector<ObjectInfo> StoreClient::list() {
 }
 
 Subscription StoreClient::subscribe() {
+  return open_subscription(Request::subscribe);
+}
+
+Subscription StoreClient::subscribe_names() {
+  return open_subscription(Request::subscribe_names);
+}
+
+Subscription StoreClient::open_subscription(detail::Request kind) {
   const std::string& path = connection_->path();
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
   Subscription subscription(detail::open_side_connection(path, deadline));
-  if (!detail::send_all(subscription.fd_, detail::encode_bare_request(Request::subscribe))) {
+  if (!detail::send_all(subscription.fd_, detail::encode_bare_request(kind))) {
     throw Error("the store server on '" + path + "' closed the connection while subscribing");
   }
   std::byte reply[5];

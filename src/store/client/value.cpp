@@ -82,7 +82,9 @@ ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64
   const auto corrupt = [](const std::string& why) {
     return CorruptDataError("store value metadata is damaged: " + why);
   };
-  if (!r.ok()) {
+  // Bytes after the type name are extensions older readers skip (the
+  // bridge's provenance trailer).
+  if (!r.ok(false)) {
     throw corrupt("its fields run past its " + std::to_string(metadata.size()) + " bytes");
   }
   if (type < static_cast<std::uint8_t>(ValueType::bytes) || type > static_cast<std::uint8_t>(ValueType::config)) {

@@ -351,6 +351,9 @@ Frame encode_event(const StoreEvent& event) {
       .put_id(event.id)
       .put(event.data_size)
       .put(event.metadata_size);
+  if (event.kind == StoreEvent::Kind::name_changed) {
+    w.put_text(event.ns).put_text(event.name);
+  }
   return done(w);
 }
 
@@ -363,7 +366,11 @@ StoreEvent decode_event(std::span<const std::byte> frame) {
   event.id = r.get_id();
   event.data_size = r.get<std::uint64_t>();
   event.metadata_size = r.get<std::uint64_t>();
-  if (!r.ok() || length != kEventFrameBytes - 4 || type != kEventFrame) {
+  if (event.kind == StoreEvent::Kind::name_changed) {
+    event.ns = r.get_text();
+    event.name = r.get_text();
+  }
+  if (!r.ok() || length != frame.size() - 4 || type != kEventFrame) {
     throw Error("the store server sent a malformed event");
   }
   return event;

@@ -142,10 +142,12 @@ struct CreatedObject {
 
 // --- Events ----------------------------------------------------------------
 
-// Every event frame has this size, its length prefix included.
+// An event frame has this size, its length prefix included; a name_changed
+// event is followed by its namespace and name (texts).
 inline constexpr std::size_t kEventFrameBytes = 4 + 2 + ObjectId::kSize + 16;
 [[nodiscard]] Frame encode_event(const StoreEvent& event);
-// `frame`: kEventFrameBytes bytes. @throws Error if they are not an event
+// `frame`: one whole frame, length prefix included. @throws Error if it is
+// not an event
 [[nodiscard]] StoreEvent decode_event(std::span<const std::byte> frame);
 
 }  // namespace shmkit::detail

@@ -44,6 +44,9 @@ enum class Request : std::uint8_t {
   put_value = 15,  // text ns, text name, id, u64 data_size, u64 metadata_size, data, metadata -> -
   restore = 16,    // id -> - (moves a spilled object back into the arena)
   snapshot = 17,   // text dir -> u64 names written
+  // Like subscribe, but for name_changed events only and without a
+  // snapshot; seals cost no notice for it.
+  subscribe_names = 18,  // - -> -, then event frames only
 };
 
 // Largest value (data + metadata) sent inline with put_value; larger ones

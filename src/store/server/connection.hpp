@@ -29,6 +29,7 @@ struct Connection {
   std::vector<std::byte> out;
   std::size_t out_sent = 0;
   bool subscriber = false;
+  bool name_subscriber = false;  // receives name_changed events only
   std::deque<StoreEvent> events;
   bool closing = false;
   // The (namespace, name) a blocked get_name on this connection waits for.

@@ -254,7 +254,7 @@ void EventLoop::queue_event(Connection& c, const StoreEvent& event) {
     // A subscriber that does not keep up loses its backlog, not the server
     // its memory: it learns so from the overflow event and can re-list.
     c.events.clear();
-    c.events.push_back(StoreEvent{StoreEvent::Kind::overflow, {}, 0, 0});
+    c.events.push_back(StoreEvent{StoreEvent::Kind::overflow, {}, 0, 0, {}, {}});
     return;
   }
   c.events.push_back(event);
@@ -263,6 +263,15 @@ void EventLoop::queue_event(Connection& c, const StoreEvent& event) {
 void EventLoop::broadcast(const StoreEvent& event) {
   for (auto& c : connections_) {
     if (c->subscriber && !c->closing) {
+      queue_event(*c, event);
+      flush(*c);
+    }
+  }
+}
+
+void EventLoop::broadcast_names(const StoreEvent& event) {
+  for (auto& c : connections_) {
+    if (c->name_subscriber && !c->closing) {
       queue_event(*c, event);
       flush(*c);
     }

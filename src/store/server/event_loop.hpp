@@ -39,6 +39,8 @@ class EventLoop {
   void queue_event(Connection& c, const StoreEvent& event);
   void flush(Connection& c) noexcept;
   void broadcast(const StoreEvent& event);
+  // To the connections that subscribed to name changes.
+  void broadcast_names(const StoreEvent& event);
   // The open connection with this id, or nullptr.
   [[nodiscard]] Connection* connection(std::uint64_t id) noexcept;
   void log(const std::string& line) const noexcept;

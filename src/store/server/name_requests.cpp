@@ -53,6 +53,7 @@ Status RequestHandler::bind_name(const std::string& ns, const std::string& name,
     table_.unpin(*old);
   }
   wake_name_waiters({ns, name}, id);
+  announce_name(ns, name, id, record->data.size(), record->metadata.size());
   return Status::ok;
 }
 
@@ -67,6 +68,7 @@ bool RequestHandler::unbind_name(const std::string& ns, const std::string& name)
   name_index_.unbind(ns, name);
   name_index_.compact_if_needed(names_);
   table_.unpin(*old);
+  announce_name(ns, name, ObjectId{}, 0, 0);
   return true;
 }
 
@@ -79,6 +81,7 @@ std::uint64_t RequestHandler::remove_namespace(const std::string& ns) {
   for (const auto& [name, id] : removed) {
     name_index_.unbind(ns, name);
     table_.unpin(id);
+    announce_name(ns, name, ObjectId{}, 0, 0);
   }
   name_index_.compact_if_needed(names_);
   return removed.size();
@@ -185,6 +188,12 @@ bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
   }
   reply_status(c, s, error);
   return true;
+}
+
+void RequestHandler::announce_name(const std::string& ns, const std::string& name, const ObjectId& id,
+                                   std::uint64_t data_size, std::uint64_t metadata_size) {
+  StoreEvent event{StoreEvent::Kind::name_changed, id, data_size, metadata_size, ns, name};
+  loop_.broadcast_names(event);
 }
 
 void RequestHandler::wake_name_waiters(const NameKey& key, const ObjectId& id) {

@@ -392,7 +392,7 @@ void ObjectTable::announce(std::uint32_t index) {
   if (!slot.announced) {
     slot.announced = true;
     if (view_.header().subscribers.load(std::memory_order_seq_cst) != 0) {
-      emit_(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size});
+      emit_(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size, {}, {}});
     }
   }
 }
@@ -403,7 +403,7 @@ void ObjectTable::announce_removed(std::uint32_t index) {
   announce(index);
   const Slot& slot = slots_[index];
   if (view_.header().subscribers.load(std::memory_order_seq_cst) != 0) {
-    emit_(StoreEvent{StoreEvent::Kind::removed, slot.id, slot.data_size, slot.metadata_size});
+    emit_(StoreEvent{StoreEvent::Kind::removed, slot.id, slot.data_size, slot.metadata_size, {}, {}});
   }
 }
 
@@ -428,7 +428,7 @@ std::vector<StoreEvent> ObjectTable::snapshot() {
   for (const auto& [time, index] : sealed) {
     announce(index);
     const Slot& slot = slots_[index];
-    events.push_back(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size});
+    events.push_back(StoreEvent{StoreEvent::Kind::sealed, slot.id, slot.data_size, slot.metadata_size, {}, {}});
   }
   return events;
 }

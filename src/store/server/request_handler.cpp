@@ -51,7 +51,7 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
 void RequestHandler::handle(Connection& c, std::span<const std::byte> body) {
   FrameReader r(body);
   const auto type = static_cast<Request>(r.get<std::uint8_t>());
-  if (c.subscriber) {
+  if (c.subscriber || c.name_subscriber) {
     loop_.log("store: subscriber pid " + std::to_string(c.pid) + " sent a request; disconnecting it");
     c.closing = true;
     return;
@@ -81,6 +81,7 @@ bool RequestHandler::dispatch(Connection& c, Request type, FrameReader& r) {
     case Request::restore:
       return handle_object(c, type, r);
     case Request::subscribe:
+    case Request::subscribe_names:
     case Request::sealed_notice:
     case Request::released_notice:
       return handle_subscription(c, type, r);
@@ -196,6 +197,15 @@ bool RequestHandler::handle_subscription(Connection& c, Request type, FrameReade
     }
     loop_.flush(c);
     loop_.log("store: client pid " + std::to_string(c.pid) + " subscribed");
+    return true;
+  }
+  if (type == Request::subscribe_names) {
+    if (!decode_bare_request(r)) {
+      return false;
+    }
+    c.name_subscriber = true;
+    loop_.reply(c, encode_ok_reply());
+    loop_.log("store: client pid " + std::to_string(c.pid) + " subscribed to name changes");
     return true;
   }
   const std::optional<Notice> notice = decode_notice(r);

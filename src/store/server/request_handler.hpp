@@ -82,6 +82,9 @@ class RequestHandler {
   bool unbind_name(const std::string& ns, const std::string& name);
   std::uint64_t remove_namespace(const std::string& ns);
   void wake_name_waiters(const NameKey& key, const ObjectId& id);
+  // A name_changed event to the name subscribers; `id` unset for an erase.
+  void announce_name(const std::string& ns, const std::string& name, const ObjectId& id, std::uint64_t data_size,
+                     std::uint64_t metadata_size);
   void stop_waiting(Connection& c) noexcept;
 
   // Moves a spilled object back into the arena (ok if it is there already).
