@@ -2,8 +2,9 @@
 
 Shared arrays (:class:`SharedArray`), the object store (:class:`StoreServer`,
 :class:`Brain`), the binary logger (:class:`LogWriter`, :class:`DataLogger`,
-:func:`assemble_log_archives`, :class:`LogArchiveReader`) and the exception
-classes under :class:`Error`. Everything here is the C++ library underneath;
+:func:`assemble_log_archives`, :class:`LogArchiveReader`), the zero-copy
+channel (:class:`Channel`, its :class:`Publisher` and :class:`Subscriber`)
+and the exception classes under :class:`Error`. Everything here is the C++ library underneath;
 :mod:`shmkit.compat` offers ataraxis-data-structures' names on top of it.
 """
 

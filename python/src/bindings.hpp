@@ -19,6 +19,7 @@ void bind_errors(py::module_& m);
 void bind_arrays(py::module_& m);
 void bind_store(py::module_& m);
 void bind_logger(py::module_& m);
+void bind_channel(py::module_& m);
 
 /// Longest time a blocking call spends without the GIL before it checks for
 /// signals, so Ctrl-C raises KeyboardInterrupt promptly.
