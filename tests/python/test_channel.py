@@ -129,7 +129,10 @@ def test_ctrl_c_interrupts_a_blocking_receive(channel_name):
     shmkit.Channel.create(channel_name, bytes=8)
     waiter = subprocess.Popen(
         [sys.executable, "-c",
-         "import shmkit\n"
+         "import signal, shmkit\n"
+         # Python installs its Ctrl-C handler only when SIGINT is not ignored
+         # at start-up; a test runner may start us with it ignored.
+         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
          f"s = shmkit.Channel.open({channel_name!r}).subscriber()\n"
          "print('waiting', flush=True)\n"
          "try:\n"
