@@ -21,48 +21,12 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "numpy_views.hpp"
 
 namespace shmkit::python {
 namespace {
 
 using Core = std::shared_ptr<detail::ArrayCore>;
-
-Dtype to_dtype(const py::object& spec) {
-  const py::dtype dtype = py::dtype::from_args(spec);
-  try {
-    return parse_dtype(py::str(dtype.attr("str")).cast<std::string>());
-  } catch (const shmkit::Error& e) {
-    throw py::type_error(e.what());
-  }
-}
-
-py::dtype to_numpy(Dtype dtype) {
-  return py::dtype(std::string(dtype_string(dtype)));
-}
-
-std::vector<py::ssize_t> c_strides(std::span<const std::size_t> shape, std::size_t item) {
-  std::vector<py::ssize_t> strides(shape.size());
-  auto stride = static_cast<py::ssize_t>(item);
-  for (std::size_t axis = shape.size(); axis-- > 0;) {
-    strides[axis] = stride;
-    stride *= static_cast<py::ssize_t>(shape[axis]);
-  }
-  return strides;
-}
-
-/// An ndarray over `bytes` at `data`, whose base keeps `owner` alive.
-template <class Owner>
-py::array view_of(const std::shared_ptr<Owner>& owner, Dtype dtype, std::span<const std::size_t> shape, std::byte* data,
-                  bool writeable) {
-  auto* keep = new std::shared_ptr<Owner>(owner);
-  const py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Owner>*>(p); });
-  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-  py::array array(to_numpy(dtype), dims, c_strides(shape, dtype_size(dtype)), data, base);
-  if (!writeable) {
-    py::detail::array_proxy(array.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  }
-  return array;
-}
 
 template <class T>
 constexpr bool kAtomicInteger = std::is_integral_v<T> && !std::is_same_v<T, bool>;
@@ -109,7 +73,7 @@ class PySharedArray {
 
   static PySharedArray create(const std::string& name, const std::vector<std::size_t>& shape, const py::object& dtype,
                               mode_t mode, bool exist_ok, bool unlink_on_close) {
-    const Dtype type = to_dtype(dtype);
+    const Dtype type = dtype_from_numpy(dtype);
     const std::vector<std::byte> zero(dtype_size(type));
     return PySharedArray(detail::ArrayCore::create(name, type, shape, mode, exist_ok, unlink_on_close, zero));
   }
@@ -149,7 +113,7 @@ class PySharedArray {
 
   [[nodiscard]] py::array snapshot(std::optional<double> timeout) const {
     const auto& c = core();
-    py::array out(to_numpy(c.dtype()), std::vector<py::ssize_t>(c.shape().begin(), c.shape().end()));
+    py::array out(numpy_dtype(c.dtype()), std::vector<py::ssize_t>(c.shape().begin(), c.shape().end()));
     auto* target = static_cast<std::byte*>(out.mutable_data());
     const Core keep = shared();
     const bool done = wait_interruptibly(to_timeout(timeout.value_or(1.0)), [&](std::chrono::nanoseconds slice) {
@@ -181,7 +145,7 @@ class PySharedArray {
     }
     std::vector<py::ssize_t> dims(c.shape().begin(), c.shape().end());
     dims[0] = static_cast<py::ssize_t>(stop - start);
-    py::array out(to_numpy(c.dtype()), dims);
+    py::array out(numpy_dtype(c.dtype()), dims);
     const std::size_t item = dtype_size(c.dtype());
     bool ok = false;
     {
@@ -305,7 +269,7 @@ void bind_arrays(py::module_& m) {
       .def_property_readonly(
           "name", [](const PySharedArray& self) { return self.core().name(); }, "The array's name.")
       .def_property_readonly(
-          "dtype", [](const PySharedArray& self) { return to_numpy(self.core().dtype()); }, "The numpy dtype.")
+          "dtype", [](const PySharedArray& self) { return numpy_dtype(self.core().dtype()); }, "The numpy dtype.")
       .def_property_readonly(
           "shape",
           [](const PySharedArray& self) {
