@@ -36,6 +36,12 @@ def wait_until(condition, what, seconds=30.0):
         time.sleep(0.001)
 
 
+def process_state(pid):
+    """The state letter of /proc/<pid>/stat (R running, S sleeping, ...)."""
+    stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
 @pytest.fixture
 def channel_name(request):
     name = unique(request.node.name)
@@ -82,7 +88,9 @@ def test_python_reads_the_cpp_demo_cameras_frames_in_place(tmp_path):
 
 
 def test_cpp_echo_prints_what_python_publishes(channel_name):
-    channel = shmkit.Channel.create(channel_name, dtype="i4", shape=[3], slots=4)
+    # History 3: the echo process gets all three samples whenever its
+    # subscription completes.
+    channel = shmkit.Channel.create(channel_name, dtype="i4", shape=[3], slots=6, history=3)
     publisher = channel.publisher()
     echo = subprocess.Popen([SHMKIT, "channel", "echo", channel_name, "-n", "3", "--timeout", "30"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -141,6 +149,8 @@ def test_ctrl_c_interrupts_a_blocking_receive(channel_name):
          "    print('interrupted', flush=True)\n"],
         stdout=subprocess.PIPE, text=True)
     assert waiter.stdout.readline().strip() == "waiting"
+    # Interrupt it once it sleeps: in receive(), the only place it can.
+    wait_until(lambda: process_state(waiter.pid) == "S", "the child to sleep in receive()")
     waiter.send_signal(signal.SIGINT)
     out, _ = waiter.communicate(timeout=30)
     assert out.strip() == "interrupted"
