@@ -140,8 +140,7 @@ class PySubscriber {
     if (timeout && *timeout == 0) {
       return false;
     }
-    return wait_interruptibly(to_timeout(timeout),
-                              [&core](nanoseconds slice) { return core.subscriber.wait(slice); });
+    return wait_interruptibly(to_timeout(timeout), [&core](nanoseconds slice) { return core.subscriber.wait(slice); });
   }
 
   std::optional<PySample> wrap(std::optional<Sample> sample) const {
@@ -171,8 +170,8 @@ py::array sample_array(const py::object& self) {
     const std::vector<py::ssize_t> shape(sample.shape().begin(), sample.shape().end());
     out = py::array(numpy_dtype(s.dtype), shape, {}, sample.bytes().data(), self);
   } else {
-    out = py::array(py::dtype("|u1"), {static_cast<py::ssize_t>(sample.bytes().size())}, {}, sample.bytes().data(),
-                    self);
+    out =
+        py::array(py::dtype("|u1"), {static_cast<py::ssize_t>(sample.bytes().size())}, {}, sample.bytes().data(), self);
   }
   out.attr("flags").attr("writeable") = false;
   return out;
@@ -267,8 +266,7 @@ class PyPublisher {
     const std::span<const std::byte> bytes(static_cast<const std::byte*>(info.ptr),
                                            static_cast<std::size_t>(info.size * info.itemsize));
     const py::gil_scoped_release unlocked;
-    return core.publisher.send(bytes,
-                               std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(timeout)));
+    return core.publisher.send(bytes, std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(timeout)));
   }
 
   void close() { core_.reset(); }
@@ -457,8 +455,7 @@ void bind_channel(py::module_& m) {
           "processes are all dead is replaced. Raises InvalidNameError, ObjectExistsError, Error.")
       .def_static("open", &Channel::open, py::arg("name"),
                   "Opens an existing channel. Raises InvalidNameError, ObjectNotFoundError, LayoutError.")
-      .def_static("remove", &Channel::remove, py::arg("name"),
-                  "Unlinks the channel's segment; True if it existed.")
+      .def_static("remove", &Channel::remove, py::arg("name"), "Unlinks the channel's segment; True if it existed.")
       .def(
           "publisher",
           [](const Channel& channel) {
