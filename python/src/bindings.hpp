@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace shmkit::python {
@@ -20,6 +21,10 @@ void bind_arrays(py::module_& m);
 void bind_store(py::module_& m);
 void bind_logger(py::module_& m);
 void bind_channel(py::module_& m);
+
+/// Incremented in a child after fork(); objects that must not cross a fork
+/// (log writers, store connections) record it and refuse to work when it changed.
+std::uint64_t fork_generation() noexcept;
 
 /// Longest time a blocking call spends without the GIL before it checks for
 /// signals, so Ctrl-C raises KeyboardInterrupt promptly.

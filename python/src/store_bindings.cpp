@@ -89,6 +89,9 @@ class PyBrain {
     if (!brain_) {
       throw shmkit::Error("Brain is closed");
     }
+    if (generation_ != fork_generation()) {
+      throw shmkit::Error("Brain was connected before this process forked; connect a new one in the child");
+    }
     return *brain_;
   }
   void close() { brain_.reset(); }
@@ -253,6 +256,7 @@ class PyBrain {
 
   std::shared_ptr<Brain> brain_;
   std::mt19937_64 rng_;
+  std::uint64_t generation_ = fork_generation();
 };
 
 }  // namespace
