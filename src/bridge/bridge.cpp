@@ -11,6 +11,7 @@
 #include <random>
 
 #include "bridge/bridge_state.hpp"
+#include "bridge/sigpipe_guard.hpp"
 
 namespace shmkit {
 
@@ -164,6 +165,7 @@ void Bridge::State::disconnect(const std::string& why) {
 }
 
 void Bridge::State::run() {
+  const detail::SigpipeBlockedOnThisThread sigpipe_blocked;
   while (!stopping.load()) {
     if (!redis && Clock::now() >= next_attempt) {
       try_connect();

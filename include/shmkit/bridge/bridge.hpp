@@ -109,7 +109,8 @@ class Bridge {
   ~Bridge();
 
   /// Bridges until `stop` is called. Redis failures are logged and retried,
-  /// never thrown.
+  /// never thrown. SIGPIPE is blocked on the calling thread meanwhile (a
+  /// write to a vanished Redis is then an error, not a dead process).
   /// @throws Error when the local store server goes away
   void run();
 
