@@ -155,7 +155,14 @@ void register_store_command(CLI::App& app) {
       "it stops, except for named values kept with --persist. Example: shmkit store -m 1G -s /tmp/shmkit.sock, or\n"
       "shmkit store --config store.yaml (a YAML file of the same settings; the options given here override it;\n"
       "--write-config store.yaml writes one)");
-  register_store_client_commands(*store);
+  register_store_put_command(*store);
+  register_store_get_command(*store);
+  register_store_ls_command(*store);
+  register_store_rm_command(*store);
+  register_store_stats_command(*store);
+  register_store_set_command(*store);
+  register_store_namespaces_command(*store);
+  register_store_snapshot_command(*store);
   store->callback([store, options] {
     if (store->get_subcommands().empty()) {
       serve(*options);
