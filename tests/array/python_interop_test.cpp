@@ -38,6 +38,7 @@ namespace {
 using shmkit::SharedArray;
 using shmkit::testing::CommandResult;
 using shmkit::testing::ScopedName;
+using shmkit::testing::TempDir;
 
 // shmkit_array.py reads the seqlock counter for snapshot(); layout.hpp pins
 // every other offset it reads.
@@ -207,33 +208,13 @@ bool segment_exists(const std::string& name) {
   return ::stat(("/dev/shm/" + name).c_str(), &st) == 0;
 }
 
-// A temporary directory for the scripts, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "shmkit-python-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  // Writes `body` (after the shared pattern code) to a script; returns its path.
-  [[nodiscard]] std::string script(const std::string& file, const std::string& body) const {
-    const std::filesystem::path path = path_ / file;
-    std::ofstream(path) << kPythonPatterns << body;
-    return path.string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// Writes `body` (after the shared pattern code) to a script in `dir`;
+// returns its path.
+std::string write_script(const TempDir& dir, const std::string& file, const std::string& body) {
+  const std::filesystem::path path = dir / file;
+  std::ofstream(path) << kPythonPatterns << body;
+  return path.string();
+}
 
 CommandResult run_python(const std::string& script, const std::vector<std::string>& args) {
   std::string command = quote(shmkit::testing::python()) + " " + quote(script);
@@ -298,13 +279,13 @@ class PythonInteropTest : public ::testing::Test {
 
     CommandResult result;
     if (through_module) {
-      result = run_python(dir_.script("module.py", kModuleScript), {name.str(), module_dir()});
+      result = run_python(write_script(dir_, "module.py", kModuleScript), {name.str(), module_dir()});
       ASSERT_EQ(result.exit_code, 0) << result.output;
       EXPECT_NE(result.output.find("dtype=" + dtype + " shape=" + python_tuple(shape)), std::string::npos)
           << result.output;
       EXPECT_NE(result.output.find("module ok"), std::string::npos) << result.output;
     } else {
-      result = run_python(dir_.script("raw.py", kRawScript), {name.str(), dtype, shape_arg(shape)});
+      result = run_python(write_script(dir_, "raw.py", kRawScript), {name.str(), dtype, shape_arg(shape)});
       ASSERT_EQ(result.exit_code, 0) << result.output;
       EXPECT_NE(result.output.find("raw ok"), std::string::npos) << result.output;
     }
@@ -403,7 +384,7 @@ TEST_F(PythonInteropTest, ModuleCommandLinePrintsDtypeShapeAndValues) {
 TEST_F(PythonInteropTest, ModuleViewsOutliveTheirHandle) {
   const ScopedName name;
   auto array = SharedArray<double>::create(name, {2, 3}, {.fill = 1.0});
-  const CommandResult result = run_python(dir_.script("views.py", R"PY(
+  const CommandResult result = run_python(write_script(dir_, "views.py", R"PY(
 sys.path.insert(0, sys.argv[2])
 import gc
 import shmkit_array
@@ -428,7 +409,7 @@ print(f"views ok, sum {view.sum()}")
 TEST_F(PythonInteropTest, SegmentSurvivesPythonExit) {
   const ScopedName name;
   auto array = SharedArray<double>::create(name, {16}, {.fill = 2.5});
-  const CommandResult result = run_python(dir_.script("module.py", R"PY(
+  const CommandResult result = run_python(write_script(dir_, "module.py", R"PY(
 sys.path.insert(0, sys.argv[2])
 import shmkit_array
 shared = shmkit_array.attach(sys.argv[1])   # never closed: exit cleans up
@@ -445,7 +426,7 @@ shared.array[3] = 7.0
 TEST_F(PythonInteropTest, TrackedAttachWouldUnlinkSoTheSurvivalCheckHasTeeth) {
   const ScopedName name;
   auto array = SharedArray<double>::create(name, {16});
-  const CommandResult result = run_python(dir_.script("tracked.py", kTrackedScript), {name.str()});
+  const CommandResult result = run_python(write_script(dir_, "tracked.py", kTrackedScript), {name.str()});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   // Python 3.8-3.12 unlink a merely attached segment at exit; if a newer
   // Python stops doing that, this control has nothing left to prove.
@@ -554,7 +535,7 @@ TEST_F(PythonInteropTest, ModuleSnapshotIsNeverTornByALockedCppWriter) {
     }
   });
   const CommandResult result =
-      run_python(dir_.script("snapshot.py", kSnapshotScript), {data_name.str(), stop_name.str(), module_dir()});
+      run_python(write_script(dir_, "snapshot.py", kSnapshotScript), {data_name.str(), stop_name.str(), module_dir()});
   give_up = true;
   writer.join();
   ASSERT_EQ(result.exit_code, 0) << result.output;

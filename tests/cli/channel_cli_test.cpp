@@ -28,18 +28,12 @@ using shmkit::Dtype;
 using shmkit::SampleSpec;
 using shmkit::testing::Child;
 using shmkit::testing::CommandResult;
+using shmkit::testing::contains;
 using shmkit::testing::run_command;
 using shmkit::testing::ScopedChannelName;
 using shmkit::testing::ScopedName;
+using shmkit::testing::shmkit_command;
 using shmkit::testing::Signal;
-
-CommandResult shmkit_command(std::string_view arguments) {
-  return run_command(shmkit::testing::build_dir() + "/src/cli/shmkit " + std::string(arguments));
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 // Publishes frames whose elements all equal the frame number.
 void publish_frames(shmkit::DynamicPublisher& pub, std::uint16_t first, std::uint16_t last) {

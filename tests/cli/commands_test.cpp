@@ -22,19 +22,13 @@ namespace {
 using shmkit::SharedArray;
 using shmkit::testing::Child;
 using shmkit::testing::CommandResult;
+using shmkit::testing::contains;
 using shmkit::testing::exited_ok;
 using shmkit::testing::run_command;
 using shmkit::testing::ScopedName;
 using shmkit::testing::segment_exists;
 using shmkit::testing::segment_mode;
-
-CommandResult shmkit_command(std::string_view arguments) {
-  return run_command(shmkit::testing::build_dir() + "/src/cli/shmkit " + std::string(arguments));
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
+using shmkit::testing::shmkit_command;
 
 TEST(CliTest, ArrayCreateSetGetInfoRm) {
   const ScopedName name;

@@ -35,46 +35,17 @@ namespace {
 
 using shmkit::SharedArray;
 using shmkit::testing::CommandResult;
+using shmkit::testing::contains;
 using shmkit::testing::run_command;
+using shmkit::testing::shmkit_binary;
+using shmkit::testing::TempDir;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-const std::string& shmkit_binary() {
-  static const std::string path = shmkit::testing::build_dir() + "/src/cli/shmkit";
-  return path;
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-// A directory of its own for one test, removed at the end.
-class TestDirectory {
- public:
-  TestDirectory() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("shmkit-demo-test-" + std::to_string(::getpid()) + "-" + test->name());
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  TestDirectory(const TestDirectory&) = delete;
-  TestDirectory& operator=(const TestDirectory&) = delete;
-  ~TestDirectory() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  [[nodiscard]] std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Settings small enough for a test (also under the sanitizers): 128x160
 // frames, short trials; `seconds` long enough that a test's own signal,
 // not the clock, ends the run.
-std::string write_settings(const TestDirectory& dir, double seconds) {
+std::string write_settings(const TempDir& dir, double seconds) {
   const std::string file = (dir.path() / "settings.yaml").string();
   std::ofstream(file) << "seconds: " << seconds
                       << "\n"
@@ -277,13 +248,13 @@ bool wait_until_gone(pid_t pid) {
   return true;
 }
 
-CommandResult check_with_numpy(const TestDirectory& out, bool clean) {
+CommandResult check_with_numpy(const TempDir& out, bool clean) {
   return run_command(shmkit::testing::python() + " " + shmkit::testing::source_dir() + "/tests/cli/demo_check.py " +
                      out.str() + (clean ? " clean" : ""));
 }
 
 TEST(DemoTest, ShortRunLogsEverythingAndLeavesNothingBehind) {
-  const TestDirectory out;
+  const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 100), "--seconds", "1.5", "--out", out.str()}, false);
   const DemoRun::Result result = demo.wait();
   ASSERT_FALSE(result.timed_out) << demo.output();
@@ -305,7 +276,7 @@ TEST(DemoTest, ShortRunLogsEverythingAndLeavesNothingBehind) {
 }
 
 TEST(DemoTest, KilledCameraIsReportedAndWhatWasLoggedIsStillAssembled) {
-  const TestDirectory out;
+  const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 300), "--out", out.str()}, false);
   ASSERT_TRUE(demo.wait_for_output("  analysis   pid ")) << demo.output();
   const std::optional<pid_t> camera = demo.worker_pid("camera");
@@ -333,7 +304,7 @@ TEST(DemoTest, KilledCameraIsReportedAndWhatWasLoggedIsStillAssembled) {
 }
 
 TEST(DemoTest, CtrlCStopsEveryProcessAndLeavesNothingInDevShm) {
-  const TestDirectory out;
+  const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 300), "--out", out.str()}, true);
   ASSERT_TRUE(demo.wait_for_output("  analysis   pid ")) << demo.output();
   std::vector<pid_t> workers;
@@ -362,7 +333,7 @@ TEST(DemoTest, CtrlCStopsEveryProcessAndLeavesNothingInDevShm) {
 }
 
 TEST(DemoTest, SigtermToTheParentAloneStopsTheRigCleanly) {
-  const TestDirectory out;
+  const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 300), "--out", out.str()}, false);
   ASSERT_TRUE(demo.wait_for_output("  analysis   pid ")) << demo.output();
   ASSERT_TRUE(wait_for_frames(demo.pid(), 10)) << demo.output();
@@ -378,7 +349,7 @@ TEST(DemoTest, SigtermToTheParentAloneStopsTheRigCleanly) {
 }
 
 TEST(DemoTest, GcRemovesWhatAKilledProcessGroupLeft) {
-  const TestDirectory out;
+  const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 300), "--out", out.str()}, true);
   ASSERT_TRUE(demo.wait_for_output("  analysis   pid ")) << demo.output();
   std::vector<pid_t> processes{demo.pid()};

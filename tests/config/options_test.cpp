@@ -28,11 +28,8 @@ using shmkit::FsyncPolicy;
 using shmkit::FullPolicy;
 using shmkit::LogWriterOptions;
 using shmkit::StoreOptions;
+using shmkit::testing::contains;
 using shmkit::testing::throws_with;
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 // --- array --------------------------------------------------------------------
 

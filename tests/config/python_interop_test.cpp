@@ -203,13 +203,6 @@ print("python read the durations and the mode")
 
 class ConfigPythonTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("shmkit-config-py-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs `body` (after the shared types) with `argument`; fails on a
   // non-zero exit, which includes a missing interpreter or PyYAML.
   void run_python(const std::string& body, const fs::path& argument) const {
@@ -220,7 +213,7 @@ class ConfigPythonTest : public ::testing::Test {
     ASSERT_EQ(result.exit_code, 0) << result.output;
   }
 
-  fs::path dir_;
+  shmkit::testing::TempDir dir_;
 };
 
 TEST_F(ConfigPythonTest, CppFileLoadsInPythonDataclasses) {

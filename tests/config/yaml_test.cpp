@@ -31,34 +31,11 @@ using shmkit::testing::Camera;
 using shmkit::testing::filled_rig;
 using shmkit::testing::Rig;
 using shmkit::testing::Session;
+using shmkit::testing::TempDir;
 using shmkit::testing::throws_with;
 using shmkit::testing::Timing;
 using shmkit::testing::Trigger;
 using namespace std::chrono_literals;
-
-// A directory unique to this process and test, removed afterwards.
-class ConfigDir {
- public:
-  ConfigDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("shmkit-config-test-" + std::to_string(::getpid()) + "-" + std::string(info->name()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ConfigDir(const ConfigDir&) = delete;
-  ConfigDir& operator=(const ConfigDir&) = delete;
-  ~ConfigDir() {
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::owner_all, ignored);
-    fs::remove_all(path_, ignored);
-  }
-  [[nodiscard]] fs::path operator/(std::string_view name) const { return path_ / name; }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -107,7 +84,7 @@ template <class Config = Rig>
 // --- round trips and flavour -------------------------------------------------
 
 TEST(ConfigTest, RoundTripOfEverySupportedTypeNestedThreeLevels) {
-  const ConfigDir dir;
+  const TempDir dir;
   const Rig rig = filled_rig();
   shmkit::to_yaml(rig, dir / "rig.yaml");
   const Rig again = shmkit::from_yaml<Rig>(dir / "rig.yaml");
@@ -158,7 +135,7 @@ TEST(ConfigTest, MissingKeysKeepDefaults) {
 }
 
 TEST(ConfigTest, MixinGivesThePythonStyleMethods) {
-  const ConfigDir dir;
+  const TempDir dir;
   shmkit::testing::Operator person;
   person.name = "grace";
   person.to_yaml(dir / "operator.yml");
@@ -232,7 +209,7 @@ TEST(ConfigTest, NonMappingDocument) {
 }
 
 TEST(ConfigTest, EmptyFile) {
-  const ConfigDir dir;
+  const TempDir dir;
   write_text(dir / "empty.yaml", "");
   EXPECT_TRUE(
       throws_with<ConfigError>([&] { (void)shmkit::from_yaml<Rig>(dir / "empty.yaml"); }, {"empty.yaml", "empty"}));
@@ -341,7 +318,7 @@ TEST(ConfigTest, FailedLoadLeavesTheTargetUnchanged) {
 }
 
 TEST(ConfigTest, FileErrorsNameTheFile) {
-  const ConfigDir dir;
+  const TempDir dir;
   write_text(dir / "rig.yaml", "animal: rat\nu8: 300\n");
   EXPECT_TRUE(throws_with<ConfigError>([&] { (void)shmkit::from_yaml<Rig>(dir / "rig.yaml"); },
                                        {(dir / "rig.yaml").string() + ":2:", "u8", "300"}));
@@ -350,7 +327,7 @@ TEST(ConfigTest, FileErrorsNameTheFile) {
 }
 
 TEST(ConfigTest, OnlyYamlExtensionsAreAccepted) {
-  const ConfigDir dir;
+  const TempDir dir;
   EXPECT_TRUE(throws_with<ConfigError>([&] { shmkit::to_yaml(Rig{}, dir / "rig.json"); }, {"rig.json", ".yaml"}));
   EXPECT_FALSE(fs::exists(dir / "rig.json"));
   write_text(dir / "rig.txt", "animal: rat\n");
@@ -362,7 +339,7 @@ TEST(ConfigTest, OnlyYamlExtensionsAreAccepted) {
 // --- atomic save ----------------------------------------------------------------
 
 TEST(ConfigTest, SaveIntoAPathThatCannotBeADirectoryFailsClearly) {
-  const ConfigDir dir;
+  const TempDir dir;
   write_text(dir / "plain-file", "not a directory");
   EXPECT_TRUE(throws_with<shmkit::Error>([&] { shmkit::to_yaml(Rig{}, dir / "plain-file/rig.yaml"); },
                                          {"plain-file", "cannot create directory", "unchanged"}));
@@ -372,7 +349,7 @@ TEST(ConfigTest, SaveIntoAPathThatCannotBeADirectoryFailsClearly) {
 TEST(ConfigTest, FailedWriteMidwayLeavesTheOldFileByteForByte) {
   // A child process with a file-size limit smaller than the new text: the
   // write of the temporary file fails midway (EFBIG), as a full disk would.
-  const ConfigDir dir;
+  const TempDir dir;
   shmkit::to_yaml(Rig{}, dir / "rig.yaml");
   const std::string before = read_text(dir / "rig.yaml");
   Rig big = filled_rig();
@@ -400,7 +377,7 @@ TEST(ConfigTest, FailedWriteMidwayLeavesTheOldFileByteForByte) {
 }
 
 TEST(ConfigTest, SaveReplacesAnExistingFileAndCreatesDirectories) {
-  const ConfigDir dir;
+  const TempDir dir;
   shmkit::to_yaml(Rig{}, dir / "nested/deeper/rig.yaml");
   shmkit::to_yaml(filled_rig(), dir / "nested/deeper/rig.yaml");
   EXPECT_TRUE(shmkit::from_yaml<Rig>(dir / "nested/deeper/rig.yaml") == filled_rig());

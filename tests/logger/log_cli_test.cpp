@@ -31,23 +31,14 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Child;
 using testing::CommandResult;
+using testing::contains;
 using testing::InstanceName;
 using testing::make_payload;
 using testing::run_command;
 using testing::run_python;
+using testing::shmkit_binary;
+using testing::shmkit_command;
 using testing::TempDir;
-
-std::string shmkit_binary() {
-  return testing::build_dir() + "/src/cli/shmkit";
-}
-
-CommandResult shmkit_command(const std::string& arguments) {
-  return run_command(shmkit_binary() + " " + arguments);
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 TEST(LogCliTest, BenchInfoAssembleCat) {
   InstanceName name("bench");

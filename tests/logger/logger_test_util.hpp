@@ -21,34 +21,6 @@
 
 namespace shmkit::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = "shmkit-logger-test-" + std::to_string(::getpid()) + "-" +
-                       (info ? std::string(info->test_suite_name()) + "." + info->name() : "none");
-    for (char& c : name) {
-      if (c == '/') {
-        c = '_';
-      }
-    }
-    path_ = std::filesystem::temp_directory_path() / name;
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& leaf) const { return path_ / leaf; }
-
- private:
-  std::filesystem::path path_;
-};
-
 /// A unique logger instance name whose segment is removed at scope exit,
 /// even when the test fails or a logger was SIGKILLed.
 class InstanceName {

@@ -21,10 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string shmkit_binary() {
-  return build_dir() + "/src/cli/shmkit";
-}
-
 // `shmkit store -m SIZE -s PATH [EXTRA...]` in a child process, killed at
 // scope exit if the test did not stop it.
 class ServerProcess {

@@ -27,10 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string shmkit_binary() {
-  return build_dir() + "/src/cli/shmkit";
-}
-
 // A config file next to the socket, removed at scope exit.
 class ConfigFile {
  public:

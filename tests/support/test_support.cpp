@@ -283,8 +283,41 @@ std::string python() {
 std::string source_dir() {
   return SHMKIT_TEST_SOURCE_DIR;
 }
+TempDir::TempDir() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string tag = test != nullptr ? std::string(test->test_suite_name()) + "." + test->name() : "none";
+  for (char& c : tag) {
+    if (c == '/') {  // parameterised test names
+      c = '_';
+    }
+  }
+  std::string pattern = (std::filesystem::temp_directory_path() / ("shmkit-test-" + tag + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary directory '" + pattern + "': " + std::strerror(errno));
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
+  std::filesystem::remove_all(path_, ignored);
+}
+
 std::string build_dir() {
   return SHMKIT_TEST_BUILD_DIR;
+}
+
+std::string shmkit_binary() {
+  return build_dir() + "/src/cli/shmkit";
+}
+
+CommandResult shmkit_command(std::string_view arguments) {
+  return run_command(shmkit_binary() + " " + std::string(arguments));
+}
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
 }
 
 }  // namespace shmkit::testing

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -154,6 +155,23 @@ template <class E, class F>
   return ::testing::AssertionFailure() << "expected " << typeid(E).name() << ", nothing was thrown";
 }
 
+/// A new directory in the temporary directory, unique to this process and
+/// test (mkdtemp), removed with everything in it at scope exit, even if
+/// the test made parts of it unwritable.
+class TempDir {
+ public:
+  TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] std::string str() const { return path_.string(); }
+  [[nodiscard]] std::filesystem::path operator/(std::string_view leaf) const { return path_ / leaf; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 /// Runs a command line through /bin/sh, capturing stdout+stderr.
 struct CommandResult {
   int exit_code = -1;
@@ -167,5 +185,11 @@ CommandResult run_command(const std::string& command_line);
 [[nodiscard]] std::string source_dir();
 /// Absolute path of the build tree (for the shmkit binary).
 [[nodiscard]] std::string build_dir();
+/// The shmkit command of this build.
+[[nodiscard]] std::string shmkit_binary();
+/// `shmkit ARGUMENTS` through /bin/sh, capturing stdout+stderr.
+CommandResult shmkit_command(std::string_view arguments);
+/// Whether `text` contains `part` (for checking command output).
+[[nodiscard]] bool contains(std::string_view text, std::string_view part);
 
 }  // namespace shmkit::testing
