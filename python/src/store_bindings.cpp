@@ -96,7 +96,12 @@ class PyBrain {
   }
   void close() { brain_.reset(); }
 
-  void set(const std::string& name, const py::handle& value, const std::string& description) {
+  void set(const std::string& name, const py::handle& value, const std::string& description,
+           const std::string& type_name = "") {
+    if (!type_name.empty() && !py::isinstance<py::dict>(value)) {
+      throw py::type_error("Brain.set: type_name names the C++ struct a dict is read as; '" + name +
+                           "' is not set to a dict");
+    }
     ValueInfo info;
     info.description = description;
     info.creator_pid = ::getpid();
@@ -124,7 +129,9 @@ class PyBrain {
       owned = as_byte_vector(yaml);
       data = owned;
       info.type = ValueType::config;
-      info.type_name = kDictTypeName;
+      // A C++ reader's Brain::get<T> checks the struct's name; a dict set
+      // for one carries it, other dicts say "dict".
+      info.type_name = type_name.empty() ? kDictTypeName : type_name;
     } else if (py::isinstance<py::array>(value) || py::isinstance(value, numpy.attr("generic")) ||
                py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value) ||
                py::isinstance<py::float_>(value) || PyComplex_Check(value.ptr()) != 0) {
@@ -299,8 +306,10 @@ void bind_store(py::module_& m) {
            "Connects to the store at `socket`, working in `namespace`. Raises WaitTimeoutError when no server "
            "answers within connect_timeout seconds, InvalidNameError for a bad namespace.")
       .def("set", &PyBrain::set, py::arg("name"), py::arg("value"), py::arg("description") = "",
+           py::arg("type_name") = "",
            "Stores `value` under `name` (see the class doc for types; others raise TypeError); `description` "
-           "is kept in its metadata.")
+           "is kept in its metadata. For a dict that a C++ program reads as a described struct "
+           "(Brain::get<T>), `type_name` is that struct's full name, e.g. 'rig::Camera'.")
       .def(
           "__setitem__",
           [](PyBrain& self, const std::string& name, const py::handle& value) { self.set(name, value, ""); },

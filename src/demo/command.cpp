@@ -125,6 +125,7 @@ void register_demo_command(CLI::App& app) {
     std::string write_config;
     std::string out;
     double seconds = 0;
+    bool python = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -135,6 +136,9 @@ void register_demo_command(CLI::App& app) {
                   "Write the settings (defaults, or --config's, with overrides) to this YAML file and exit");
   cmd->add_option("--out,-o", args->out, "Directory for the logs and archives (default: a new one under /tmp)");
   cmd->add_option("--seconds,-t", args->seconds, "Seconds of acquisition")->check(CLI::PositiveNumber);
+  cmd->add_flag("--python", args->python,
+                "Run the analysis in Python (python3 -m shmkit.demo_analysis, using import shmkit): a mixed-language "
+                "rig; the same as analysis.language: python");
   cmd->footer(
       "Ctrl-C (or SIGTERM) stops every process, saves and assembles what was logged and leaves nothing in\n"
       "/dev/shm; a second Ctrl-C skips the assembly. After a SIGKILL, 'shmkit gc' removes the segments left.\n"
@@ -152,6 +156,9 @@ void register_demo_command(CLI::App& app) {
     }
     if (cmd->count("--out") > 0) {
       config.out = args->out;
+    }
+    if (args->python) {
+      config.analysis.language = "python";
     }
     check_config(config, origin);
     if (!args->write_config.empty()) {

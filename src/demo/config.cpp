@@ -78,6 +78,9 @@ void check_config(const DemoConfig& config, const std::string& origin) {
   if (task.iti_ms + task.stimulus_ms + task.response_ms + task.outcome_ms == 0) {
     check.fail("behaviour", "a trial must take some time: set iti_ms, stimulus_ms, response_ms or outcome_ms");
   }
+  if (config.analysis.language != "c++" && config.analysis.language != "python") {
+    check.fail("analysis.language", "must be c++ or python, not '" + config.analysis.language + "'");
+  }
   check.range("logger.ring_mib", config.logger.ring_mib, 1U, 1024U, " MiB");
   check.range("logger.compression_level", config.logger.compression_level, 0, 12);
   check.range("store.capacity_mib", config.store.capacity_mib, 1U, 1U << 20, " MiB");

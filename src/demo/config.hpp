@@ -35,9 +35,10 @@ struct BehaviourSettings {
 BOOST_DESCRIBE_STRUCT(BehaviourSettings, (), (source_id, iti_ms, stimulus_ms, response_ms, outcome_ms, seed))
 
 struct AnalysisSettings {
-  std::uint8_t source_id = 4;  // log source of the results
+  std::uint8_t source_id = 4;    // log source of the results
+  std::string language = "c++";  // or "python": python3 -m shmkit.demo_analysis, with `import shmkit`
 };
-BOOST_DESCRIBE_STRUCT(AnalysisSettings, (), (source_id))
+BOOST_DESCRIBE_STRUCT(AnalysisSettings, (), (source_id, language))
 
 struct LoggerSettings {
   std::uint8_t source_id = 1;  // the rig's own entries: configuration, start, stop

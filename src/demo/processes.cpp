@@ -13,10 +13,83 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <system_error>
 #include <utility>
 
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
+
 namespace shmkit::cli::demo {
+
+namespace {
+
+// What a worker process runs: this binary's hidden subcommand, or for the
+// Python analysis `python3 -m shmkit.demo_analysis`, with the in-tree
+// package (build/python, beside this build's src/cli/shmkit) put first on
+// PYTHONPATH so a build that is not installed runs its own bindings.
+struct WorkerProgram {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> environment;
+};
+
+std::vector<std::string> environment_with_python_path() {
+  std::vector<std::string> out;
+  std::string python_path;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (text.starts_with("PYTHONPATH=")) {
+      python_path = text.substr(std::string_view("PYTHONPATH=").size());
+    } else {
+      out.emplace_back(text);
+    }
+  }
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path in_tree = exe.parent_path().parent_path().parent_path() / "python";
+  if (!ec && std::filesystem::exists(in_tree / "shmkit" / "__init__.py", ec)) {
+    python_path = in_tree.string() + (python_path.empty() ? "" : ":" + python_path);
+  }
+  if (!python_path.empty()) {
+    out.push_back("PYTHONPATH=" + python_path);
+  }
+  return out;
+}
+
+WorkerProgram worker_program(Role role, bool in_python, const std::vector<std::string>& options) {
+  WorkerProgram program;
+  if (role == Role::analysis && in_python) {
+#ifdef SHMKIT_DEMO_PYTHON
+    program.path = SHMKIT_DEMO_PYTHON;
+    program.args = {program.path, "-m", "shmkit.demo_analysis"};
+    program.environment = environment_with_python_path();
+#else
+    throw Error(
+        "this shmkit was built without its Python bindings, so the demo cannot run a Python analysis; "
+        "rebuild with -Dpython_bindings=true");
+#endif
+  } else {
+    program.path = "/proc/self/exe";
+    program.args = {"shmkit", kWorkerCommand, "--role", std::string(role_name(role))};
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      program.environment.emplace_back(*entry);
+    }
+  }
+  program.args.insert(program.args.end(), options.begin(), options.end());
+  return program;
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) {
+    out.push_back(const_cast<char*>(s.c_str()));  // exec's signature predates const
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
 
 RigSignals::RigSignals() {
   // A reader of the rig's output that goes away (`shmkit demo | head`) must
@@ -101,18 +174,15 @@ WorkerSet::~WorkerSet() {
   kill_remaining();
 }
 
-void WorkerSet::spawn(Role role) {
-  const std::vector<std::string> args{
-      "shmkit",   kWorkerCommand, "--role",     std::string(role_name(role)), "--socket", socket_path_,
-      "--prefix", prefix_,        "--ready-fd", std::to_string(ready_fd_),    "--go-fd",  std::to_string(go_fd_)};
+void WorkerSet::spawn(Role role, bool in_python) {
   // Everything is prepared before fork: the parent has threads (the store
   // server, the logger), so the child may only make async-signal-safe calls
   // until it execs.
-  std::vector<char*> argv;
-  for (const std::string& arg : args) {
-    argv.push_back(const_cast<char*>(arg.c_str()));  // execv's signature predates const
-  }
-  argv.push_back(nullptr);
+  const WorkerProgram program = worker_program(role, in_python,
+                                               {"--socket", socket_path_, "--prefix", prefix_, "--ready-fd",
+                                                std::to_string(ready_fd_), "--go-fd", std::to_string(go_fd_)});
+  std::vector<char*> argv = c_strings(program.args);
+  std::vector<char*> envp = c_strings(program.environment);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
@@ -135,7 +205,7 @@ void WorkerSet::spawn(Role role) {
     // Keep exactly the two pipe ends the worker needs across exec.
     ::fcntl(ready_fd_, F_SETFD, 0);
     ::fcntl(go_fd_, F_SETFD, 0);
-    ::execv("/proc/self/exe", argv.data());
+    ::execve(program.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   WorkerProcess worker;

@@ -3,7 +3,8 @@
 // its worker processes.
 //
 // Workers are started by fork + exec of this very binary (/proc/self/exe)
-// running the hidden `demo-worker` subcommand, not by fork alone: an exec'd
+// running the hidden `demo-worker` subcommand (or, for `--python`, of the
+// Python analysis, python/shmkit/demo_analysis.py), not by fork alone: an exec'd
 // worker starts from a clean process image and attaches to the rig's
 // objects by name, exactly as an independent program of a real rig would,
 // and inherits none of the parent's handles or threads (a forked copy of
@@ -81,8 +82,10 @@ class WorkerSet {
   WorkerSet& operator=(const WorkerSet&) = delete;
   ~WorkerSet();
 
-  /// Starts the worker of `role`. @throws Error when fork fails
-  void spawn(Role role);
+  /// Starts the worker of `role`; with `in_python` the analysis is the
+  /// Python one (python3 -m shmkit.demo_analysis).
+  /// @throws Error when fork fails, or Python was asked of a build without it
+  void spawn(Role role, bool in_python = false);
   /// Reaps every worker that has ended, without waiting.
   /// @returns the workers that ended in this call
   std::vector<const WorkerProcess*> reap();

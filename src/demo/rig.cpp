@@ -238,7 +238,7 @@ Rig::Rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals&
   // Every worker reads the settings from here.
   store_.set(kConfigName, config);
   for (const Role role : kRoles) {
-    workers_.spawn(role);
+    workers_.spawn(role, config.analysis.language == "python");
   }
   // Only the workers may hold these ends now: that is what makes EOF on
   // the ready pipe mean "all reported", and EOF on the go pipe mean "start".
@@ -267,6 +267,9 @@ void Rig::print_banner(const std::filesystem::path& out) const {
     if (worker.role == Role::camera) {
       std::cout << ", " << camera.width << "x" << camera.height << " uint16 frames at "
                 << fixed(camera.frame_rate_hz, 1) << " Hz";
+    }
+    if (worker.role == Role::analysis && config_.analysis.language == "python") {
+      std::cout << ", in Python (python3 -m shmkit.demo_analysis)";
     }
     std::cout << '\n';
   }

@@ -275,6 +275,28 @@ TEST(DemoTest, ShortRunLogsEverythingAndLeavesNothingBehind) {
   EXPECT_FALSE(contains(listed.output, "demo-" + std::to_string(demo.pid()))) << listed.output;
 }
 
+// The same run with the analysis in Python (`import shmkit`): the C++
+// parent and behaviour read what it publishes, its results are in its
+// archive, and the numpy check finds the run as clean as the C++ one.
+TEST(DemoTest, PythonAnalysisMakesAMixedLanguageRigThatLosesNothing) {
+  if (SHMKIT_TEST_PYTHON_BINDINGS == 0) {
+    GTEST_SKIP() << "built without the Python bindings (-Dpython_bindings=false)";
+  }
+  const TempDir out;
+  DemoRun demo({"demo", "--python", "--config", write_settings(out, 100), "--seconds", "1.5", "--out", out.str()},
+               false);
+  const DemoRun::Result result = demo.wait();
+  ASSERT_FALSE(result.timed_out) << demo.output();
+  ASSERT_TRUE(result.exited) << demo.output();
+  EXPECT_EQ(result.exit_code, 0) << demo.output();
+  EXPECT_TRUE(contains(demo.output(), "in Python (python3 -m shmkit.demo_analysis)")) << demo.output();
+  EXPECT_TRUE(contains(demo.output(), "every entry logged is in the archives; nothing was dropped")) << demo.output();
+  const CommandResult numpy = check_with_numpy(out, true);
+  EXPECT_EQ(numpy.exit_code, 0) << numpy.output << demo.output();
+  EXPECT_TRUE(contains(numpy.output, "analysis ")) << numpy.output;
+  EXPECT_EQ(demo_segments(demo.pid()), std::vector<std::string>{});
+}
+
 TEST(DemoTest, KilledCameraIsReportedAndWhatWasLoggedIsStillAssembled) {
   const TempDir out;
   DemoRun demo({"demo", "--config", write_settings(out, 300), "--out", out.str()}, false);
