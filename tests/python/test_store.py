@@ -156,3 +156,14 @@ def test_server_errors(server):
         shmkit.StoreServer(capacity=1 << 20, socket=server.socket)
     with pytest.raises(shmkit.WaitTimeoutError):
         shmkit.Brain(server.socket + ".missing", connect_timeout=0.05)
+
+
+def test_dict_for_a_cpp_struct_carries_its_type_name(brain):
+    brain.set("camera", {"gain": 2, "name": "cam0"}, type_name="rig::Camera")
+    meta = brain.metadata("camera")
+    assert meta["type"] == "config" and meta["type_name"] == "rig::Camera", meta
+    brain["plain"] = {"gain": 2}
+    assert brain.metadata("plain")["type_name"] == "dict"
+    with pytest.raises(TypeError, match="type_name"):
+        brain.set("rate", 2.5, type_name="rig::Camera")
+    assert "rate" not in brain  # refused before anything was stored
