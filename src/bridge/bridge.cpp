@@ -134,6 +134,7 @@ void Bridge::State::try_connect() {
     // Subscribed first, then synced: a change made during the sync is
     // either in Redis when it is read or announced afterwards.
     full_sync();
+    subscriber->take_buffered([this](detail::RedisReply message) { on_message(message); });
   } catch (const detail::RedisError& e) {
     redis.reset();
     subscriber.reset();

@@ -133,6 +133,10 @@ void RedisClient::read_available(const std::function<void(RedisReply)>& each) {
   if (redisBufferRead(context_.get()) != REDIS_OK) {
     fail("read");
   }
+  take_buffered(each);
+}
+
+void RedisClient::take_buffered(const std::function<void(RedisReply)>& each) {
   for (;;) {
     void* reply = nullptr;
     if (redisGetReplyFromReader(context_.get(), &reply) != REDIS_OK) {

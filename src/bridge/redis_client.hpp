@@ -81,6 +81,10 @@ class RedisClient {
   // poll said readable) and hands every complete reply to `each`.
   // @throws RedisError when the server closed the connection
   void read_available(const std::function<void(RedisReply)>& each);
+  // Hands every complete reply hiredis has already read to `each`, without
+  // reading the socket: a message that arrived with the reply to SUBSCRIBE
+  // is in hiredis' buffer, where poll cannot see it. @throws RedisError
+  void take_buffered(const std::function<void(RedisReply)>& each);
 
   [[nodiscard]] int fd() const noexcept;
 
