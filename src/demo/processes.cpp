@@ -34,6 +34,8 @@ struct WorkerProgram {
   std::vector<std::string> environment;
 };
 
+#ifdef SHMKIT_DEMO_PYTHON
+// Only a build with the Python bindings runs the analysis in Python.
 std::vector<std::string> environment_with_python_path() {
   std::vector<std::string> out;
   std::string python_path;
@@ -56,6 +58,7 @@ std::vector<std::string> environment_with_python_path() {
   }
   return out;
 }
+#endif
 
 WorkerProgram worker_program(Role role, bool in_python, const std::vector<std::string>& options) {
   WorkerProgram program;
