@@ -1,6 +1,7 @@
 // Object store benchmarks against the store's latency targets: get of a
 // sealed small object, create_and_seal of 100 B, contains, a 64 MiB put next
 // to memcpy of the same size, and the named values of Brain: get by name
+// (a float64, 100 bytes, config structs with and without their binary image)
 // and set (an atomic replace) of a small value, in memory and persisted. The server runs on a thread of this process,
 // as the embedded StoreServer does; every create is a real socket round trip. Latency counters p50_ns/p99_ns come from
 // timing each operation alone (including ~20 ns of clock reads); the default time column is the mean.
@@ -10,6 +11,7 @@
 #include <shmkit/store/store_server.hpp>
 
 #include <benchmark/benchmark.h>
+#include <boost/describe.hpp>
 
 #include <unistd.h>
 
@@ -181,6 +183,51 @@ void BM_Store_GetName100B(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Store_GetName100B);
+
+// Get by name of a config struct. One of numbers only is read from its
+// binary image; one with a string is parsed from its YAML text (yaml-cpp),
+// as every config struct was before the image.
+struct FrameNumbers {
+  std::uint64_t frame = 41;
+  double mean = 1234.5;
+  std::uint16_t peak = 4095;
+  std::uint32_t peak_x = 100;
+  std::uint32_t peak_y = 200;
+};
+BOOST_DESCRIBE_STRUCT(FrameNumbers, (), (frame, mean, peak, peak_x, peak_y))
+
+struct LabelledFrameNumbers {
+  std::uint64_t frame = 41;
+  double mean = 1234.5;
+  std::uint16_t peak = 4095;
+  std::uint32_t peak_x = 100;
+  std::uint32_t peak_y = 200;
+  std::string label = "spot";
+};
+BOOST_DESCRIBE_STRUCT(LabelledFrameNumbers, (), (frame, mean, peak, peak_x, peak_y, label))
+
+template <class T>
+void get_struct(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  brain.set("stats", T{});
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      latencies.time([&] { benchmark::DoNotOptimize(brain.get<T>("stats")); });
+    }
+  }
+}
+
+void BM_Store_GetNameStructImage(benchmark::State& state) {
+  get_struct<FrameNumbers>(state);
+}
+BENCHMARK(BM_Store_GetNameStructImage);
+
+void BM_Store_GetNameStructYaml(benchmark::State& state) {
+  get_struct<LabelledFrameNumbers>(state);
+}
+BENCHMARK(BM_Store_GetNameStructYaml);
 
 // Set of a small value: a new object and the name moved to it, one round
 // trip; the object it replaces is freed.

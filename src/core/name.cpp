@@ -35,6 +35,10 @@ bool is_valid_name(std::string_view name) noexcept {
 }
 
 void validate_name(std::string_view name, std::string_view what) {
+  // Every store lookup validates its names: a valid one costs no allocation.
+  if (is_valid_name(name)) {
+    return;
+  }
   const std::string prefix = "invalid " + std::string(what) + " name '" + std::string(name) + "': ";
   if (name.empty()) {
     throw NameError("invalid " + std::string(what) + " name: the name is empty; use 1 to " +

@@ -94,6 +94,9 @@ struct WorkerReport {
   LatencySummary log;               ///< producer-side LogWriter::log()
   LatencySummary store_set;
   LatencySummary store_get;
+  /// Reads done once, not in the run's loop: a worker's settings at start,
+  /// the rig's reports at the end (large config structs, parsed from YAML).
+  LatencySummary store_get_once;
   LatencySummary frame_latency;  ///< analysis: a frame's publish to its receive, across processes
   /// Role-specific counts: camera "frames", "published", "unpublished";
   /// analysis "analysed", "passed_over", "missed", "torn"; behaviour
@@ -101,7 +104,8 @@ struct WorkerReport {
   std::map<std::string, std::uint64_t> counts;
 };
 BOOST_DESCRIBE_STRUCT(WorkerReport, (),
-                      (logged, payload_bytes, dropped, log, store_set, store_get, frame_latency, counts))
+                      (logged, payload_bytes, dropped, log, store_set, store_get, store_get_once, frame_latency,
+                       counts))
 
 /// Adds the hidden `demo-worker` subcommand.
 void register_worker_command(CLI::App& app);

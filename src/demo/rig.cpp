@@ -391,7 +391,7 @@ void Rig::collect() {
     if (!clean) {
       continue;
     }
-    if (auto report = store_.find<WorkerReport>(report_name(worker.role))) {
+    if (auto report = store_.find_once<WorkerReport>(report_name(worker.role))) {
       record_.reports.emplace(worker.role, std::move(*report));
     } else {
       problem(describe_worker(worker) + " exited without publishing its report");
@@ -400,7 +400,7 @@ void Rig::collect() {
   if (record_.reports.contains(Role::behaviour)) {
     // The task's settings went through the store as a config struct; they
     // must come back exactly as configured.
-    const auto published = store_.find<BehaviourSettings>(kBehaviourConfigName);
+    const auto published = store_.find_once<BehaviourSettings>(kBehaviourConfigName);
     if (!published || to_yaml_string(*published) != to_yaml_string(config_.behaviour)) {
       problem("the behaviour settings read back from the store differ from the configured ones");
     }
@@ -412,6 +412,7 @@ void Rig::collect() {
   rig_log_->fill(record_.rig);
   record_.rig.store_set = store_.set_latency().summary();
   record_.rig.store_get = store_.get_latency().summary();
+  record_.rig.store_get_once = store_.once_latency().summary();
   record_.store = server_.stats();
   rig_log_.reset();  // a live writer would keep the logger's segment alive
   record_.logger = logger_.stop();

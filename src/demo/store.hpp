@@ -38,6 +38,20 @@ class RigStore {
     return get_latency_.time([&] { return brain_.get<T>(name, timeout); });
   }
 
+  /// Brain::get, timed apart from the run's calls: a read done once (at
+  /// start or at the end), whose cost says little about the store's speed.
+  /// @throws as Brain::get
+  template <class T>
+  [[nodiscard]] T get_once(const std::string& name, std::chrono::milliseconds timeout) {
+    return once_latency_.time([&] { return brain_.get<T>(name, timeout); });
+  }
+
+  /// Brain::try_get, timed as `get_once`.
+  template <class T>
+  [[nodiscard]] std::optional<T> find_once(const std::string& name) {
+    return once_latency_.time([&] { return brain_.try_get<T>(name); });
+  }
+
   /// Brain::try_get, timed: the value, or nullopt when `name` is not set.
   template <class T>
   [[nodiscard]] std::optional<T> find(const std::string& name) {
@@ -59,6 +73,7 @@ class RigStore {
 
   [[nodiscard]] const LatencyRecorder& set_latency() const noexcept { return set_latency_; }
   [[nodiscard]] const LatencyRecorder& get_latency() const noexcept { return get_latency_; }
+  [[nodiscard]] const LatencyRecorder& once_latency() const noexcept { return once_latency_; }
 
  private:
   explicit RigStore(Brain brain) noexcept : brain_(std::move(brain)) {}
@@ -66,6 +81,7 @@ class RigStore {
   Brain brain_;
   LatencyRecorder set_latency_;
   LatencyRecorder get_latency_;
+  LatencyRecorder once_latency_;
 };
 
 }  // namespace shmkit::cli::demo

@@ -149,6 +149,7 @@ DemoSummary summarise(const RunRecord& record, const DemoConfig& config,
       };
       add_call("set", producer.report->store_set);
       add_call("get", producer.report->store_get);
+      add_call("get_once", producer.report->store_get_once);
     }
     if (const ArchiveCheck* check = check_of(archives, producer.source_id)) {
       source.archived = check->entries;
@@ -251,8 +252,10 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
                {"MAX", Align::right}});
   for (const StoreCallSummary& call : summary.store_calls) {
     const LatencySummary& latency = call.latency;
-    calls.add_row({call.call == "set" ? "set (publish, rebind)" : "get (by name, decoded)", call.process,
-                   std::to_string(latency.count), latency_cell(latency, &LatencySummary::p50_ns),
+    const std::string what = call.call == "set"   ? "set (publish, rebind)"
+                             : call.call == "get" ? "get (by name, decoded)"
+                                                  : "get once (settings, report)";
+    calls.add_row({what, call.process, std::to_string(latency.count), latency_cell(latency, &LatencySummary::p50_ns),
                    latency_cell(latency, &LatencySummary::p99_ns), latency_cell(latency, &LatencySummary::p999_ns),
                    latency_cell(latency, &LatencySummary::max_ns)});
   }

@@ -41,7 +41,8 @@ BOOST_DESCRIBE_STRUCT(SourceSummary, (),
 
 struct StoreCallSummary {
   std::string process;
-  std::string call;  // "set": Brain::set or set_many; "get": Brain::get, try_get or get_array
+  std::string call;  // "set": Brain::set or set_many; "get": Brain::get, try_get or get_array; "get_once": a read
+                     // done once (a worker's settings at start, the rig's reports at the end)
   LatencySummary latency;
 };
 BOOST_DESCRIBE_STRUCT(StoreCallSummary, (), (process, call, latency))

@@ -44,7 +44,7 @@ Worker::Worker(Role role, const std::string& socket_path, RigNames names, int re
     : role_(role),
       names_(std::move(names)),
       store_(RigStore::connect(socket_path, kNamespace)),
-      config_(store_.get<DemoConfig>(kConfigName, kConnectTimeout)),
+      config_(store_.get_once<DemoConfig>(kConfigName, kConnectTimeout)),
       counters_(SharedArray<std::uint64_t>::open(names_.counters())),
       log_(names_.logger_instance(), source_of(role, config_)),
       ready_fd_(ready_fd),
@@ -84,6 +84,7 @@ void Worker::publish_report(std::map<std::string, std::uint64_t> counts) {
   log_.fill(report);
   report.store_set = store_.set_latency().summary();
   report.store_get = store_.get_latency().summary();
+  report.store_get_once = store_.once_latency().summary();
   report.frame_latency = frame_latency_.summary();
   report.counts = std::move(counts);
   store_.set(report_name(role_), report);

@@ -20,6 +20,8 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,6 +57,25 @@ struct Other {
   int x = 0;
 };
 BOOST_DESCRIBE_STRUCT(Other, (), (x))
+
+// Numbers only, nested, one field excluded from the YAML: written with a
+// binary image beside its YAML text.
+struct Spot {
+  float x = 0;
+  std::int32_t y = 0;
+};
+BOOST_DESCRIBE_STRUCT(Spot, (), (x, y))
+
+struct Stats {
+  std::uint64_t frame = 0;
+  double mean = 0;
+  std::uint16_t peak = 0;
+  bool saturated = false;
+  Spot spot;
+  std::uint32_t scratch = 7;  // not saved: reads give the default
+  static constexpr std::array<std::string_view, 1> kYamlExclude{"scratch"};
+};
+BOOST_DESCRIBE_STRUCT(Stats, (), (frame, mean, peak, saturated, spot, scratch))
 
 namespace {
 
@@ -187,6 +208,94 @@ TEST(BrainTest, ConfigStructsRoundTrip) {
   // The object holds the YAML a person can read.
   const std::vector<std::byte> yaml = brain.get_bytes("rig");
   EXPECT_NE(as_text(yaml).find("animal: mouse-9"), std::string::npos);
+}
+
+// A config struct of numbers keeps a binary image beside its YAML; a
+// reader of the same layout reads the image (no YAML parse), any other
+// reader the YAML, and both give the same value.
+TEST(BrainTest, ConfigStructsOfNumbersAreReadFromTheirImage) {
+  static_assert(detail::kHasImage<Stats> && detail::kHasImage<Spot> && !detail::kHasImage<Rig> &&
+                !detail::kHasImage<Camera>);
+  TestStore store(4 << 20);
+  Brain brain(store.client(), "exp");
+  const Stats stats{.frame = 1u << 20, .mean = 0.1, .peak = 65535, .saturated = true, .spot = {2.5F, -3}, .scratch = 9};
+  brain.set("stats", stats);
+  const auto got = brain.get<Stats>("stats");
+  EXPECT_EQ(got.frame, stats.frame);
+  EXPECT_EQ(got.mean, stats.mean);
+  EXPECT_EQ(got.peak, stats.peak);
+  EXPECT_TRUE(got.saturated);
+  EXPECT_EQ(got.spot.x, 2.5F);
+  EXPECT_EQ(got.spot.y, -3);
+  EXPECT_EQ(got.scratch, 7U);  // excluded: the default, as from the YAML
+  const ObjectBuffer buffer = brain.get_buffer("stats");
+  const std::optional<detail::StructImage> image = detail::find_struct_image(buffer.metadata());
+  ASSERT_TRUE(image.has_value());
+  EXPECT_EQ(image->fingerprint, detail::image_fingerprint<Stats>());
+  EXPECT_EQ(image->bytes.size(), 8U + 8 + 2 + 1 + 4 + 4);
+  EXPECT_NE(as_text(buffer.data()).find("frame: 1048576"), std::string::npos);  // the YAML is the value
+
+  // Objects whose YAML says frame 1 and whose image (if any) says frame 2:
+  // only a matching image is used, anything else falls back to the YAML.
+  StoreClient client = store.client();
+  Stats two;
+  two.frame = 2;
+  const std::vector<std::byte> good = detail::image_of(two);
+  const auto put = [&](const std::string& name, std::uint64_t fingerprint, std::span<const std::byte> bytes) {
+    ValueInfo info;
+    info.type = ValueType::config;
+    info.type_name = boost::core::type_name<Stats>();
+    std::vector<std::byte> metadata = detail::encode_value_metadata(info);
+    if (fingerprint != 0) {
+      detail::append_struct_image(metadata, fingerprint, bytes);
+    }
+    const ObjectId id = oid(name);
+    client.create_and_seal(id, as_bytes("frame: 1\n"), metadata);
+    client.put_name("exp", name, id);
+  };
+  put("matching", detail::image_fingerprint<Stats>(), good);
+  put("yaml-only", 0, {});  // as Python writes a dict with a type name
+  put("other-layout", detail::image_fingerprint<Stats>() ^ 1, good);
+  put("short", detail::image_fingerprint<Stats>(), std::span(good).first(good.size() - 1));
+  std::vector<std::byte> longer = good;
+  longer.push_back(std::byte{0});
+  put("long", detail::image_fingerprint<Stats>(), longer);
+  EXPECT_EQ(brain.get<Stats>("matching").frame, 2U);
+  for (const char* name : {"yaml-only", "other-layout", "short", "long"}) {
+    EXPECT_EQ(brain.get<Stats>(name).frame, 1U) << name;
+  }
+}
+
+// The image is found only where it belongs, and any bytes give nothing or
+// a span inside the metadata.
+TEST(BrainTest, StructImagesAreBoundsChecked) {
+  Stats stats;
+  const std::vector<std::byte> image = detail::image_of(stats);
+  ValueInfo info;
+  info.type = ValueType::config;
+  info.type_name = "shmkit::testing::Stats";
+  info.description = "with a description";
+  std::vector<std::byte> metadata = detail::encode_value_metadata(info);
+  const std::size_t plain = metadata.size();
+  detail::append_struct_image(metadata, 42, image);
+  ASSERT_TRUE(detail::find_struct_image(metadata).has_value());
+  EXPECT_EQ(detail::find_struct_image(metadata)->fingerprint, 42U);
+  for (std::size_t size = 0; size < metadata.size(); ++size) {
+    const std::span<const std::byte> cut = std::span(metadata).first(size);
+    EXPECT_EQ(detail::find_struct_image(cut).has_value(), false) << size << " of " << metadata.size();
+  }
+  EXPECT_FALSE(detail::find_struct_image(std::span(metadata).first(plain)).has_value());
+  std::mt19937 random(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> bytes = metadata;
+    for (int flips = 0; flips < 3; ++flips) {
+      bytes[random() % bytes.size()] = static_cast<std::byte>(random());
+    }
+    if (const auto found = detail::find_struct_image(bytes)) {
+      EXPECT_GE(found->bytes.data(), bytes.data());
+      EXPECT_LE(found->bytes.data() + found->bytes.size(), bytes.data() + bytes.size());
+    }
+  }
 }
 
 TEST(BrainTest, WrongTypesAreTypeErrorsNamingBothTypes) {

@@ -50,8 +50,11 @@ class ScopedDir {
 // sizes the arena's memfd, a file the limit would refuse too.
 class ServerChild {
  public:
+  // Returns once the server runs with its limit: a client connects as soon
+  // as the socket exists, and on a busy machine its first requests could
+  // otherwise reach the server before the limit does.
   ServerChild(const std::string& socket, StoreOptions options, rlim_t file_limit = 0)
-      : child_([socket, options, file_limit]() mutable {
+      : child_([this, socket, options, file_limit]() mutable {
           options.socket_path = socket;
           StoreServer server = StoreServer::start(options);
           if (file_limit != 0) {
@@ -59,13 +62,17 @@ class ServerChild {
             const rlimit limit{file_limit, file_limit};
             ::setrlimit(RLIMIT_FSIZE, &limit);
           }
+          ready_.notify();
           for (;;) {
             ::pause();
           }
-        }) {}
+        }) {
+    require(ready_.wait(), "the store server child started");
+  }
   Child& child() noexcept { return child_; }
 
  private:
+  Signal ready_;  // before child_: the child notifies it
   Child child_;
 };
 

@@ -66,5 +66,22 @@ namespace detail {
 /// @throws CorruptDataError (typed metadata whose fields do not fit the data)
 [[nodiscard]] ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64_t data_size);
 
+/// The binary image of a config struct that Brain keeps beside its YAML
+/// text (see `Brain::set`): a fingerprint of the struct's described layout
+/// and the bytes of its members, one after the other.
+struct StructImage {
+  std::uint64_t fingerprint = 0;
+  std::span<const std::byte> bytes;
+};
+
+/// Appends `bytes` with `fingerprint` to metadata from
+/// `encode_value_metadata`, as an extension older readers skip.
+void append_struct_image(std::vector<std::byte>& metadata, std::uint64_t fingerprint, std::span<const std::byte> bytes);
+
+/// The struct image that `metadata` carries right after its fixed fields,
+/// or nullopt (none, or metadata that is not typed). Bounds-checked: any
+/// bytes give nullopt or a span inside `metadata`.
+[[nodiscard]] std::optional<StructImage> find_struct_image(std::span<const std::byte> metadata) noexcept;
+
 }  // namespace detail
 }  // namespace shmkit

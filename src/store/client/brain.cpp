@@ -10,16 +10,20 @@ namespace shmkit {
 
 namespace detail {
 
-void throw_wrong_type(const std::string& what, const ValueInfo& info, const std::string& wanted) {
-  throw TypeError(what + " holds a " + info.type_text() + ", not a " + wanted +
+std::string ValueName::text() const {
+  return "store value '" + std::string(name) + "' in namespace '" + std::string(ns) + "'";
+}
+
+void throw_wrong_type(const ValueName& what, const ValueInfo& info, const std::string& wanted) {
+  throw TypeError(what.text() + " holds a " + info.type_text() + ", not a " + wanted +
                   "; read it as the type it was set with (Brain::metadata tells)");
 }
 
-void check_array(const std::string& what, const ValueInfo& info, Dtype dtype, std::size_t rank) {
-  const std::string wanted = std::string(dtype_name(dtype)) + " array" +
-                             (rank == 0 ? std::string() : " of " + std::to_string(rank) + " dimension(s)");
+void check_array(const ValueName& what, const ValueInfo& info, Dtype dtype, std::size_t rank) {
   if (info.type != ValueType::array || info.dtype != dtype || (rank != 0 && info.shape.size() != rank)) {
-    throw_wrong_type(what, info, wanted);
+    throw_wrong_type(what, info,
+                     std::string(dtype_name(dtype)) + " array" +
+                         (rank == 0 ? std::string() : " of " + std::to_string(rank) + " dimension(s)"));
   }
 }
 
@@ -67,7 +71,7 @@ ObjectId Brain::next_id() noexcept {
 }
 
 std::string Brain::describe(const std::string& name) const {
-  return "store value '" + name + "' in namespace '" + ns_ + "'";
+  return detail::ValueName{ns_, name}.text();
 }
 
 std::vector<std::byte> Brain::metadata_for(const detail::EncodedValue& value, std::string_view description) const {
@@ -76,7 +80,11 @@ std::vector<std::byte> Brain::metadata_for(const detail::EncodedValue& value, st
   info.creator_pid = ::getpid();
   info.created_unix_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return detail::encode_value_metadata(info);
+  std::vector<std::byte> metadata = detail::encode_value_metadata(info);
+  if (!value.image.empty()) {
+    detail::append_struct_image(metadata, value.image_fingerprint, value.image);
+  }
+  return metadata;
 }
 
 void Brain::put(const std::string& name, const detail::EncodedValue& value, std::string_view description) {

@@ -11,7 +11,17 @@ namespace {
 
 constexpr std::uint32_t kValueMagic = 0x31'56'4b'53;  // "SKV1"
 constexpr std::uint8_t kNoDtype = 0xff;
-constexpr std::size_t kMaxDimensions = 32;  // numpy's limit
+constexpr std::size_t kMaxDimensions = 32;            // numpy's limit
+constexpr std::uint32_t kImageMagic = 0x31'49'4b'53;  // "SKI1"
+// magic, type, dtype, ndim, pad, pid, time, description size, type name size
+constexpr std::size_t kFixedBytes = 4 + 4 + 4 + 8 + 4 + 4;
+
+template <class T>
+T read_at(std::span<const std::byte> bytes, std::size_t offset) noexcept {
+  T value{};
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));
+  return value;
+}
 
 }  // namespace
 
@@ -114,6 +124,38 @@ ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64
     }
   }
   return info;
+}
+
+void append_struct_image(std::vector<std::byte>& metadata, std::uint64_t fingerprint,
+                         std::span<const std::byte> bytes) {
+  const auto append = [&metadata](const auto& value) {
+    const auto* p = reinterpret_cast<const std::byte*>(&value);
+    metadata.insert(metadata.end(), p, p + sizeof(value));
+  };
+  append(kImageMagic);
+  append(fingerprint);
+  append(static_cast<std::uint32_t>(bytes.size()));
+  metadata.insert(metadata.end(), bytes.begin(), bytes.end());
+}
+
+std::optional<StructImage> find_struct_image(std::span<const std::byte> metadata) noexcept {
+  if (metadata.size() < kFixedBytes || read_at<std::uint32_t>(metadata, 0) != kValueMagic) {
+    return std::nullopt;
+  }
+  const std::uint64_t ndim = read_at<std::uint8_t>(metadata, 6);
+  const std::uint64_t description = read_at<std::uint32_t>(metadata, 20);
+  const std::uint64_t type_name = read_at<std::uint32_t>(metadata, 24);
+  // Every term is below 2^33, so the sum cannot overflow.
+  const std::uint64_t at = kFixedBytes + ndim * 8 + description + type_name;
+  constexpr std::size_t kHeader = 4 + 8 + 4;
+  if (at > metadata.size() || metadata.size() - at < kHeader || read_at<std::uint32_t>(metadata, at) != kImageMagic) {
+    return std::nullopt;
+  }
+  const std::uint64_t size = read_at<std::uint32_t>(metadata, at + 12);
+  if (size > metadata.size() - at - kHeader) {
+    return std::nullopt;
+  }
+  return StructImage{read_at<std::uint64_t>(metadata, at + 4), metadata.subspan(at + kHeader, size)};
 }
 
 }  // namespace detail

@@ -33,7 +33,7 @@ NameIndexMapping NameIndexMapping::create(std::uint64_t max_names) {
                          std::to_string(max_names) + " names): " + std::strerror(err) +
                          "; start it with fewer --max-names");
   }
-  void* p = ::mmap(nullptr, m.bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd_, 0);
+  void* p = ::mmap(nullptr, m.bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m.fd_, 0);
   if (p == MAP_FAILED) {
     throw_system_error("cannot map the store's name index", errno);
   }
@@ -61,7 +61,9 @@ NameIndexMapping NameIndexMapping::attach(int fd) {
     throw LayoutError("the name index the store server sent is not a shmkit name index of this version");
   }
   m.bytes_ = static_cast<std::size_t>(st.st_size);
-  void* p = ::mmap(nullptr, m.bytes_, PROT_READ, MAP_SHARED, fd, 0);
+  // Populated for the reason the arena's control region is (arena.cpp):
+  // names hash to random entries.
+  void* p = ::mmap(nullptr, m.bytes_, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) {
     throw_system_error("cannot map the store's name index", errno);
   }
