@@ -43,8 +43,13 @@ class PyArrayLock {
     if (held_) {
       throw shmkit::Error("array '" + core_->name() + "': this lock object is already held");
     }
-    auto state = wait_interruptibly(to_timeout(timeout),
-                                    [&](std::chrono::nanoseconds slice) { return core_->try_lock_for_write(slice); });
+    // Uncontended, the lock is one compare-and-swap: take it with the GIL
+    // held, and pay for releasing the GIL only when it has to wait.
+    auto state = core_->try_lock_for_write(std::chrono::nanoseconds{0});
+    if (!state) {
+      state = wait_interruptibly(to_timeout(timeout),
+                                 [&](std::chrono::nanoseconds slice) { return core_->try_lock_for_write(slice); });
+    }
     if (!state) {
       throw shmkit::TimeoutError("array '" + core_->name() + "': lock not acquired within the timeout");
     }
