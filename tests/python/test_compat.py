@@ -206,3 +206,37 @@ def test_logger_refuses_a_non_package(unique):
         finally:
             del logger
             shmkit.DataLogger.remove_segment(instance)
+
+
+def _producer(queue, source, count):
+    for i in range(1, count + 1):
+        queue.put(LogPackage(np.uint8(source), np.uint64(i), np.full(4, i, dtype=np.uint8)))
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_input_queue_from_child_processes(method, unique):
+    instance = unique("log")
+    with tempfile.TemporaryDirectory(prefix="shmkit-compat-") as directory:
+        logger = DataLogger(Path(directory), instance)
+        try:
+            logger.start()
+            logger.input_queue.put(LogPackage(np.uint8(9), np.uint64(1), np.zeros(2, dtype=np.uint8)))
+            context = multiprocessing.get_context(method)
+            children = [context.Process(target=_producer, args=(logger.input_queue, s, 200)) for s in (1, 2)]
+            for child in children:
+                child.start()
+            for child in children:
+                child.join(timeout=120)
+            assert [c.exitcode for c in children] == [0, 0]
+            logger.stop()
+            from shmkit.compat import assemble_log_archives
+
+            report = assemble_log_archives(logger.output_directory)
+            assert report["entries"] == 401 and report["clean"], report
+            for source in (1, 2):
+                with np.load(logger.output_directory / f"{source}_log.npz") as archive:
+                    assert len(archive.files) == 200
+                    assert archive[f"{source:03d}_{200:020d}"][9:].tolist() == [200] * 4
+        finally:
+            del logger
+            shmkit.DataLogger.remove_segment(instance)
