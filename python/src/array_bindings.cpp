@@ -241,7 +241,8 @@ void bind_arrays(py::module_& m) {
                           "The lock is robust: if the process holding it dies, the next locker gets it with "
                           "`recovered` True (the data may be half updated).")
       .def(
-          "__enter__", [](PyArrayLock& self) -> PyArrayLock& { return self; }, py::return_value_policy::reference)
+          "__enter__", [](PyArrayLock& self) -> PyArrayLock& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
       .def(
           "__exit__", [](PyArrayLock& self, const py::args&) { self.release(); }, "Releases the lock.")
       .def("release", &PyArrayLock::release, "Releases the lock (if held).")
@@ -347,8 +348,10 @@ void bind_arrays(py::module_& m) {
       .def("close", &PySharedArray::close,
            "Drops this handle; views from `array` keep the mapping until they go. Further calls raise Error.")
       .def(
-          "__enter__", [](PySharedArray& self) -> PySharedArray& { return self; }, py::return_value_policy::reference)
-      .def("__exit__", [](PySharedArray& self, const py::args&) { self.close(); })
+          "__enter__", [](PySharedArray& self) -> PySharedArray& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PySharedArray& self, const py::args&) { self.close(); }, "Calls close().")
       .def("__repr__", &PySharedArray::repr);
 }
 

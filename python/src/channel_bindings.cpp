@@ -411,8 +411,10 @@ void bind_channel(py::module_& m) {
       .def_property_readonly("skipped", &PySubscriber::skipped, "Unread samples latest() passed over.")
       .def_property_readonly("pending", &PySubscriber::pending,
                              "Published samples not received yet, overwritten ones included.")
-      .def("__enter__", [](PySubscriber& s) -> PySubscriber& { return s; })
-      .def("__exit__", [](PySubscriber& s, const py::args&) { s.close(); });
+      .def(
+          "__enter__", [](PySubscriber& s) -> PySubscriber& { return s; }, "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PySubscriber& s, const py::args&) { s.close(); }, "Calls close().");
 
   py::class_<PyLoan>(m, "Loan", "A slot on loan to the publisher: fill `.array`, then Publisher.publish(loan).")
       .def_property_readonly("array", &loan_array,
@@ -430,8 +432,10 @@ void bind_channel(py::module_& m) {
       .def("close", &PyPublisher::close, "Gives up the publisher role.")
       .def_property_readonly("closed", &PyPublisher::closed, "True after close().")
       .def_property_readonly("published", &PyPublisher::published, "Samples this publisher published.")
-      .def("__enter__", [](PyPublisher& p) -> PyPublisher& { return p; })
-      .def("__exit__", [](PyPublisher& p, const py::args&) { p.close(); });
+      .def(
+          "__enter__", [](PyPublisher& p) -> PyPublisher& { return p; }, "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PyPublisher& p, const py::args&) { p.close(); }, "Calls close().");
 
   py::class_<Channel>(m, "Channel",
                       "A named zero-copy publish/subscribe channel between processes (/dev/shm/shmkit-chan.<name>).")
