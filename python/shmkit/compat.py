@@ -49,7 +49,15 @@ Differences from ataraxis 7, on purpose or by nature:
   (``verify_integrity`` is accepted), ignores ``memory_mapping`` and
   ``verbose``, and returns shmkit's report dict rather than None.
 - ``LogArchiveReader.onset_timestamp_us`` raises :class:`shmkit.LayoutError`
-  (a RuntimeError) when the archive has no onset entry.
+  (a RuntimeError) when the archive has no onset entry; ``get_batches``
+  cuts the sorted message keys into about ``workers * batch_multiplier``
+  contiguous batches (ataraxis' sizing may differ; every key is in exactly
+  one batch).
+- Additions: ``SharedMemoryArray.dtype`` (numpy's name for ``datatype``),
+  ``LogQueue.dropped``. A SharedMemoryArray pickles as its name, shape and
+  dtype, so a spawned child gets an unconnected instance and calls
+  ``connect()``, as ataraxis asks children to; a forked child inherits the
+  parent's mapping, and ``connect()`` is then a no-op.
 """
 
 from __future__ import annotations
