@@ -43,8 +43,13 @@ class PyArrayLock {
     if (held_) {
       throw shmkit::Error("array '" + core_->name() + "': this lock object is already held");
     }
-    auto state = wait_interruptibly(to_timeout(timeout),
-                                    [&](std::chrono::nanoseconds slice) { return core_->try_lock_for_write(slice); });
+    // Uncontended, the lock is one compare-and-swap: take it with the GIL
+    // held, and pay for releasing the GIL only when it has to wait.
+    auto state = core_->try_lock_for_write(std::chrono::nanoseconds{0});
+    if (!state) {
+      state = wait_interruptibly(to_timeout(timeout),
+                                 [&](std::chrono::nanoseconds slice) { return core_->try_lock_for_write(slice); });
+    }
     if (!state) {
       throw shmkit::TimeoutError("array '" + core_->name() + "': lock not acquired within the timeout");
     }
@@ -236,7 +241,8 @@ void bind_arrays(py::module_& m) {
                           "The lock is robust: if the process holding it dies, the next locker gets it with "
                           "`recovered` True (the data may be half updated).")
       .def(
-          "__enter__", [](PyArrayLock& self) -> PyArrayLock& { return self; }, py::return_value_policy::reference)
+          "__enter__", [](PyArrayLock& self) -> PyArrayLock& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
       .def(
           "__exit__", [](PyArrayLock& self, const py::args&) { self.release(); }, "Releases the lock.")
       .def("release", &PyArrayLock::release, "Releases the lock (if held).")
@@ -342,8 +348,10 @@ void bind_arrays(py::module_& m) {
       .def("close", &PySharedArray::close,
            "Drops this handle; views from `array` keep the mapping until they go. Further calls raise Error.")
       .def(
-          "__enter__", [](PySharedArray& self) -> PySharedArray& { return self; }, py::return_value_policy::reference)
-      .def("__exit__", [](PySharedArray& self, const py::args&) { self.close(); })
+          "__enter__", [](PySharedArray& self) -> PySharedArray& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PySharedArray& self, const py::args&) { self.close(); }, "Calls close().")
       .def("__repr__", &PySharedArray::repr);
 }
 

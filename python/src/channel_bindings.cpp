@@ -404,13 +404,17 @@ void bind_channel(py::module_& m) {
       .def("wait", &PySubscriber::wait, py::arg("timeout") = py::none(),
            "True when a sample is ready, waiting up to `timeout` seconds (None: forever).")
       .def("close", &PySubscriber::close, "Disconnects (once every sample from it is gone).")
-      .def_property_readonly("closed", &PySubscriber::closed)
-      .def_property_readonly("missed", &PySubscriber::missed)
-      .def_property_readonly("received", &PySubscriber::received)
-      .def_property_readonly("skipped", &PySubscriber::skipped)
-      .def_property_readonly("pending", &PySubscriber::pending)
-      .def("__enter__", [](PySubscriber& s) -> PySubscriber& { return s; })
-      .def("__exit__", [](PySubscriber& s, const py::args&) { s.close(); });
+      .def_property_readonly("closed", &PySubscriber::closed, "True after close().")
+      .def_property_readonly("missed", &PySubscriber::missed,
+                             "Samples overwritten before this subscriber received them.")
+      .def_property_readonly("received", &PySubscriber::received, "Samples this subscriber received.")
+      .def_property_readonly("skipped", &PySubscriber::skipped, "Unread samples latest() passed over.")
+      .def_property_readonly("pending", &PySubscriber::pending,
+                             "Published samples not received yet, overwritten ones included.")
+      .def(
+          "__enter__", [](PySubscriber& s) -> PySubscriber& { return s; }, "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PySubscriber& s, const py::args&) { s.close(); }, "Calls close().");
 
   py::class_<PyLoan>(m, "Loan", "A slot on loan to the publisher: fill `.array`, then Publisher.publish(loan).")
       .def_property_readonly("array", &loan_array,
@@ -426,10 +430,12 @@ void bind_channel(py::module_& m) {
            "Copies `data` (the channel's dtype and shape, contiguous) into a slot and publishes it;\n"
            "returns its sequence number, or None if no slot came free within `timeout` seconds.")
       .def("close", &PyPublisher::close, "Gives up the publisher role.")
-      .def_property_readonly("closed", &PyPublisher::closed)
-      .def_property_readonly("published", &PyPublisher::published)
-      .def("__enter__", [](PyPublisher& p) -> PyPublisher& { return p; })
-      .def("__exit__", [](PyPublisher& p, const py::args&) { p.close(); });
+      .def_property_readonly("closed", &PyPublisher::closed, "True after close().")
+      .def_property_readonly("published", &PyPublisher::published, "Samples this publisher published.")
+      .def(
+          "__enter__", [](PyPublisher& p) -> PyPublisher& { return p; }, "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PyPublisher& p, const py::args&) { p.close(); }, "Calls close().");
 
   py::class_<Channel>(m, "Channel",
                       "A named zero-copy publish/subscribe channel between processes (/dev/shm/shmkit-chan.<name>).")
@@ -475,7 +481,7 @@ void bind_channel(py::module_& m) {
           "Connects a subscriber: 'history' starts with the retained newest samples, 'now' with the next one.")
       .def("reclaim_dead", &Channel::reclaim_dead, "Takes back the slots of dead participants; returns how many.")
       .def("info", &info_dict, "Geometry, counters and participants, as a dict.")
-      .def_property_readonly("name", &Channel::name);
+      .def_property_readonly("name", &Channel::name, "The channel's name.");
 }
 
 }  // namespace shmkit::python

@@ -294,8 +294,10 @@ void bind_logger(py::module_& m) {
           "slot", [](PyLogWriter& self) { return self.writer().slot(); }, "The writer slot held.")
       .def("close", &PyLogWriter::close, "Releases the slot; the logger saves what is left in the ring.")
       .def(
-          "__enter__", [](PyLogWriter& self) -> PyLogWriter& { return self; }, py::return_value_policy::reference)
-      .def("__exit__", [](PyLogWriter& self, const py::args&) { self.close(); });
+          "__enter__", [](PyLogWriter& self) -> PyLogWriter& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PyLogWriter& self, const py::args&) { self.close(); }, "Calls close().");
 
   py::class_<PyDataLogger>(m, "DataLogger",
                            "The consuming side of a logger: creates /dev/shm/shmkit-log.<instance> and, once "
@@ -327,8 +329,9 @@ void bind_logger(py::module_& m) {
             self.start();
             return self;
           },
-          py::return_value_policy::reference)
-      .def("__exit__", [](PyDataLogger& self, const py::args&) { self.close(); })
+          py::return_value_policy::reference, "Calls start() and returns this logger, for `with`.")
+      .def(
+          "__exit__", [](PyDataLogger& self, const py::args&) { self.close(); }, "Calls close().")
       .def_static("remove_segment", &DataLogger::remove_segment, py::arg("instance"),
                   "Removes the segment a crashed logger left; False if there was none.");
 
@@ -357,8 +360,9 @@ void bind_logger(py::module_& m) {
 
   py::class_<EntryIterator>(m, "LogEntryIterator", "Iterator over a LogArchiveReader's entries.")
       .def(
-          "__iter__", [](EntryIterator& self) -> EntryIterator& { return self; }, py::return_value_policy::reference)
-      .def("__next__", &EntryIterator::next);
+          "__iter__", [](EntryIterator& self) -> EntryIterator& { return self; }, py::return_value_policy::reference,
+          "Returns this iterator.")
+      .def("__next__", &EntryIterator::next, "The next entry; StopIteration at the end.");
 
   py::class_<LogArchiveReader, std::shared_ptr<LogArchiveReader>>(
       m, "LogArchiveReader",
@@ -374,9 +378,11 @@ void bind_logger(py::module_& m) {
       .def_property_readonly("message_count", &LogArchiveReader::message_count, "Entries that are not onsets.")
       .def_property_readonly("onset_us", &LogArchiveReader::onset_us, "The onset (UTC µs) or None.")
       .def_property_readonly("path", &LogArchiveReader::path, "The archive's path.")
-      .def("__len__", &LogArchiveReader::message_count)
-      .def("__iter__",
-           [](const std::shared_ptr<LogArchiveReader>& self) { return std::make_unique<EntryIterator>(self, true); })
+      .def("__len__", &LogArchiveReader::message_count, "Same as message_count.")
+      .def(
+          "__iter__",
+          [](const std::shared_ptr<LogArchiveReader>& self) { return std::make_unique<EntryIterator>(self, true); },
+          "Iterates over (timestamp_us, payload) of every message, onset entries left out.")
       .def(
           "entries",
           [](const std::shared_ptr<LogArchiveReader>& self) { return std::make_unique<EntryIterator>(self, false); },

@@ -287,8 +287,10 @@ void bind_store(py::module_& m) {
       .def_property_readonly(
           "used", [](const PyStoreServer& self) { return self.server().stats().used; }, "Bytes in use.")
       .def(
-          "__enter__", [](PyStoreServer& self) -> PyStoreServer& { return self; }, py::return_value_policy::reference)
-      .def("__exit__", [](PyStoreServer& self, const py::args&) { self.stop(); });
+          "__enter__", [](PyStoreServer& self) -> PyStoreServer& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PyStoreServer& self, const py::args&) { self.stop(); }, "Calls stop().");
 
   py::class_<PyBrain>(
       m, "Brain",
@@ -313,7 +315,7 @@ void bind_store(py::module_& m) {
       .def(
           "__setitem__",
           [](PyBrain& self, const std::string& name, const py::handle& value) { self.set(name, value, ""); },
-          py::arg("name"), py::arg("value"))
+          py::arg("name"), py::arg("value"), "brain[name] = value: set(name, value).")
       .def("get", &PyBrain::get, py::arg("name"), py::arg("timeout") = py::none(), py::arg("type") = py::none(),
            "The value of `name`. With `timeout` (seconds; math.inf waits forever) waits for some process to set "
            "it, without the GIL, Ctrl-C interrupting; raises ObjectNotFoundError (a KeyError) when it is not "
@@ -322,7 +324,7 @@ void bind_store(py::module_& m) {
       .def(
           "__getitem__",
           [](PyBrain& self, const std::string& name) { return self.get(name, std::nullopt, py::none()); },
-          py::arg("name"))
+          py::arg("name"), "brain[name]: get(name); raises ObjectNotFoundError (a KeyError) when it is not set.")
       .def(
           "__delitem__",
           [](PyBrain& self, const std::string& name) {
@@ -330,13 +332,13 @@ void bind_store(py::module_& m) {
               throw shmkit::NotFoundError("'" + self.brain().current_namespace() + "/" + name + "' is not set");
             }
           },
-          py::arg("name"))
+          py::arg("name"), "del brain[name]; raises ObjectNotFoundError when it is not set.")
       .def(
           "delete", [](PyBrain& self, const std::string& name) { return self.brain().erase(name); }, py::arg("name"),
           "Removes `name`; returns False if it was not set.")
       .def(
           "__contains__", [](PyBrain& self, const std::string& name) { return self.brain().contains(name); },
-          py::arg("name"))
+          py::arg("name"), "name in brain: True when `name` is set in this namespace.")
       .def(
           "__len__", [](PyBrain& self) { return self.brain().size(); }, "Number of names in the namespace.")
       .def(
@@ -372,8 +374,10 @@ void bind_store(py::module_& m) {
       .def("close", &PyBrain::close,
            "Drops the connection; arrays read from it stay valid while referenced. Further calls raise Error.")
       .def(
-          "__enter__", [](PyBrain& self) -> PyBrain& { return self; }, py::return_value_policy::reference)
-      .def("__exit__", [](PyBrain& self, const py::args&) { self.close(); });
+          "__enter__", [](PyBrain& self) -> PyBrain& { return self; }, py::return_value_policy::reference,
+          "Returns this object, for `with`.")
+      .def(
+          "__exit__", [](PyBrain& self, const py::args&) { self.close(); }, "Calls close().");
 }
 
 }  // namespace shmkit::python

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "bench" / "compare"))
 import array_compare  # noqa: E402
 import channel_compare  # noqa: E402
 import compare_common  # noqa: E402
+import python_compare  # noqa: E402
 import report  # noqa: E402
 import store_compare  # noqa: E402
 from compare_common import Comparison, Figure, Row, Source, Unavailable  # noqa: E402
@@ -253,6 +254,34 @@ class ReportTest(unittest.TestCase):
             for section, module in report.SECTIONS.items():
                 missing = __import__(module).missing_prerequisites(Path(tmp))
                 self.assertTrue(any("scripts/build" in m and tmp in m for m in missing), section)
+
+    def test_python_rows_pair_each_call_with_its_peer(self):
+        figures = {"log_p50": 300.0, "log_p999": 900.0, "log_rate": 2e6}
+        store = {"get_float": 800.0, "get_array": 900.0, "set_float": 9000.0}
+        sources = {"logger": Source("LogWriter", figures),
+                   "npy": Source("numpy.save", {"log_p50": 30000.0, "log_p999": 90000.0, "log_rate": 1e4}),
+                   "brain": Source("Brain", store), "brain_nospin": Source("Brain", store), "redis": Source("redis-py", error="redis-py is not installed"),
+                   "manager": Source("Manager", {"get_float": 40000.0, "get_array": 4e6, "set_float": 45000.0}),
+                   "array": Source("SharedArray", {"ours": 200.0, "theirs": 400.0})}
+        rows = python_compare.rows_from(sources)
+        self.assertEqual(len(rows), len(python_compare.ROWS))
+        by_peer = {(r.operation, r.peer): r for r in rows}
+        self.assertEqual(by_peer[("LogWriter.log 100 B", "numpy.save one .npy per entry (ataraxis' saver)")].ratio,
+                         100.0)
+        rate = by_peer[("log 100 B end to end (saved to disk)", "numpy.save one .npy per entry, then sync")]
+        self.assertEqual((rate.unit, rate.ratio), ("entries/s", 200.0))
+        redis_rows = [r for r in rows if r.peer.startswith("redis-py")]
+        self.assertEqual(len(redis_rows), 4)
+        self.assertTrue(all(r.peer_value is None and "not installed" in r.note for r in redis_rows))
+        self.assertEqual(by_peer[("Brain get 4 MiB array (zero-copy view)", "Manager().dict() get 4 MiB ndarray")]
+                         .ratio, 4e6 / 900.0)
+        self.assertEqual(by_peer[("SharedArray element write under its lock",
+                                  "numpy in shared_memory + multiprocessing.Lock")].ratio, 2.0)
+
+    def test_python_percentile(self):
+        samples = list(range(1, 1001))
+        self.assertEqual(python_compare.percentile(samples, 0.5), 501.0)
+        self.assertEqual(python_compare.percentile(samples, 0.999), 1000.0)
 
     @unittest.skipUnless(__import__("importlib").util.find_spec("matplotlib"), "matplotlib is not installed")
     def test_plot_writes_a_png_with_empty_rows(self):
