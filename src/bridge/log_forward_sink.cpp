@@ -1,0 +1,248 @@
+#include "bridge/log_forward_sink.hpp"
+
+#include <charconv>
+#include <iostream>
+#include <string_view>
+#include <thread>
+
+#include "bridge/log_keys.hpp"
+#include "bridge/sigpipe_guard.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class T>
+bool parse(std::string_view text, T& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+RedisLogSink::RedisLogSink(const LogForwarderOptions& options, RedisEndpoint endpoint, std::string origin,
+                           LogForwardCounters& counters)
+    : options_(options),
+      endpoint_(std::move(endpoint)),
+      origin_(std::move(origin)),
+      stream_(log_stream_key(options.prefix, origin_)),
+      state_key_(log_forward_state_key(options.prefix, origin_)),
+      counters_(counters),
+      backoff_(options.min_backoff, options.max_backoff) {}
+
+void RedisLogSink::log(const std::string& line) const {
+  const std::string text = "log forward " + origin_ + ": " + line;
+  if (options_.log) {
+    options_.log(text);
+  } else {
+    std::cerr << "shmkit " << text << std::endl;
+  }
+}
+
+void RedisLogSink::disconnect(const std::string& why) {
+  redis_.reset();
+  counters_.connected.store(false);
+  counters_.redis_errors.fetch_add(1);
+  next_attempt_ = Clock::now() + backoff_.next();
+  if (!paused_) {
+    paused_ = true;
+    paused_since_ = Clock::now();
+    log(why + "; forwarding paused, the entries stay in the rings (the writers' full policy applies), retrying");
+  }
+}
+
+void RedisLogSink::load_state() {
+  committed_.clear();
+  sequences_.fill(0);
+  const OwnedReply all = redis_->command({"HGETALL", state_key_});
+  const RedisReply r = all.get();
+  if (r.is_error()) {
+    throw RedisError("HGETALL " + state_key_ + ": " + std::string(r.text()));
+  }
+  for (std::size_t i = 0; i + 1 < r.size(); i += 2) {
+    const std::string_view field = r[i].text();
+    const std::string_view value = r[i + 1].text();
+    if (field.starts_with('n')) {
+      unsigned source = 0;
+      std::uint64_t sequence = 0;
+      if (parse(field.substr(1), source) && source < 256 && parse(value, sequence)) {
+        sequences_[source] = sequence;
+      }
+    } else if (field.starts_with('r')) {
+      std::uint32_t slot = 0;
+      const auto c1 = value.find(':');
+      const auto c2 = value.find(':', c1 == std::string_view::npos ? c1 : c1 + 1);
+      Last last;
+      if (parse(field.substr(1), slot) && c2 != std::string_view::npos && parse(value.substr(0, c1), last.segment_ns) &&
+          parse(value.substr(c1 + 1, c2 - c1 - 1), last.generation) && parse(value.substr(c2 + 1), last.position)) {
+        committed_[slot] = last;
+      }
+    }
+  }
+}
+
+void RedisLogSink::connect() {
+  redis_.emplace(RedisClient::connect(endpoint_, options_.password, options_.redis_timeout));
+  load_state();
+  const OwnedReply added = redis_->command({"SADD", log_origins_key(options_.prefix), origin_});
+  if (added.get().is_error()) {
+    throw RedisError("SADD: " + std::string(added.get().text()));
+  }
+  counters_.connects.fetch_add(1);
+  counters_.connected.store(true);
+  backoff_.reset();
+  if (paused_) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - paused_since_).count();
+    log("connected to Redis at '" + endpoint_.url + "' after " + std::to_string(ms) + " ms; forwarding resumed");
+  } else {
+    log("connected to Redis at '" + endpoint_.url + "', appending to stream '" + stream_ + "'");
+  }
+  paused_ = false;
+}
+
+bool RedisLogSink::ready() {
+  if (redis_) {
+    return true;
+  }
+  if (Clock::now() < next_attempt_) {
+    return false;
+  }
+  try {
+    const SigpipeBlockedOnThisThread sigpipe_blocked;
+    connect();
+    return true;
+  } catch (const std::exception& e) {
+    disconnect(std::string("cannot reach Redis: ") + e.what());
+    return false;
+  }
+}
+
+RedisLogSink::Field RedisLogSink::put_number(std::uint64_t value) {
+  char text[24];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  const Field field{numbers_.size(), static_cast<std::size_t>(end - text)};
+  numbers_.append(text, end);
+  return field;
+}
+
+void RedisLogSink::write(const LogSinkEntry& entry) {
+  Pending p{};
+  p.ring = entry.ring;
+  p.source = entry.source_id;
+  p.time = entry.acquisition_time;
+  p.payload.offset = arena_.size();
+  p.payload.size = entry.size();
+  arena_.append(reinterpret_cast<const char*>(entry.first.data()), entry.first.size());
+  arena_.append(reinterpret_cast<const char*>(entry.second.data()), entry.second.size());
+  batch_.push_back(p);
+}
+
+void RedisLogSink::commit() {
+  if (batch_.empty()) {
+    return;
+  }
+  if (!redis_) {
+    throw LogSinkUnavailable("log forward " + origin_ + ": Redis is not connected");
+  }
+  // Which entries Redis lacks, and their sequence numbers.
+  std::map<std::uint32_t, Last> last = committed_;
+  std::array<std::uint64_t, 256> sequences = sequences_;
+  std::array<bool, 256> touched{};
+  struct Send {
+    const Pending* entry;
+    Field source, sequence, time;
+  };
+  std::vector<Send> sends;
+  sends.reserve(batch_.size());
+  numbers_.clear();
+  std::uint64_t skipped = 0;
+  std::uint64_t bytes = 0;
+  for (const Pending& p : batch_) {
+    const auto it = last.find(p.ring.slot);
+    if (it != last.end() && it->second.segment_ns == p.ring.segment_created_ns &&
+        it->second.generation == p.ring.generation && p.ring.position <= it->second.position) {
+      ++skipped;  // handed over again after a crash or a failed commit: already in the stream
+      continue;
+    }
+    last[p.ring.slot] = Last{p.ring.segment_created_ns, p.ring.generation, p.ring.position};
+    touched[p.source] = true;
+    sends.push_back(Send{&p, put_number(p.source), put_number(++sequences[p.source]), put_number(p.time)});
+    bytes += p.payload.size;
+  }
+  if (sends.empty()) {
+    counters_.resent_skipped.fetch_add(skipped, std::memory_order_relaxed);
+    abandon();
+    return;
+  }
+  std::vector<std::string> state;  // field, value pairs of the forward state hash
+  for (const auto& [slot, l] : last) {
+    const auto before = committed_.find(slot);
+    if (before == committed_.end() || before->second.position != l.position ||
+        before->second.generation != l.generation || before->second.segment_ns != l.segment_ns) {
+      state.push_back("r" + std::to_string(slot));
+      state.push_back(std::to_string(l.segment_ns) + ":" + std::to_string(l.generation) + ":" +
+                      std::to_string(l.position));
+    }
+  }
+  for (unsigned source = 0; source < 256; ++source) {
+    if (touched[source]) {
+      state.push_back("n" + std::to_string(source));
+      state.push_back(std::to_string(sequences[source]));
+    }
+  }
+  const auto number = [&](Field f) { return std::string_view(numbers_).substr(f.offset, f.size); };
+  try {
+    const SigpipeBlockedOnThisThread sigpipe_blocked;
+    redis_->append({"MULTI"});
+    for (const Send& send : sends) {
+      redis_->append({"XADD", stream_, "*", "s", number(send.source), "q", number(send.sequence), "t",
+                      number(send.time), "p",
+                      std::string_view(arena_).substr(send.entry->payload.offset, send.entry->payload.size)});
+    }
+    std::vector<std::string_view> hset{"HSET", state_key_};
+    for (const std::string& s : state) {
+      hset.push_back(s);
+    }
+    redis_->append(hset);
+    redis_->append({"EXEC"});
+    std::string queue_error;
+    const std::size_t queued = sends.size() + 2;  // MULTI, the XADDs, HSET
+    for (std::size_t i = 0; i < queued; ++i) {
+      const OwnedReply r = redis_->reply();
+      if (r.get().is_error() && queue_error.empty()) {
+        queue_error = std::string(r.get().text());
+      }
+    }
+    const OwnedReply exec = redis_->reply();
+    if (!queue_error.empty() || !exec.get().is_array()) {
+      // Redis refused the transaction as a whole (out of memory, wrong
+      // type of key): nothing was added; tried again after a pause.
+      throw RedisError("Redis refused the transaction: " +
+                       (queue_error.empty() ? std::string(exec.get().text()) : queue_error));
+    }
+  } catch (const RedisError& e) {
+    abandon();
+    disconnect(e.what());  // the state is read again at reconnection: EXEC may have run
+    throw LogSinkUnavailable(e.what());
+  }
+  committed_ = std::move(last);
+  sequences_ = sequences;
+  counters_.forwarded.fetch_add(sends.size(), std::memory_order_relaxed);
+  counters_.forwarded_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  counters_.resent_skipped.fetch_add(skipped, std::memory_order_relaxed);
+  counters_.transactions.fetch_add(1, std::memory_order_relaxed);
+  abandon();
+}
+
+void RedisLogSink::abandon() noexcept {
+  batch_.clear();
+  arena_.clear();
+  numbers_.clear();
+  if (arena_.capacity() > (std::size_t{256} << 20)) {
+    arena_.shrink_to_fit();
+  }
+}
+
+}  // namespace shmkit::detail
