@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -25,12 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kOriginsRefresh{500};
-
-template <class T>
-bool parse(std::string_view text, T& value) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size();
-}
 
 }  // namespace
 
@@ -170,33 +163,22 @@ struct LogCollector::State {
     const std::string id(entry[0].text());
     origin.to_ack.push_back(id);
     const detail::RedisReply fields = entry[1];
-    std::uint64_t source = 256;
-    std::uint64_t sequence = 0;
-    std::uint64_t time = 0;
-    std::string_view payload;
-    bool has_payload = false;
-    bool ok = true;
+    detail::DecodedLogEntry decoded;
+    bool ok = false;
     for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
-      const std::string_view key = fields[f].text();
-      const std::string_view value = fields[f + 1].text();
-      if (key == "s") {
-        ok &= parse(value, source);
-      } else if (key == "q") {
-        ok &= parse(value, sequence);
-      } else if (key == "t") {
-        ok &= parse(value, time);
-      } else if (key == "p") {
-        payload = value;
-        has_payload = true;
+      if (fields[f].text() == "e") {
+        ok = detail::decode_log_entry(fields[f + 1].text(), decoded);
       }
     }
-    if (!ok || !has_payload || source > 255 || sequence == 0) {
+    if (!ok || decoded.sequence == 0) {
       log("entry " + id + " of " + origin.stream + " is not a forwarded log entry; skipped");
       return;
     }
-    const auto outcome =
-        origin.log->append(static_cast<std::uint8_t>(source), sequence, time,
-                           std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
+    const std::uint8_t source = decoded.source;
+    const std::uint64_t sequence = decoded.sequence;
+    const std::string_view payload = decoded.payload;
+    const auto outcome = origin.log->append(
+        source, sequence, decoded.time, std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
     if (outcome == detail::CollectedLog::Outcome::duplicate) {
       counters.duplicates.fetch_add(1, std::memory_order_relaxed);
       return;

@@ -119,21 +119,14 @@ bool RedisLogSink::ready() {
   }
 }
 
-RedisLogSink::Field RedisLogSink::put_number(std::uint64_t value) {
-  char text[24];
-  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  const Field field{numbers_.size(), static_cast<std::size_t>(end - text)};
-  numbers_.append(text, end);
-  return field;
-}
-
 void RedisLogSink::write(const LogSinkEntry& entry) {
   Pending p{};
   p.ring = entry.ring;
   p.source = entry.source_id;
   p.time = entry.acquisition_time;
-  p.payload.offset = arena_.size();
-  p.payload.size = entry.size();
+  p.record.offset = arena_.size();
+  p.record.size = kLogEntryHeaderBytes + entry.size();
+  arena_.append(kLogEntryHeaderBytes, '\0');
   arena_.append(reinterpret_cast<const char*>(entry.first.data()), entry.first.size());
   arena_.append(reinterpret_cast<const char*>(entry.second.data()), entry.second.size());
   batch_.push_back(p);
@@ -150,13 +143,8 @@ void RedisLogSink::commit() {
   std::map<std::uint32_t, Last> last = committed_;
   std::array<std::uint64_t, 256> sequences = sequences_;
   std::array<bool, 256> touched{};
-  struct Send {
-    const Pending* entry;
-    Field source, sequence, time;
-  };
-  std::vector<Send> sends;
+  std::vector<Field> sends;
   sends.reserve(batch_.size());
-  numbers_.clear();
   std::uint64_t skipped = 0;
   std::uint64_t bytes = 0;
   for (const Pending& p : batch_) {
@@ -168,8 +156,9 @@ void RedisLogSink::commit() {
     }
     last[p.ring.slot] = Last{p.ring.segment_created_ns, p.ring.generation, p.ring.position};
     touched[p.source] = true;
-    sends.push_back(Send{&p, put_number(p.source), put_number(++sequences[p.source]), put_number(p.time)});
-    bytes += p.payload.size;
+    encode_log_entry_header(arena_.data() + p.record.offset, p.source, ++sequences[p.source], p.time);
+    sends.push_back(p.record);
+    bytes += p.record.size - kLogEntryHeaderBytes;
   }
   if (sends.empty()) {
     counters_.resent_skipped.fetch_add(skipped, std::memory_order_relaxed);
@@ -192,14 +181,11 @@ void RedisLogSink::commit() {
       state.push_back(std::to_string(sequences[source]));
     }
   }
-  const auto number = [&](Field f) { return std::string_view(numbers_).substr(f.offset, f.size); };
   try {
     const SigpipeBlockedOnThisThread sigpipe_blocked;
     redis_->append({"MULTI"});
-    for (const Send& send : sends) {
-      redis_->append({"XADD", stream_, "*", "s", number(send.source), "q", number(send.sequence), "t",
-                      number(send.time), "p",
-                      std::string_view(arena_).substr(send.entry->payload.offset, send.entry->payload.size)});
+    for (const Field& record : sends) {
+      redis_->append({"XADD", stream_, "*", "e", std::string_view(arena_).substr(record.offset, record.size)});
     }
     std::vector<std::string_view> hset{"HSET", state_key_};
     for (const std::string& s : state) {
@@ -239,7 +225,6 @@ void RedisLogSink::commit() {
 void RedisLogSink::abandon() noexcept {
   batch_.clear();
   arena_.clear();
-  numbers_.clear();
   if (arena_.capacity() > (std::size_t{256} << 20)) {
     arena_.shrink_to_fit();
   }

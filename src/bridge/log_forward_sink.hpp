@@ -55,14 +55,13 @@ class RedisLogSink final : public LogSink {
     RingPosition ring;
     std::uint8_t source;
     std::uint64_t time;
-    Field payload;
+    Field record;  // in arena_: the entry's header (filled in at commit), then its payload
   };
 
   void connect();
   void load_state();
   void disconnect(const std::string& why);
   void log(const std::string& line) const;
-  Field put_number(std::uint64_t value);
 
   const LogForwarderOptions& options_;
   RedisEndpoint endpoint_;
@@ -83,8 +82,7 @@ class RedisLogSink final : public LogSink {
   // spill file before the first connection.
   std::map<std::uint32_t, Last> committed_;
   std::array<std::uint64_t, 256> sequences_{};
-  std::string arena_;    // payloads of the batch
-  std::string numbers_;  // decimal fields of the batch
+  std::string arena_;  // the batch's stream values
   std::vector<Pending> batch_;
 };
 

@@ -16,9 +16,10 @@
 ///
 /// The forwarder is a DataLogger whose entries go to the Redis Stream
 /// `P:log:<host>:<instance>` (P the prefix) instead of record files: one
-/// XADD per entry with the fields `s` (source id), `q` (sequence number of
-/// the entry among its source's entries from this origin, from 1), `t`
-/// (acquisition time) and `p` (payload), in MULTI/EXEC transactions of a
+/// XADD per entry with one field, `e`: the source id (u8), the entry's
+/// sequence number among its source's entries from this origin (u64, from
+/// 1), the acquisition time (u64), little-endian, then the payload; in
+/// MULTI/EXEC transactions of a
 /// whole drain pass, each also recording in the hash `P:logfwd:<host>:<instance>`
 /// the ring position of the last entry forwarded per writer slot and the
 /// last sequence number per source. Ring space is released only after EXEC
