@@ -159,34 +159,44 @@ struct LogCollector::State {
     return read;
   }
 
-  void take(Origin& origin, detail::RedisReply entry) {
-    const std::string id(entry[0].text());
+  // One stream message: its entries go to the files unless they are duplicates.
+  void take(Origin& origin, detail::RedisReply message) {
+    const std::string id(message[0].text());
     origin.to_ack.push_back(id);
-    const detail::RedisReply fields = entry[1];
-    detail::DecodedLogEntry decoded;
-    bool ok = false;
+    const detail::RedisReply fields = message[1];
+    std::string_view value;
+    bool found = false;
     for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
       if (fields[f].text() == "e") {
-        ok = detail::decode_log_entry(fields[f + 1].text(), decoded);
+        value = fields[f + 1].text();
+        found = true;
       }
     }
-    if (!ok || decoded.sequence == 0) {
-      log("entry " + id + " of " + origin.stream + " is not a forwarded log entry; skipped");
-      return;
+    detail::DecodedLogEntry entry;
+    while (found && !value.empty()) {
+      if (!detail::decode_log_entry(value, entry) || entry.sequence == 0) {
+        found = false;
+        break;
+      }
+      take_entry(origin, entry);
     }
-    const std::uint8_t source = decoded.source;
-    const std::uint64_t sequence = decoded.sequence;
-    const std::string_view payload = decoded.payload;
-    const auto outcome = origin.log->append(
-        source, sequence, decoded.time, std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
+    if (!found) {
+      log("message " + id + " of " + origin.stream + " is not (all) forwarded log entries; the rest is skipped");
+    }
+  }
+
+  void take_entry(Origin& origin, const detail::DecodedLogEntry& entry) {
+    const auto outcome =
+        origin.log->append(entry.source, entry.sequence, entry.time,
+                           std::span(reinterpret_cast<const std::byte*>(entry.payload.data()), entry.payload.size()));
     if (outcome == detail::CollectedLog::Outcome::duplicate) {
       counters.duplicates.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     if (outcome == detail::CollectedLog::Outcome::gap) {
       counters.gaps.fetch_add(1, std::memory_order_relaxed);
-      log("source " + std::to_string(source) + " of " + origin.stream + " skipped sequence numbers before " +
-          std::to_string(sequence));
+      log("source " + std::to_string(entry.source) + " of " + origin.stream + " skipped sequence numbers before " +
+          std::to_string(entry.sequence));
     }
     counters.collected.fetch_add(1, std::memory_order_relaxed);
   }

@@ -143,8 +143,8 @@ void RedisLogSink::commit() {
   std::map<std::uint32_t, Last> last = committed_;
   std::array<std::uint64_t, 256> sequences = sequences_;
   std::array<bool, 256> touched{};
-  std::vector<Field> sends;
-  sends.reserve(batch_.size());
+  std::vector<Field> sends;  // the stream messages: runs of entries in the arena
+  std::uint64_t sent = 0;
   std::uint64_t skipped = 0;
   std::uint64_t bytes = 0;
   for (const Pending& p : batch_) {
@@ -156,9 +156,18 @@ void RedisLogSink::commit() {
     }
     last[p.ring.slot] = Last{p.ring.segment_created_ns, p.ring.generation, p.ring.position};
     touched[p.source] = true;
-    encode_log_entry_header(arena_.data() + p.record.offset, p.source, ++sequences[p.source], p.time);
-    sends.push_back(p.record);
+    encode_log_entry_header(arena_.data() + p.record.offset,
+                            static_cast<std::uint32_t>(p.record.size - kLogEntryHeaderBytes), p.source,
+                            ++sequences[p.source], p.time);
+    // Entries adjacent in the arena share a message up to kLogPackBytes.
+    if (!sends.empty() && sends.back().offset + sends.back().size == p.record.offset &&
+        sends.back().size < kLogPackBytes) {
+      sends.back().size += p.record.size;
+    } else {
+      sends.push_back(p.record);
+    }
     bytes += p.record.size - kLogEntryHeaderBytes;
+    ++sent;
   }
   if (sends.empty()) {
     counters_.resent_skipped.fetch_add(skipped, std::memory_order_relaxed);
@@ -215,7 +224,7 @@ void RedisLogSink::commit() {
   }
   committed_ = std::move(last);
   sequences_ = sequences;
-  counters_.forwarded.fetch_add(sends.size(), std::memory_order_relaxed);
+  counters_.forwarded.fetch_add(sent, std::memory_order_relaxed);
   counters_.forwarded_bytes.fetch_add(bytes, std::memory_order_relaxed);
   counters_.resent_skipped.fetch_add(skipped, std::memory_order_relaxed);
   counters_.transactions.fetch_add(1, std::memory_order_relaxed);

@@ -15,14 +15,15 @@
 /// ```
 ///
 /// The forwarder is a DataLogger whose entries go to the Redis Stream
-/// `P:log:<host>:<instance>` (P the prefix) instead of record files: one
-/// XADD per entry with one field, `e`: the source id (u8), the entry's
-/// sequence number among its source's entries from this origin (u64, from
-/// 1), the acquisition time (u64), little-endian, then the payload; in
-/// MULTI/EXEC transactions of a
-/// whole drain pass, each also recording in the hash `P:logfwd:<host>:<instance>`
-/// the ring position of the last entry forwarded per writer slot and the
-/// last sequence number per source. Ring space is released only after EXEC
+/// `P:log:<host>:<instance>` (P the prefix) instead of record files. Each
+/// entry is encoded as its payload length (u32), source id (u8), sequence
+/// number among its source's entries from this origin (u64, from 1) and
+/// acquisition time (u64), little-endian, then its payload; entries that
+/// follow each other share one stream message (field `e`) up to 64 KiB,
+/// a larger entry has one of its own. The XADDs of a drain pass form one
+/// MULTI/EXEC transaction, which also records in the hash
+/// `P:logfwd:<host>:<instance>` the ring position of the last entry
+/// forwarded per writer slot and the last sequence number per source. Ring space is released only after EXEC
 /// succeeded. A forwarder that is SIGKILLed after EXEC but before the
 /// release is succeeded by one that reads that hash and skips what Redis
 /// already holds: every entry is in the stream once, with dense sequence
