@@ -57,6 +57,8 @@ void CollectedLog::recover() {
         if (fields >> source >> sequence && source < 256) {
           marks_[source] = sequence;
         }
+      } else if (kind == "epoch") {
+        fields >> epoch_;
       } else if (kind == "file") {
         std::string name;
         std::uint64_t length = 0;
@@ -126,6 +128,19 @@ CollectedLog::Outcome CollectedLog::append(std::uint8_t source, std::uint64_t se
   return gap ? Outcome::gap : Outcome::written;
 }
 
+bool CollectedLog::adopt_epoch(std::string_view epoch) {
+  if (epoch == epoch_) {
+    return false;
+  }
+  const bool reset = !epoch_.empty();
+  if (reset) {
+    marks_.fill(0);
+  }
+  epoch_ = std::string(epoch);
+  changed_ = true;
+  return reset;
+}
+
 void CollectedLog::commit() {
   if (!changed_) {
     return;
@@ -142,6 +157,9 @@ void CollectedLog::commit() {
     new_file_ = false;
   }
   std::string state = std::string(kStateMagic) + "\n";
+  if (!epoch_.empty()) {
+    state += "epoch " + epoch_ + "\n";
+  }
   for (unsigned source = 0; source < 256; ++source) {
     if (marks_[source] != 0) {
       state += "mark " + std::to_string(source) + " " + std::to_string(marks_[source]) + "\n";

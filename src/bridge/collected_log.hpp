@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "logger/backend/file_io.hpp"
 #include "logger/backend/log_directory.hpp"
@@ -37,6 +38,10 @@ class CollectedLog {
   Outcome append(std::uint8_t source, std::uint64_t sequence, std::uint64_t time, std::span<const std::byte> payload);
   /// fdatasync the files, then replace the state file. @throws Error
   void commit();
+  /// Entries numbered under another epoch of the forwarder's state than
+  /// the last ones (Redis lost that state) restart the marks: returns true
+  /// then. The first epoch seen is adopted.
+  bool adopt_epoch(std::string_view epoch);
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
 
  private:
@@ -55,6 +60,7 @@ class CollectedLog {
   std::array<std::uint32_t, 256> runs_{};
   std::array<std::uint64_t, 256> marks_{};        // highest sequence written, per source
   std::map<std::string, std::uint64_t> lengths_;  // committed length of every file written by a collector
+  std::string epoch_;
   bool new_file_ = false;
   bool changed_ = false;
 };

@@ -63,11 +63,19 @@ struct LogCollector::State {
     for (auto& [name, origin] : origins) {
       origin.own_pending = true;  // what was delivered but not acknowledged comes first
       origin.to_ack.clear();
+      create_group(origin.stream);  // again: a Redis that lost its data lost the group
     }
     next_refresh = {};
     counters.connects.fetch_add(1);
     counters.connected.store(true);
     log("connected to Redis at '" + endpoint.url + "', writing to '" + options.out_dir.string() + "'");
+  }
+
+  void create_group(const std::string& stream) {
+    const detail::OwnedReply created = redis->command({"XGROUP", "CREATE", stream, options.group, "0", "MKSTREAM"});
+    if (created.get().is_error() && !created.get().text().starts_with("BUSYGROUP")) {
+      throw detail::RedisError("XGROUP CREATE " + stream + ": " + std::string(created.get().text()));
+    }
   }
 
   void refresh_origins() {
@@ -88,11 +96,7 @@ struct LogCollector::State {
       }
       Origin origin;
       origin.stream = detail::log_stream_key(options.prefix, name);
-      const detail::OwnedReply created =
-          redis->command({"XGROUP", "CREATE", origin.stream, options.group, "0", "MKSTREAM"});
-      if (created.get().is_error() && !created.get().text().starts_with("BUSYGROUP")) {
-        throw detail::RedisError("XGROUP CREATE " + origin.stream + ": " + std::string(created.get().text()));
-      }
+      create_group(origin.stream);
       const std::string dir = name.substr(0, colon) + "-" + name.substr(colon + 1) + "_data_log";
       origin.log = std::make_unique<detail::CollectedLog>(options.out_dir / dir);
       log("collecting " + origin.stream + " into " + origin.log->dir().string());
@@ -165,12 +169,20 @@ struct LogCollector::State {
     origin.to_ack.push_back(id);
     const detail::RedisReply fields = message[1];
     std::string_view value;
+    std::string_view epoch;
     bool found = false;
     for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
       if (fields[f].text() == "e") {
         value = fields[f + 1].text();
         found = true;
+      } else if (fields[f].text() == "g") {
+        epoch = fields[f + 1].text();
       }
+    }
+    found = found && !epoch.empty();
+    if (found && origin.log->adopt_epoch(epoch)) {
+      log(origin.stream + ": the forwarder's state in Redis was lost (new epoch " + std::string(epoch) +
+          "); its sequence numbers start again");
     }
     detail::DecodedLogEntry entry;
     while (found && !value.empty()) {

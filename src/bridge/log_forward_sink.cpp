@@ -1,7 +1,9 @@
 #include "bridge/log_forward_sink.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <iostream>
+#include <random>
 #include <string_view>
 #include <thread>
 
@@ -56,6 +58,17 @@ void RedisLogSink::disconnect(const std::string& why) {
 void RedisLogSink::load_state() {
   committed_.clear();
   sequences_.fill(0);
+  // The epoch names this incarnation of the state: if Redis loses the hash
+  // (no persistence), sequence numbers restart under a new epoch, which
+  // tells the collector they are new rather than duplicates.
+  std::random_device random;
+  char fresh[17];
+  std::snprintf(fresh, sizeof fresh, "%08x%08x", random(), random());
+  const OwnedReply created = redis_->command({"HSETNX", state_key_, "epoch", fresh});
+  if (created.get().is_error()) {
+    throw RedisError("HSETNX " + state_key_ + ": " + std::string(created.get().text()));
+  }
+  epoch_.clear();
   const OwnedReply all = redis_->command({"HGETALL", state_key_});
   const RedisReply r = all.get();
   if (r.is_error()) {
@@ -64,7 +77,9 @@ void RedisLogSink::load_state() {
   for (std::size_t i = 0; i + 1 < r.size(); i += 2) {
     const std::string_view field = r[i].text();
     const std::string_view value = r[i + 1].text();
-    if (field.starts_with('n')) {
+    if (field == "epoch") {
+      epoch_ = std::string(value);
+    } else if (field.starts_with('n')) {
       unsigned source = 0;
       std::uint64_t sequence = 0;
       if (parse(field.substr(1), source) && source < 256 && parse(value, sequence)) {
@@ -80,6 +95,9 @@ void RedisLogSink::load_state() {
         committed_[slot] = last;
       }
     }
+  }
+  if (epoch_.empty()) {
+    throw RedisError("the forward state " + state_key_ + " has no epoch");
   }
 }
 
@@ -194,7 +212,8 @@ void RedisLogSink::commit() {
     const SigpipeBlockedOnThisThread sigpipe_blocked;
     redis_->append({"MULTI"});
     for (const Field& record : sends) {
-      redis_->append({"XADD", stream_, "*", "e", std::string_view(arena_).substr(record.offset, record.size)});
+      redis_->append(
+          {"XADD", stream_, "*", "g", epoch_, "e", std::string_view(arena_).substr(record.offset, record.size)});
     }
     std::vector<std::string_view> hset{"HSET", state_key_};
     for (const std::string& s : state) {

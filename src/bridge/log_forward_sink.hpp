@@ -80,6 +80,7 @@ class RedisLogSink final : public LogSink {
   // per source. Entries are checked against it (and numbered) only at
   // commit, when it is known: a saver hands over entries resumed from a
   // spill file before the first connection.
+  std::string epoch_;
   std::map<std::uint32_t, Last> committed_;
   std::array<std::uint64_t, 256> sequences_{};
   std::string arena_;  // the batch's stream values

@@ -3,10 +3,12 @@
 //   P:log:origins               set of "<host>:<instance>"
 //   P:log:<host>:<instance>     the stream of one origin
 //   P:logfwd:<host>:<instance>  hash: r<slot> = "<segment ns>:<generation>:<position>"
-//                               of the last entry forwarded, n<source> = its last sequence
+//                               of the last entry forwarded, n<source> = its last sequence,
+//                               epoch = a random id made when the hash is created
 // Host ids and instance names are shmkit names, so ':' separates them.
 //
-// A stream message has one field, "e": one or more log entries, each
+// A stream message has two fields: "g", the epoch of the forward state
+// that numbered its entries, and "e": one or more log entries, each
 // [payload length u32][source u8][sequence u64][time u64] (little-endian)
 // then the payload. Small entries travel many to a message (up to
 // kLogPackBytes): Redis appends messages, not entries, at a few hundred

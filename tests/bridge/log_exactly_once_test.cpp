@@ -72,9 +72,30 @@ TEST(LogExactlyOnceTest, ASuccessorSkipsWhatRedisHoldsAndNumbersOnDensely) {
   std::string want(detail::kLogEntryHeaderBytes, '\0');
   detail::encode_log_entry_header(want.data(), 1, 1, 3, 400);  // source 1's third entry
   EXPECT_TRUE(contains(last, "e\n" + want + "d")) << last;
+  EXPECT_EQ(redis.command({"HGET", detail::log_forward_state_key(options.prefix, origin), "n1"}), "3");
 }
 
-TEST(LogExactlyOnceTest, CollectedLogCutsBackToItsLastCommitAndDropsDuplicates) {
+// Acquisition times in the record files of `dir`, per source, sorted (the
+// files of several sessions are listed in any order).
+std::map<int, std::vector<std::uint64_t>> times_in(const std::filesystem::path& dir) {
+  std::map<int, std::vector<std::uint64_t>> times;
+  for (const auto& item : std::filesystem::directory_iterator(dir)) {
+    if (item.path().extension() != ".shmlog") {
+      continue;
+    }
+    RecordFileReader reader(item.path());
+    LogEntry entry;
+    while (reader.next(entry)) {
+      times[entry.source_id].push_back(entry.acquisition_time);
+    }
+  }
+  for (auto& [source, list] : times) {
+    std::sort(list.begin(), list.end());
+  }
+  return times;
+}
+
+TEST(LogExactlyOnceTest, CollectedLogCutsBackToItsLastCommitDropsDuplicatesAndFollowsANewEpoch) {
   TempDir dir;
   const auto log_dir = dir / "h-i_data_log";
   {
@@ -94,21 +115,12 @@ TEST(LogExactlyOnceTest, CollectedLogCutsBackToItsLastCommitAndDropsDuplicates) 
   EXPECT_EQ(log.append(1, 4, 4, bytes("late")), detail::CollectedLog::Outcome::written);
   EXPECT_EQ(log.append(2, 2, 2, bytes("skipped 1")), detail::CollectedLog::Outcome::gap);
   log.commit();
-  std::map<int, std::vector<std::uint64_t>> times;
-  for (const auto& item : std::filesystem::directory_iterator(log_dir)) {
-    if (item.path().extension() != ".shmlog") {
-      continue;
-    }
-    RecordFileReader reader(item.path());
-    LogEntry entry;
-    while (reader.next(entry)) {
-      times[entry.source_id].push_back(entry.acquisition_time);
-    }
-  }
-  for (auto& [source, list] : times) {
-    std::sort(list.begin(), list.end());  // files of two sessions, listed in any order
-  }
-  EXPECT_EQ(times[1], (std::vector<std::uint64_t>{1, 2, 3, 4}));
+  EXPECT_FALSE(log.adopt_epoch("first"));
+  EXPECT_TRUE(log.adopt_epoch("second"));  // the forwarder's state was lost: its numbers restart
+  EXPECT_EQ(log.append(1, 1, 5, bytes("after")), detail::CollectedLog::Outcome::written);
+  log.commit();
+  std::map<int, std::vector<std::uint64_t>> times = times_in(log_dir);
+  EXPECT_EQ(times[1], (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(times[2], (std::vector<std::uint64_t>{2}));
 }
 

@@ -27,7 +27,12 @@
 /// vouches for (and removes files it does not know), then reads its own
 /// pending entries again before new ones.
 ///
-/// Caveats: one collector per consumer group; the consumer name must stay
+/// Entries carry the epoch of the forwarder's state in Redis; a new epoch
+/// (Redis lost that state, and with it the stream) restarts the marks of
+/// that origin, so the renumbered entries are not taken for duplicates.
+///
+/// Caveats: one collector per stream (it trims what it acknowledged, so a
+/// second consumer group would miss entries); the consumer name must stay
 /// the same across restarts (its pending entries are delivered to it
 /// only). The origin directories are locked while the collector runs, as
 /// a logger locks its own.
