@@ -150,7 +150,8 @@ def rows_from(shmkit: Source, peer: Source) -> list:
             shmkit.get("BM_Bridge_ForwardLogEntries/100", field("items_per_second")),
             "redis-py SET of pickled (source, time, payload)", peer.get("small_entries_per_second")),
         row("bridge", "log forward, 1 MiB entries", "payload MB/s into Redis, one writer; redis-py: SETs", "MB/s",
-            shmkit.get("BM_Bridge_ForwardLogEntries/1048576", lambda f: None if f.bytes_per_second is None else f.bytes_per_second / 1e6),
+            shmkit.get("BM_Bridge_ForwardLogEntries/1048576",
+                       lambda f: None if f.bytes_per_second is None else f.bytes_per_second / 1e6),
             "redis-py SET of pickled (source, time, payload)",
             peer.get("large_bytes_per_second", lambda v: v / 1e6)),
     ]
