@@ -1,7 +1,10 @@
 #include "bridge/log_forward_sink.hpp"
 
+#include <sys/uio.h>
+
 #include <charconv>
 #include <cstdio>
+#include <initializer_list>
 #include <iostream>
 #include <random>
 #include <string_view>
@@ -20,6 +23,33 @@ template <class T>
 bool parse(std::string_view text, T& value) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Appends one bulk string of the Redis protocol.
+void append_bulk(std::string& out, std::string_view arg) {
+  out += '$';
+  out += std::to_string(arg.size());
+  out += "\r\n";
+  out += arg;
+  out += "\r\n";
+}
+
+// Appends one command in the Redis protocol (RESP).
+void append_command(std::string& out, std::initializer_list<std::string_view> args) {
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (const std::string_view arg : args) {
+    append_bulk(out, arg);
+  }
+}
+void append_command(std::string& out, const std::vector<std::string_view>& args) {
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (const std::string_view arg : args) {
+    append_bulk(out, arg);
+  }
 }
 
 }  // namespace
@@ -208,19 +238,40 @@ void RedisLogSink::commit() {
       state.push_back(std::to_string(sequences[source]));
     }
   }
+  // The transaction in the protocol's own form: the framing in one
+  // buffer, the messages' bytes gathered from the arena where write() put
+  // them, so a payload is copied once between the ring and the socket.
+  std::string framing;
+  std::vector<std::size_t> cuts;  // framing offsets after each message's header
+  append_command(framing, {"MULTI"});
+  for (const Field& record : sends) {
+    framing += "*7\r\n";
+    for (const std::string_view arg : {std::string_view("XADD"), std::string_view(stream_), std::string_view("*"),
+                                       std::string_view("g"), std::string_view(epoch_), std::string_view("e")}) {
+      append_bulk(framing, arg);
+    }
+    framing += "$" + std::to_string(record.size) + "\r\n";
+    cuts.push_back(framing.size());
+    framing += "\r\n";
+  }
+  std::vector<std::string_view> hset{"HSET", state_key_};
+  for (const std::string& s : state) {
+    hset.push_back(s);
+  }
+  append_command(framing, hset);
+  append_command(framing, {"EXEC"});
+  std::vector<iovec> parts;
+  parts.reserve(2 * sends.size() + 1);
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < sends.size(); ++i) {
+    parts.push_back(iovec{framing.data() + from, cuts[i] - from});
+    parts.push_back(iovec{arena_.data() + sends[i].offset, sends[i].size});
+    from = cuts[i];
+  }
+  parts.push_back(iovec{framing.data() + from, framing.size() - from});
   try {
     const SigpipeBlockedOnThisThread sigpipe_blocked;
-    redis_->append({"MULTI"});
-    for (const Field& record : sends) {
-      redis_->append(
-          {"XADD", stream_, "*", "g", epoch_, "e", std::string_view(arena_).substr(record.offset, record.size)});
-    }
-    std::vector<std::string_view> hset{"HSET", state_key_};
-    for (const std::string& s : state) {
-      hset.push_back(s);
-    }
-    redis_->append(hset);
-    redis_->append({"EXEC"});
+    redis_->send_raw(parts);
     std::string queue_error;
     const std::size_t queued = sends.size() + 2;  // MULTI, the XADDs, HSET
     for (std::size_t i = 0; i < queued; ++i) {
