@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../logger/logger_test_util.hpp"
+#include "bridge/log_keys.hpp"
 #include "bridge_test_util.hpp"
 
 namespace shmkit::testing {
@@ -45,6 +46,9 @@ class ShmkitProcess {
   ~ShmkitProcess() { kill9(); }
 
   void start() {
+    std::error_code ignored;
+    const auto size = std::filesystem::file_size(log_, ignored);
+    started_at_ = size == static_cast<std::uintmax_t>(-1) ? 0 : size;
     pid_ = ::fork();
     if (pid_ == 0) {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -67,8 +71,11 @@ class ShmkitProcess {
       pid_ = -1;
     }
   }
-  /// SIGTERM and wait; the exit status (-1 if killed by a signal).
+  /// SIGTERM, once the latest start has said it runs (its signal handling
+  /// is in place by then), and wait; the exit status (-1 if killed by a signal).
   int terminate() {
+    require(eventually([&] { return log().find("stop with Ctrl-C", started_at_) != std::string::npos; }),
+            "the process started: " + log());
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -83,6 +90,7 @@ class ShmkitProcess {
  private:
   std::vector<std::string> args_;
   std::filesystem::path log_;
+  std::size_t started_at_ = 0;  // log size at the latest start
   pid_t pid_ = -1;
 };
 
@@ -174,21 +182,34 @@ TEST(LogForwardTest, KillForwarderCollectorAndRedisEveryEntryOnce) {
     }
   });
 
-  // While entries are in flight: the forwarder, the collector, then Redis
-  // die and come back.
+  // The forwarder, the collector, then Redis die and come back: at phase
+  // boundaries, and while a phase's entries flow (the 64 KiB ring holds a
+  // few hundred, so the producer is still writing once the forwarder has
+  // sent some of the phase).
+  const std::string state_key = detail::log_forward_state_key(prefix, detail::log_origin("host-a", instance.str()));
+  const auto forwarded = [&] {
+    std::uint64_t n = 0;
+    const std::string text = redis.command({"HGET", state_key, "n1"});
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+  };
   ASSERT_TRUE(phase_done.wait()) << forwarder.log();
   forwarder.kill9();
   forwarder.start();
   go_on.notify();
+  ASSERT_TRUE(eventually([&] { return forwarded() > kPerSource / kPhases + 100; })) << forwarder.log();
+  forwarder.kill9();  // mid-phase
+  forwarder.start();
   ASSERT_TRUE(phase_done.wait()) << forwarder.log();
-  ASSERT_TRUE(eventually([&] { return collected_mark(collected, 1) > 0; })) << collector.log();
-  collector.kill9();
+  go_on.notify();
+  ASSERT_TRUE(eventually([&] { return collected_mark(collected, 1) > kPerSource * 2 / kPhases; })) << collector.log();
+  collector.kill9();  // mid-phase
   collector.start();
-  go_on.notify();
   ASSERT_TRUE(phase_done.wait()) << forwarder.log();
-  redis.kill9();
-  redis.start();
   go_on.notify();
+  ASSERT_TRUE(eventually([&] { return forwarded() > kPerSource * 3 / kPhases + 100; })) << forwarder.log();
+  redis.kill9();  // mid-phase
+  redis.start();
   ASSERT_TRUE(phase_done.wait()) << forwarder.log();
   forwarder.kill9();  // and once more with the last entries in the ring
   forwarder.start();
