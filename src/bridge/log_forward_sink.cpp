@@ -4,11 +4,9 @@
 
 #include <charconv>
 #include <cstdio>
-#include <initializer_list>
 #include <iostream>
 #include <random>
 #include <string_view>
-#include <thread>
 
 #include "bridge/log_keys.hpp"
 #include "bridge/sigpipe_guard.hpp"
@@ -35,14 +33,6 @@ void append_bulk(std::string& out, std::string_view arg) {
 }
 
 // Appends one command in the Redis protocol (RESP).
-void append_command(std::string& out, std::initializer_list<std::string_view> args) {
-  out += '*';
-  out += std::to_string(args.size());
-  out += "\r\n";
-  for (const std::string_view arg : args) {
-    append_bulk(out, arg);
-  }
-}
 void append_command(std::string& out, const std::vector<std::string_view>& args) {
   out += '*';
   out += std::to_string(args.size());
