@@ -72,7 +72,8 @@ void register_log_forward_command(CLI::App& log) {
   cmd->add_option("--ring-bytes", args->logger.ring_bytes, "Bytes per writer ring, if the segment is created here")
       ->capture_default_str();
   cmd->footer(
-      "Each entry is XADDed with its source, a per-source sequence number, its time and payload; ring space is\n"
+      "Entries are XADDed (small ones several to a stream message) with their source, a per-source sequence\n"
+      "number, their time and payload, in one MULTI/EXEC per drain pass; ring space is\n"
       "released only once Redis holds the entry. While Redis is unreachable nothing is drained and the writers'\n"
       "full policy (block or drop) applies. Collect with 'shmkit log collect'.");
   cmd->callback([args] { run_forward(*args); });
