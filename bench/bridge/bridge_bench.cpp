@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -171,6 +172,7 @@ void BM_Bridge_ForwardLogEntries(benchmark::State& state) {
   std::uint64_t forwarded = 0;
   for (auto _ : state) {
     options.prefix = unique("p");
+    options.state_dir = "/tmp/shmkit-" + unique("forward-state");  // removed below
     shmkit::LogForwarder forwarder(options, logger);
     forwarder.start();
     shmkit::LogWriter writer = shmkit::LogWriter::connect(instance, {.block_timeout = std::chrono::seconds(30)});
@@ -184,6 +186,7 @@ void BM_Bridge_ForwardLogEntries(benchmark::State& state) {
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
     forwarded += entries;
     forwarder.stop();
+    std::filesystem::remove_all(options.state_dir);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(forwarded));
   state.SetBytesProcessed(static_cast<std::int64_t>(forwarded * size));
