@@ -4,11 +4,11 @@
 Usage (from the repository root):
 
     scripts/build && /usr/bin/python3 bench/compare/report.py [--build-dir build] [--out DIR]
-        [--only array,channel,logger,store,python] [--quick] [--install-deps]
+        [--only array,channel,logger,store,python,bridge] [--quick] [--install-deps]
 
 It runs the comparison scripts in this folder one after another (SECTIONS:
 array_compare.py, channel_compare.py, logger_compare.py, store_compare.py,
-python_compare.py;
+python_compare.py, bridge_compare.py;
 each also runs on its own) and
 
 - prints one table: operation, shmkit's figure, the peer, the peer's figure,
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Section name -> the module whose collect(build_dir, quick=...) measures it.
 SECTIONS = {"array": "array_compare", "channel": "channel_compare", "logger": "logger_compare",
-            "store": "store_compare", "python": "python_compare"}
+            "store": "store_compare", "python": "python_compare", "bridge": "bridge_compare"}
 
 
 def missing_prerequisites(build_dir: Path, sections: list[str]) -> list[str]:

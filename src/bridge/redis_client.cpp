@@ -1,7 +1,13 @@
 #include "bridge/redis_client.hpp"
 
 #include <hiredis/hiredis.h>
+#include <limits.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace shmkit::detail {
 
@@ -147,6 +153,30 @@ void RedisClient::take_buffered(const std::function<void(RedisReply)>& each) {
     }
     const OwnedReply owned(reply);
     each(owned.get());
+  }
+}
+
+void RedisClient::send_raw(std::vector<iovec>& parts) {
+  std::size_t first = 0;
+  while (first < parts.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(parts.size() - first, IOV_MAX));
+    const ssize_t n = ::writev(context_->fd, parts.data() + first, count);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw RedisError("Redis at '" + url_ + "': cannot write: " +
+                       (errno == EAGAIN || errno == EWOULDBLOCK ? std::string("timed out") : std::strerror(errno)));
+    }
+    auto written = static_cast<std::size_t>(n);
+    while (first < parts.size() && written >= parts[first].iov_len) {
+      written -= parts[first].iov_len;
+      ++first;
+    }
+    if (written > 0) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + written;
+      parts[first].iov_len -= written;
+    }
   }
 }
 

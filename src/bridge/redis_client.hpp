@@ -5,6 +5,8 @@
 // itself throws RedisError; the connection is then unusable and the caller
 // reconnects.
 
+#include <sys/uio.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -76,6 +78,11 @@ class RedisClient {
   void append(const std::vector<std::string_view>& args);
   // The reply to the oldest command appended. @throws RedisError
   OwnedReply reply();
+  // Writes commands already in the protocol's form (RESP) straight to the
+  // socket, gathered from `parts` without a copy, ahead of anything
+  // appended and not yet sent (so append nothing before it); their replies
+  // are read with `reply`. @throws RedisError
+  void send_raw(std::vector<iovec>& parts);
 
   // For a subscribed connection: reads what the socket holds (once, after
   // poll said readable) and hands every complete reply to `each`.

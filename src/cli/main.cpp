@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   shmkit::cli::register_demo_command(app);
   shmkit::cli::register_store_command(app);
   shmkit::cli::register_log_command(app);
+  shmkit::cli::register_log_bridge_commands(*app.get_subcommand("log"));
 
   // Subcommands do their work in callbacks that run inside parse(), so
   // their failures arrive here too, as shmkit::Error or ExitStatus.

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench" / "compare"))
 
 import array_compare  # noqa: E402
+import bridge_compare  # noqa: E402
 import channel_compare  # noqa: E402
 import compare_common  # noqa: E402
 import python_compare  # noqa: E402
@@ -159,6 +160,27 @@ class StoreRowsTest(unittest.TestCase):
             self.assertIsNone(r.ratio)
             self.assertIn("scripts/install-deps --bench", r.note)
         self.assertTrue(all(r.ratio for r in rows if not r.peer.startswith("Redis")))
+
+
+class BridgeRowsTest(unittest.TestCase):
+    def test_rows_pair_each_figure_with_redis_py(self):
+        shmkit = Source("bench", {
+            "BM_Bridge_SetVisibleOnOtherHost": Figure(ns=300e3, p50_ns=250e3, p99_ns=1e6, items_per_second=3000),
+            "BM_Bridge_SetsPerSecond": Figure(ns=1e9, items_per_second=3000.0),
+            "BM_Bridge_ForwardLogEntries/100": Figure(ns=1e9, items_per_second=1e6, bytes_per_second=1e8),
+            "BM_Bridge_ForwardLogEntries/1048576": Figure(ns=1e9, items_per_second=400, bytes_per_second=4e8)})
+        peer = Source("redis-py", {"p50_ns": 125e3, "p99_ns": 500e3, "sets_per_second": 6000.0,
+                                   "small_entries_per_second": 1e4, "small_bytes_per_second": 1e6,
+                                   "large_entries_per_second": 200.0, "large_bytes_per_second": 2e8})
+        rows = bridge_compare.rows_from(shmkit, peer)
+        self.assertEqual([r.ratio for r in rows], [0.5, 0.5, 0.5, 100.0, 2.0])
+        self.assertEqual(rows[-1].shmkit, 400.0)  # MB/s
+        self.assertTrue(all(not r.note for r in rows))
+
+    def test_without_redis_every_row_says_why(self):
+        missing = Source("redis-py", error="redis-server is not installed: run " + compare_common.INSTALL_HINT)
+        rows = bridge_compare.rows_from(missing, missing)
+        self.assertTrue(all(r.ratio is None and "scripts/install-deps --bench" in r.note for r in rows))
 
 
 class ArrayRowsTest(unittest.TestCase):

@@ -74,6 +74,8 @@ struct LoggerStats {
   std::uint64_t errors = 0;  ///< errors reported through on_error
 };
 
+class LogSink;
+
 class DataLogger {
  public:
   /// Creates `<output_dir>/<instance_name>_data_log/` and the segment
@@ -86,6 +88,14 @@ class DataLogger {
   ///         segment with that name is not a logger segment), Error (cannot
   ///         create the directory or the segment: no room in /dev/shm).
   DataLogger(std::filesystem::path output_dir, std::string instance_name, DataLoggerOptions options = {});
+  /// A logger whose entries go to `sink` (log_sink.hpp) instead of record
+  /// files, e.g. the bridge's Redis forwarder. `state_dir` holds the lock
+  /// and the spill files of chunked entries (keep it across restarts of the
+  /// same instance); `fsync` options do not apply. Ring space is released
+  /// only after the sink's commit; while the sink is not ready nothing is
+  /// drained. @throws as the constructor above; Error when `sink` is null
+  DataLogger(std::string instance_name, std::shared_ptr<LogSink> sink, std::filesystem::path state_dir,
+             DataLoggerOptions options = {});
   DataLogger(const DataLogger&) = delete;
   DataLogger& operator=(const DataLogger&) = delete;
   /// stop(), release the segment (see caveats). Never throws.

@@ -1,6 +1,7 @@
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/process.hpp>
 #include <shmkit/logger/data_logger.hpp>
+#include <shmkit/logger/log_sink.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -52,9 +53,20 @@ struct DataLogger::Impl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   std::optional<detail::DirectoryLock> lock;
+  std::shared_ptr<LogSink> sink;  // null: record files
 
   Impl(std::filesystem::path dir, std::string name, DataLoggerOptions opts, detail::LoggerSegment seg)
       : log_dir(std::move(dir)), instance(std::move(name)), options(std::move(opts)), segment(std::move(seg)) {}
+
+  // While the sink cannot take entries the rings are left alone (their
+  // writers' full policy applies); polled, so stop() is seen within 10 ms.
+  bool wait_for_sink() {
+    if (!sink || sink->ready()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return false;
+  }
 
   void report(const std::string& message) noexcept {
     counters.errors.fetch_add(1, std::memory_order_relaxed);
@@ -115,6 +127,9 @@ struct DataLogger::Impl {
     auto last_sync = Clock::now();
     while (!stop_requested.load(std::memory_order_acquire)) {
       try {
+        if (!wait_for_sink()) {
+          continue;
+        }
         const std::uint64_t consumed = saver.drain_once();
         const auto now = Clock::now();
         if (now - last_reap >= options.reap_interval) {
@@ -128,8 +143,11 @@ struct DataLogger::Impl {
         if (consumed == 0) {
           detail::saver_sleep(segment.trailer(), options.idle_sleep, [this] { return has_work(); });
         }
+      } catch (const LogSinkUnavailable&) {
+        saver.abandon_files();  // the sink reported it; its entries stay in the rings
       } catch (const std::exception& e) {
-        report(std::string(e.what()) + "; the entries stay in the rings and are retried in new files");
+        report(std::string(e.what()) + (sink ? "; the entries stay in the rings and are retried"
+                                             : "; the entries stay in the rings and are retried in new files"));
         saver.abandon_files();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -138,7 +156,7 @@ struct DataLogger::Impl {
     // never pauses cannot hold stop() forever.
     const auto deadline = Clock::now() + kStopDrainLimit;
     try {
-      while (saver.drain_once() > 0 && Clock::now() < deadline) {
+      while ((!sink || sink->ready()) && saver.drain_once() > 0 && Clock::now() < deadline) {
       }
       saver.reap_dead_writers();
       saver.close_files();
@@ -210,6 +228,25 @@ DataLogger::DataLogger(std::filesystem::path output_dir, std::string instance_na
   impl_->claim_ownership();
 }
 
+DataLogger::DataLogger(std::string instance_name, std::shared_ptr<LogSink> sink, std::filesystem::path state_dir,
+                       DataLoggerOptions options) {
+  (void)detail::LoggerSegment::segment_name(instance_name);
+  check_intervals(instance_name, options);
+  if (!sink) {
+    throw Error("cannot create logger instance '" + instance_name + "': no sink given");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    throw Error("cannot create the logger state directory '" + state_dir.string() + "': " + ec.message(), ec);
+  }
+  auto segment = create_or_take_over(instance_name, options);
+  impl_ =
+      std::make_unique<Impl>(std::move(state_dir), std::move(instance_name), std::move(options), std::move(segment));
+  impl_->sink = std::move(sink);
+  impl_->claim_ownership();
+}
+
 DataLogger::~DataLogger() {
   try {
     stop();
@@ -252,8 +289,8 @@ void DataLogger::start() {
   }
   impl_->lock = std::move(lock);
   const std::uint32_t session = detail::next_session(impl_->log_dir);
-  auto saver =
-      std::make_shared<detail::Saver>(impl_->segment, impl_->log_dir, impl_->options, session, impl_->counters);
+  auto saver = std::make_shared<detail::Saver>(impl_->segment, impl_->log_dir, impl_->options, session, impl_->counters,
+                                               impl_->sink.get());
   impl_->stop_requested.store(false);
   impl_->thread = std::thread([impl = impl_.get(), saver] { impl->run(*saver); });
   impl_->running.store(true);

@@ -61,12 +61,13 @@ void write_spill(int fd, const void* data, std::size_t size, off_t offset, const
 }  // namespace
 
 Saver::Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
-             std::uint32_t session, SaverCounters& counters)
+             std::uint32_t session, SaverCounters& counters, LogSink* sink)
     : segment_(segment),
       dir_(std::move(dir)),
       options_(options),
       session_(session),
       counters_(counters),
+      sink_(sink),
       slots_(segment.max_writers()),
       pending_tail_(segment.max_writers()) {
   for (std::uint32_t slot = 0; slot < segment.max_writers(); ++slot) {
@@ -171,7 +172,7 @@ void Saver::resume_from_spill(std::uint32_t slot) {
       // Complete, but its ring space was never released, so the record may
       // not have reached the file: save it again (a possible duplicate is
       // kept and reported by assembly, never a loss).
-      write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
+      write_entry(slot, st.first_pos, st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
       ss.clear_spill = true;
     } else {
       clear_spill(slot);
@@ -214,8 +215,20 @@ Saver::SourceFile& Saver::file_for(std::uint8_t source, std::uint64_t time) {
   return *file;
 }
 
-void Saver::write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size,
-                        const std::byte* b, std::size_t b_size) {
+void Saver::write_entry(std::uint32_t slot, std::uint64_t pos, std::uint8_t source, std::uint64_t time,
+                        const std::byte* a, std::size_t a_size, const std::byte* b, std::size_t b_size) {
+  if (sink_ != nullptr) {
+    LogSinkEntry entry;
+    entry.ring = {segment_.trailer().tag.created_unix_ns, slot, slots_[slot].generation, pos};
+    entry.source_id = source;
+    entry.acquisition_time = time;
+    entry.first = {a, a_size};
+    entry.second = {b, b_size};
+    sink_->write(entry);
+    counters_.entries_saved.fetch_add(1, std::memory_order_relaxed);
+    counters_.bytes_saved.fetch_add(a_size + b_size, std::memory_order_relaxed);
+    return;
+  }
   SourceFile& file = file_for(source, time);
   std::array<std::byte, kRecordFrameHeaderBytes> header{};
   const std::size_t length = a_size + b_size;
@@ -269,7 +282,8 @@ bool Saver::take_record(std::uint32_t slot, std::uint64_t pos, const RingConsume
     discard_partial(slot);
   }
   if (kind == RingRecordKind::whole) {
-    write_entry(r.source_id, r.acquisition_time, pieces.first, pieces.first_size, pieces.second, pieces.second_size);
+    write_entry(slot, pos, r.source_id, r.acquisition_time, pieces.first, pieces.first_size, pieces.second,
+                pieces.second_size);
     return true;
   }
   if (kind == RingRecordKind::first) {
@@ -302,7 +316,7 @@ bool Saver::take_record(std::uint32_t slot, std::uint64_t pos, const RingConsume
   }
   bool saved = false;
   if (st.bytes.size() == st.total) {
-    write_entry(st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
+    write_entry(slot, st.first_pos, st.source, st.time, st.bytes.data(), st.bytes.size(), nullptr, 0);
     saved = true;
     ss.clear_spill = true;
   } else {
@@ -367,6 +381,10 @@ std::uint64_t Saver::drain_ring(std::uint32_t slot) {
 void Saver::release_drained() {
   // The bytes must be in the page cache (and on disk under `always`) before
   // the ring space is released: a logger killed after this point loses nothing.
+  // A sink says so by returning from commit.
+  if (sink_ != nullptr) {
+    sink_->commit();
+  }
   for (auto& file : files_) {
     if (file && file->dirty) {
       file->out.flush();
@@ -456,6 +474,9 @@ void Saver::close_files() {
 void Saver::abandon_files() noexcept {
   for (auto& file : files_) {
     file.reset();
+  }
+  if (sink_ != nullptr) {
+    sink_->abandon();
   }
   // The failed pass released no ring space, but it advanced the reassembly
   // of chunked entries: restart each from its spill file, which is

@@ -20,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include <shmkit/logger/log_sink.hpp>
 #include <shmkit/logger/options.hpp>
 
 #include "logger/backend/file_io.hpp"
@@ -41,8 +42,11 @@ struct SaverCounters {
 class Saver {
  public:
   /// Resumes half-reassembled entries from the spill files a previous saver left.
+  /// With a `sink`, complete entries go to it instead of record files (`dir`
+  /// then holds only the spill files), and ring space is released after
+  /// the sink's commit.
   Saver(const LoggerSegment& segment, std::filesystem::path dir, const DataLoggerOptions& options,
-        std::uint32_t session, SaverCounters& counters);
+        std::uint32_t session, SaverCounters& counters, LogSink* sink = nullptr);
   Saver(const Saver&) = delete;
   Saver& operator=(const Saver&) = delete;
   ~Saver();
@@ -86,8 +90,9 @@ class Saver {
   };
 
   SourceFile& file_for(std::uint8_t source, std::uint64_t time);
-  void write_entry(std::uint8_t source, std::uint64_t time, const std::byte* a, std::size_t a_size, const std::byte* b,
-                   std::size_t b_size);
+  // `slot` and `pos` say where the entry's first record sat in the rings (for a sink).
+  void write_entry(std::uint32_t slot, std::uint64_t pos, std::uint8_t source, std::uint64_t time, const std::byte* a,
+                   std::size_t a_size, const std::byte* b, std::size_t b_size);
   void free_slot(std::uint32_t slot) noexcept;
 
   // One pass of drain_once(), by job: read one ring's records (returning
@@ -111,6 +116,7 @@ class Saver {
   const DataLoggerOptions& options_;
   std::uint32_t session_;
   SaverCounters& counters_;
+  LogSink* sink_;
   std::array<std::unique_ptr<SourceFile>, 256> files_{};
   std::array<std::uint32_t, 256> runs_{};
   std::vector<SlotState> slots_;
