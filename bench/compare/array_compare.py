@@ -33,8 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from compare_common import (Comparison, Figure, Source, Target, describe_machine, finish_machine, print_comparison,
-                            progress, row, run_benchmark, target, write_json)
+from compare_common import (Comparison, Figure, Source, Target, print_alone, progress, row, run_benchmark, target)
 
 ELEMENTS = 1024  # element benchmarks cycle through 8 KiB, as the C++ ones do
 MASK = ELEMENTS - 1
@@ -348,14 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier figures)")
     args = parser.parse_args(argv)
 
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.repetitions, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-        print(f"\nraw figures written to {args.json}")
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.repetitions, args.quick), args.json)
 
 
 if __name__ == "__main__":

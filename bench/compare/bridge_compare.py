@@ -42,8 +42,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
-from compare_common import (INSTALL_HINT, Comparison, Figure, Source, Unavailable, describe_machine, finish_machine,
-                            print_comparison, progress, row, run_benchmark, target, write_json)
+from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, print_alone, progress, row,
+                            run_benchmark, target)
 
 BINARY = Path("bench") / "bridge" / "bridge_bridge_bench"
 PEER = "improv's way: redis-py SET/GET of pickled values, same Redis (loopback TCP)"
@@ -211,13 +211,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every raw figure here")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     args = parser.parse_args()
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from compare_common import (Comparison, Figure, Source, Target, Unavailable, describe_machine, finish_machine,
-                            parse_benchmark_json, print_comparison, progress, row, target, write_json)
+from compare_common import (Comparison, Figure, Source, Target, Unavailable, parse_benchmark_json, print_alone,
+                            progress, row, target)
 
 BINARY = Path("bench") / "channel_channel_bench"
 ARRAY_BINARY = Path("bench") / "array_array_bench"
@@ -154,14 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisier figures)")
     args = parser.parse_args(argv)
 
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.repetitions, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-        print(f"\nraw figures written to {args.json}")
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.repetitions, args.quick), args.json)
 
 
 if __name__ == "__main__":

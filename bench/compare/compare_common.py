@@ -395,3 +395,17 @@ def document(comparisons: list[Comparison], machine: dict, **extra: Any) -> dict
 def write_json(path: Path, comparisons: list[Comparison], machine: dict, **extra: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document(comparisons, machine, **extra), indent=1) + "\n")
+
+
+def print_alone(measure: Callable[[], Comparison], json_path: Path | None) -> int:
+    """What each comparison script does when run on its own: describe the
+    machine around `measure()`, print its table and targets, and write the
+    raw figures to `json_path` when given."""
+    machine = describe_machine()
+    comparison = measure()
+    finish_machine(machine)
+    print_comparison([comparison], machine)
+    if json_path:
+        write_json(json_path, [comparison], machine)
+        print(f"\nraw figures written to {json_path}")
+    return 0

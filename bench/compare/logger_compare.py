@@ -41,8 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compare_common import (Comparison, Source, Unavailable, describe_machine, finish_machine, print_comparison,
-                            progress, row, target, write_json)
+from compare_common import (Comparison, Source, Unavailable, print_alone, progress, row, target)
 
 NPY_HEADER = 128
 PREFIX = 9
@@ -239,13 +238,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer entries (a smoke run, noisier figures)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every raw figure to OUT")
     args = parser.parse_args()
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.entries, args.size, args.repetitions, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.entries, args.size, args.repetitions, args.quick), args.json)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,7 @@ from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Callable
 
-from compare_common import (INSTALL_HINT, Comparison, Source, Unavailable, describe_machine, finish_machine,
-                            print_comparison, progress, row, target, write_json)
+from compare_common import (Comparison, INSTALL_HINT, Source, Unavailable, print_alone, progress, row, target)
 
 PEER = "numpy.save per entry, redis-py over a Unix socket, Manager().dict(), numpy + multiprocessing.Lock"
 ARRAY_BYTES = 4 << 20
@@ -329,13 +328,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every raw figure here")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     args = parser.parse_args()
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
 
 
 if __name__ == "__main__":

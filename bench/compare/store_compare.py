@@ -32,8 +32,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from compare_common import (INSTALL_HINT, Comparison, Figure, Source, Unavailable, describe_machine, finish_machine,
-                            print_comparison, progress, row, run_benchmark, target, write_json)
+from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, print_alone, progress, row,
+                            run_benchmark, target)
 
 SHMKIT_BINARY = Path("bench") / "store_store_bench"
 LMDB_BINARY = Path("bench") / "store" / "store_lmdb_peer_bench"
@@ -197,13 +197,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every raw figure here")
     parser.add_argument("--quick", action="store_true", help="one short repetition (smoke test)")
     args = parser.parse_args()
-    machine = describe_machine()
-    comparison = collect(args.build_dir, args.quick)
-    finish_machine(machine)
-    print_comparison([comparison], machine)
-    if args.json:
-        write_json(args.json, [comparison], machine)
-    return 0
+    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #pragma once
 // Helpers for the bridge tests: a real redis-server (Debian's) on a Unix
 // socket in a temporary directory, with AOF on, that can be SIGKILLed and
-// restarted on the same data; a Bridge running on a thread; and stores
-// acting as hosts.
+// restarted on the same data; a Bridge running on a thread; `shmkit`
+// commands as processes; and stores acting as hosts.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -126,6 +128,72 @@ class BridgeThread {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
+};
+
+/// One `shmkit ARGS...` process with stdout and stderr appended to a file,
+/// SIGKILLed at scope exit if still running. `ready_text` is the line the
+/// command prints once its signal handling is in place (empty: the caller
+/// knows by other means that it runs).
+class ShmkitProcess {
+ public:
+  ShmkitProcess(std::vector<std::string> args, std::filesystem::path log, std::string ready_text = {})
+      : args_(std::move(args)), log_(std::move(log)), ready_text_(std::move(ready_text)) {
+    start();
+  }
+  ShmkitProcess(const ShmkitProcess&) = delete;
+  ShmkitProcess& operator=(const ShmkitProcess&) = delete;
+  ~ShmkitProcess() { kill9(); }
+
+  void start() {
+    std::error_code ignored;
+    const auto size = std::filesystem::file_size(log_, ignored);
+    started_at_ = size == static_cast<std::uintmax_t>(-1) ? 0 : size;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      const std::string exe = shmkit_binary();
+      std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+      for (std::string& arg : args_) {
+        argv.push_back(arg.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(exe.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  void kill9() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  /// SIGTERM, once the latest start has printed `ready_text`, and wait;
+  /// @returns the exit status (-1 if killed by a signal).
+  int terminate() {
+    if (!ready_text_.empty()) {
+      require(eventually([&] { return log().find(ready_text_, started_at_) != std::string::npos; }),
+              "the process started: " + log());
+    }
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  [[nodiscard]] std::string log() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  std::vector<std::string> args_;
+  std::filesystem::path log_;
+  std::string ready_text_;
+  std::size_t started_at_ = 0;  // log size at the latest start
+  pid_t pid_ = -1;
 };
 
 }  // namespace shmkit::testing

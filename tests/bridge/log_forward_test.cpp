@@ -5,9 +5,6 @@
 // (LogArchiveReader and numpy). With Redis gone, a drop-policy writer
 // drops, and the forwarder resumes when Redis is back.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -32,67 +29,6 @@
 
 namespace shmkit::testing {
 namespace {
-
-// One `shmkit ARGS...` process with stdout and stderr in a file,
-// SIGKILLed at scope exit if still running.
-class ShmkitProcess {
- public:
-  ShmkitProcess(std::vector<std::string> args, std::filesystem::path log)
-      : args_(std::move(args)), log_(std::move(log)) {
-    start();
-  }
-  ShmkitProcess(const ShmkitProcess&) = delete;
-  ShmkitProcess& operator=(const ShmkitProcess&) = delete;
-  ~ShmkitProcess() { kill9(); }
-
-  void start() {
-    std::error_code ignored;
-    const auto size = std::filesystem::file_size(log_, ignored);
-    started_at_ = size == static_cast<std::uintmax_t>(-1) ? 0 : size;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      const std::string exe = shmkit_binary();
-      std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-      for (std::string& arg : args_) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(exe.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  void kill9() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  /// SIGTERM, once the latest start has said it runs (its signal handling
-  /// is in place by then), and wait; the exit status (-1 if killed by a signal).
-  int terminate() {
-    require(eventually([&] { return log().find("stop with Ctrl-C", started_at_) != std::string::npos; }),
-            "the process started: " + log());
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  [[nodiscard]] std::string log() const {
-    std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
- private:
-  std::vector<std::string> args_;
-  std::filesystem::path log_;
-  std::size_t started_at_ = 0;  // log size at the latest start
-  pid_t pid_ = -1;
-};
 
 constexpr std::uint64_t kPerSource = 12000;
 constexpr int kPhases = 4;
@@ -158,8 +94,8 @@ TEST(LogForwardTest, KillForwarderCollectorAndRedisEveryEntryOnce) {
   TempDir dir;
   InstanceName instance("fwd");
   const std::string prefix = "lf" + std::to_string(::getpid());
-  ShmkitProcess forwarder(forward_args(instance.str(), redis, prefix, dir), dir / "forward.log");
-  ShmkitProcess collector(collect_args(redis, prefix, dir), dir / "collect.log");
+  ShmkitProcess forwarder(forward_args(instance.str(), redis, prefix, dir), dir / "forward.log", "stop with Ctrl-C");
+  ShmkitProcess collector(collect_args(redis, prefix, dir), dir / "collect.log", "stop with Ctrl-C");
   const std::filesystem::path collected = dir / "out" / ("host-a-" + instance.str() + "_data_log");
 
   Signal phase_done;
@@ -278,7 +214,7 @@ TEST(LogForwardTest, RedisAwayWritersDropAndForwardingResumes) {
   TempDir dir;
   InstanceName instance("drop");
   const std::string prefix = "ld" + std::to_string(::getpid());
-  ShmkitProcess forwarder(forward_args(instance.str(), redis, prefix, dir), dir / "forward.log");
+  ShmkitProcess forwarder(forward_args(instance.str(), redis, prefix, dir), dir / "forward.log", "stop with Ctrl-C");
   ASSERT_TRUE(eventually([&] { return contains(forwarder.log(), "connected to Redis"); })) << forwarder.log();
   redis.kill9();
 
@@ -295,7 +231,7 @@ TEST(LogForwardTest, RedisAwayWritersDropAndForwardingResumes) {
   ASSERT_TRUE(eventually([&] { return contains(forwarder.log(), "forwarding paused"); })) << forwarder.log();
 
   redis.start();
-  ShmkitProcess collector(collect_args(redis, prefix, dir), dir / "collect.log");
+  ShmkitProcess collector(collect_args(redis, prefix, dir), dir / "collect.log", "stop with Ctrl-C");
   const std::filesystem::path collected = dir / "out" / ("host-a-" + instance.str() + "_data_log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (collected_mark(collected, 1) < logged && std::chrono::steady_clock::now() < deadline) {

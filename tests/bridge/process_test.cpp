@@ -2,15 +2,11 @@
 // converges (values set on either side meanwhile arrive), and SIGTERM ends
 // it cleanly; the password is read from --config.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <shmkit/store/brain.hpp>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,57 +14,6 @@
 
 namespace shmkit::testing {
 namespace {
-
-// One `shmkit bridge` process, SIGKILLed at scope exit if still running.
-class BridgeProcess {
- public:
-  BridgeProcess(std::vector<std::string> args, std::string log) : args_(std::move(args)), log_(std::move(log)) {
-    start();
-  }
-  BridgeProcess(const BridgeProcess&) = delete;
-  BridgeProcess& operator=(const BridgeProcess&) = delete;
-  ~BridgeProcess() { kill9(); }
-
-  void start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, 2);
-      const std::string exe = build_dir() + "/src/cli/shmkit";
-      std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>("bridge")};
-      for (std::string& arg : args_) {
-        argv.push_back(arg.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(exe.c_str(), argv.data());
-      ::_exit(127);
-    }
-  }
-  void kill9() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  // SIGTERM; @returns the exit status
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  [[nodiscard]] std::string log() const {
-    std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
- private:
-  std::vector<std::string> args_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
 
 template <class T>
 bool holds(Brain& brain, const std::string& name, const T& want) {
@@ -79,8 +24,17 @@ bool holds(Brain& brain, const std::string& name, const T& want) {
 }
 
 std::vector<std::string> bridge_args(const TestStore& store, const TestRedis& redis, const std::string& host) {
-  return {"-s",        store.path(), "--ns", "exp",      "--redis",
-          redis.url(), "--host-id",  host,   "--prefix", "p" + std::to_string(::getpid())};
+  return {"bridge",
+          "-s",
+          store.path(),
+          "--ns",
+          "exp",
+          "--redis",
+          redis.url(),
+          "--host-id",
+          host,
+          "--prefix",
+          "p" + std::to_string(::getpid())};
 }
 
 TEST(BridgeProcessTest, BridgeKilledAndRestartedConverges) {
@@ -89,8 +43,8 @@ TEST(BridgeProcessTest, BridgeKilledAndRestartedConverges) {
   TestStore b(8 << 20);
   const std::string log_a = "/tmp/shmkit-bridge-test-" + std::to_string(::getpid()) + "-a.log";
   const std::string log_b = "/tmp/shmkit-bridge-test-" + std::to_string(::getpid()) + "-b.log";
-  BridgeProcess bridge_a(bridge_args(a, redis, "host-a"), log_a);
-  BridgeProcess bridge_b(bridge_args(b, redis, "host-b"), log_b);
+  ShmkitProcess bridge_a(bridge_args(a, redis, "host-a"), log_a);
+  ShmkitProcess bridge_b(bridge_args(b, redis, "host-b"), log_b);
   Brain on_a = Brain::connect(a.path(), "exp");
   Brain on_b = Brain::connect(b.path(), "exp");
   on_a.set("x", 1.0);
@@ -131,7 +85,7 @@ TEST(BridgeProcessTest, PasswordFromTheConfigFile) {
   std::vector<std::string> args = bridge_args(a, redis, "host-a");
   args.push_back("--config");
   args.push_back(config);
-  BridgeProcess bridge(args, log);
+  ShmkitProcess bridge(args, log);
   EXPECT_TRUE(eventually([&] { return bridge.log().find("connected to Redis") != std::string::npos; })) << bridge.log();
   EXPECT_EQ(bridge.terminate(), 0);
   ::unlink(config.c_str());
