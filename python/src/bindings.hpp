@@ -26,6 +26,16 @@ void bind_channel(py::module_& m);
 /// (log writers, store connections) record it and refuse to work when it changed.
 std::uint64_t fork_generation() noexcept;
 
+/// Destroying, in a forked child, a handle its parent made would act on the
+/// parent's share of shared memory (release the parent's store references,
+/// close its log writer slot, drop its channel holds or its subscription).
+/// The child leaves such an object alone instead: it is moved into a heap
+/// cell that is never freed (the child's copy of the memory, nobody else's).
+template <class T>
+void leave_to_parent(T& object) {
+  static_cast<void>(new T(std::move(object)));
+}
+
 /// Longest time a blocking call spends without the GIL before it checks for
 /// signals, so Ctrl-C raises KeyboardInterrupt promptly.
 inline constexpr std::chrono::milliseconds kWaitSlice{50};

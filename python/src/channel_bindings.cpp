@@ -73,6 +73,13 @@ class BusyGuard {
 
 struct SubscriberCore {
   explicit SubscriberCore(DynamicSubscriber s) : subscriber(std::move(s)) {}
+  SubscriberCore(const SubscriberCore&) = delete;
+  SubscriberCore& operator=(const SubscriberCore&) = delete;
+  ~SubscriberCore() {
+    if (::getpid() != pid) {
+      leave_to_parent(subscriber);  // the subscription is the parent's
+    }
+  }
   DynamicSubscriber subscriber;
   pid_t pid = ::getpid();
   bool busy = false;
@@ -83,6 +90,14 @@ struct PySample {
   std::optional<Sample> sample;
   Dtype dtype = Dtype::u1;
   bool typed = false;  // array kinds: the channel's dtype; value kinds: bytes
+  PySample() = default;
+  PySample(PySample&&) noexcept = default;
+  PySample& operator=(PySample&&) noexcept = default;
+  ~PySample() {
+    if (sample && owner && ::getpid() != owner->pid) {
+      leave_to_parent(*sample);  // the hold is the parent's
+    }
+  }
 };
 
 class PySubscriber {
@@ -181,6 +196,13 @@ py::array sample_array(const py::object& self) {
 
 struct PublisherCore {
   explicit PublisherCore(DynamicPublisher p) : publisher(std::move(p)) {}
+  PublisherCore(const PublisherCore&) = delete;
+  PublisherCore& operator=(const PublisherCore&) = delete;
+  ~PublisherCore() {
+    if (::getpid() != pid) {
+      leave_to_parent(publisher);  // the channel's publisher is the parent
+    }
+  }
   DynamicPublisher publisher;
   pid_t pid = ::getpid();
   bool busy = false;
@@ -192,6 +214,14 @@ struct PyLoan {
   std::byte* data = nullptr;
   std::size_t bytes = 0;
   std::vector<std::size_t> shape;
+  PyLoan() = default;
+  PyLoan(PyLoan&&) noexcept = default;
+  PyLoan& operator=(PyLoan&&) noexcept = default;
+  ~PyLoan() {
+    if (loan && owner && ::getpid() != owner->pid) {
+      leave_to_parent(*loan);  // the slot is the parent's loan
+    }
+  }
 };
 
 class PyPublisher {

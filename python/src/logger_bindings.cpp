@@ -64,6 +64,9 @@ class PyLogWriter {
       : writer_(std::make_unique<LogWriter>(std::move(writer))),
         blocking_(policy == FullPolicy::block),
         generation_(fork_generation()) {}
+  PyLogWriter(PyLogWriter&&) noexcept = default;
+  PyLogWriter& operator=(PyLogWriter&&) = delete;
+  ~PyLogWriter() { close(); }
 
   LogWriter& writer() {
     if (!writer_) {
@@ -94,7 +97,12 @@ class PyLogWriter {
     return w.write_onset(id);
   }
 
-  void close() { writer_.reset(); }
+  void close() {
+    if (writer_ && generation_ != fork_generation()) {
+      leave_to_parent(*writer_);
+    }
+    writer_.reset();
+  }
 
   static std::uint8_t source_id(int source) {
     if (source < 0 || source > 255) {
@@ -123,6 +131,7 @@ py::dict logger_stats(const LoggerStats& stats) {
     w["slot"] = writer.slot;
     w["pid"] = writer.pid;
     w["alive"] = writer.alive;
+    w["state"] = writer.state == WriterSlotState::active ? "active" : "closed";
     w["logged"] = writer.logged;
     w["dropped"] = writer.dropped;
     w["saved"] = writer.saved;
@@ -316,7 +325,8 @@ void bind_logger(py::module_& m) {
           "running", [](const PyDataLogger& self) { return self.logger().running(); }, "True while saving.")
       .def(
           "stats", [](const PyDataLogger& self) { return logger_stats(self.logger().stats()); },
-          "Current counters, a dict.")
+          "Current counters, a dict: entries_saved, bytes_saved, dropped, discarded_partial, files_created, errors, "
+          "and writers (per writer slot: slot, pid, alive, state 'active' or 'closed', logged, dropped, saved).")
       .def_property_readonly(
           "log_directory", [](const PyDataLogger& self) { return self.logger().log_directory(); },
           "<out>/<instance>_data_log, a pathlib.Path.")

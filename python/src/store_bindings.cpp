@@ -67,7 +67,13 @@ class PyStoreServer {
 struct HeldObject {
   std::shared_ptr<Brain> brain;
   ObjectBuffer buffer;
-  ~HeldObject() { buffer.release(); }  // before the connection can go
+  std::uint64_t generation = fork_generation();
+  ~HeldObject() {
+    if (generation != fork_generation()) {
+      leave_to_parent(buffer);  // the reference is the parent's
+    }
+    buffer.release();  // before the connection can go
+  }
 };
 
 std::vector<std::byte> as_byte_vector(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -40,6 +41,7 @@ struct LogCollector::State {
   std::atomic<bool> stop_requested{false};
   std::optional<detail::RedisClient> redis;
   std::map<std::string, Origin> origins;  // by "<host>:<instance>"
+  std::set<std::string> refused;          // origins that could not be collected, said once each
   Clock::time_point next_refresh{};
   struct Counters {
     std::atomic<std::uint64_t> collected{0}, duplicates{0}, gaps{0}, acknowledged{0}, origins{0}, connects{0},
@@ -60,11 +62,21 @@ struct LogCollector::State {
 
   void connect() {
     redis.emplace(detail::RedisClient::connect(endpoint, options.password, options.redis_timeout));
-    for (auto& [name, origin] : origins) {
+    for (auto it = origins.begin(); it != origins.end();) {
+      Origin& origin = it->second;
       origin.own_pending = true;  // what was delivered but not acknowledged comes first
       origin.to_ack.clear();
-      create_group(origin.stream);  // again: a Redis that lost its data lost the group
+      try {
+        create_group(origin.stream);  // again: a Redis that lost its data lost the group
+        ++it;
+      } catch (const detail::RedisError&) {
+        throw;
+      } catch (const std::exception& e) {
+        log("cannot collect " + origin.stream + " any more: " + e.what() + "; the other origins go on");
+        it = origins.erase(it);
+      }
     }
+    counters.origins.store(origins.size());
     next_refresh = {};
     counters.connects.fetch_add(1);
     counters.connected.store(true);
@@ -74,7 +86,8 @@ struct LogCollector::State {
   void create_group(const std::string& stream) {
     const detail::OwnedReply created = redis->command({"XGROUP", "CREATE", stream, options.group, "0", "MKSTREAM"});
     if (created.get().is_error() && !created.get().text().starts_with("BUSYGROUP")) {
-      throw detail::RedisError("XGROUP CREATE " + stream + ": " + std::string(created.get().text()));
+      // Redis answered, so the connection is fine: this origin's problem.
+      throw Error("XGROUP CREATE " + stream + ": " + std::string(created.get().text()));
     }
   }
 
@@ -96,9 +109,23 @@ struct LogCollector::State {
       }
       Origin origin;
       origin.stream = detail::log_stream_key(options.prefix, name);
-      create_group(origin.stream);
       const std::string dir = name.substr(0, colon) + "-" + name.substr(colon + 1) + "_data_log";
-      origin.log = std::make_unique<detail::CollectedLog>(options.out_dir / dir);
+      try {
+        create_group(origin.stream);
+        origin.log = std::make_unique<detail::CollectedLog>(options.out_dir / dir);
+      } catch (const detail::RedisError&) {
+        throw;  // the connection: retried as a whole
+      } catch (const std::exception& e) {
+        // One origin that cannot be collected (its directory taken by
+        // another, its stream key of another type) must not stop the
+        // others: said once, then looked at again at the next refresh.
+        if (refused.insert(name).second) {
+          log("cannot collect " + origin.stream + " into " + (options.out_dir / dir).string() + ": " + e.what() +
+              "; the other origins go on");
+        }
+        continue;
+      }
+      refused.erase(name);
       log("collecting " + origin.stream + " into " + origin.log->dir().string());
       origins.emplace(name, std::move(origin));
       counters.origins.store(origins.size());
@@ -179,7 +206,10 @@ struct LogCollector::State {
         epoch = fields[f + 1].text();
       }
     }
-    found = found && !epoch.empty();
+    // The epoch goes into the state file: only what a forwarder makes
+    // (hex digits) is taken, so a stray message cannot write other lines.
+    found = found && !epoch.empty() && epoch.size() <= 32 &&
+            epoch.find_first_not_of("0123456789abcdef") == std::string_view::npos;
     if (found && origin.log->adopt_epoch(epoch)) {
       log(origin.stream + ": the forwarder's state in Redis was lost (new epoch " + std::string(epoch) +
           "); its sequence numbers start again");

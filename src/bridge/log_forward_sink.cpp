@@ -121,8 +121,33 @@ void RedisLogSink::load_state() {
   }
 }
 
+void RedisLogSink::put_back_state() {
+  std::vector<std::string_view> hset{"HSET", state_key_};
+  std::vector<std::string_view> hdel{"HDEL", state_key_};
+  for (const auto& [field, value] : put_back_) {
+    if (value.empty()) {
+      hdel.push_back(field);
+    } else {
+      hset.push_back(field);
+      hset.push_back(value);
+    }
+  }
+  for (const auto* command : {&hset, &hdel}) {
+    if (command->size() > 2) {
+      const OwnedReply r = redis_->command(*command);
+      if (r.get().is_error()) {
+        throw RedisError("cannot set the forward state " + state_key_ + " back: " + std::string(r.get().text()));
+      }
+    }
+  }
+  put_back_.clear();
+}
+
 void RedisLogSink::connect() {
   redis_.emplace(RedisClient::connect(endpoint_, options_.password, options_.redis_timeout));
+  if (!put_back_.empty()) {
+    put_back_state();
+  }
   load_state();
   const OwnedReply added = redis_->command({"SADD", log_origins_key(options_.prefix), origin_});
   if (added.get().is_error()) {
@@ -272,10 +297,33 @@ void RedisLogSink::commit() {
     }
     const OwnedReply exec = redis_->reply();
     if (!queue_error.empty() || !exec.get().is_array()) {
-      // Redis refused the transaction as a whole (out of memory, wrong
-      // type of key): nothing was added; tried again after a pause.
+      // Redis refused the transaction as a whole (out of memory, a
+      // malformed command): nothing was added; tried again after a pause.
       throw RedisError("Redis refused the transaction: " +
                        (queue_error.empty() ? std::string(exec.get().text()) : queue_error));
+    }
+    for (std::size_t i = 0; i < exec.get().size(); ++i) {
+      if (exec.get()[i].is_error()) {
+        // A command failed inside EXEC (the stream key holds another
+        // type): the others ran, the state hash among them. Set it back
+        // to what the stream really holds before anything else happens.
+        const std::string why(exec.get()[i].text());
+        for (std::size_t f = 0; f + 1 < state.size(); f += 2) {
+          const std::string& field = state[f];
+          std::string previous;
+          if (field[0] == 'n') {
+            previous = std::to_string(sequences_[std::stoul(field.substr(1))]);
+          } else if (const auto it = committed_.find(static_cast<std::uint32_t>(std::stoul(field.substr(1))));
+                     it != committed_.end()) {
+            previous = std::to_string(it->second.segment_ns) + ":" + std::to_string(it->second.generation) + ":" +
+                       std::to_string(it->second.position);
+          }
+          put_back_.emplace_back(field, std::move(previous));
+        }
+        put_back_state();
+        throw RedisError("Redis ran the transaction but refused a command in it (" + why + ") on stream '" + stream_ +
+                         "'; nothing of it counts as forwarded");
+      }
     }
   } catch (const RedisError& e) {
     abandon();

@@ -60,6 +60,7 @@ class RedisLogSink final : public LogSink {
 
   void connect();
   void load_state();
+  void put_back_state();
   void disconnect(const std::string& why);
   void log(const std::string& line) const;
 
@@ -85,6 +86,12 @@ class RedisLogSink final : public LogSink {
   std::array<std::uint64_t, 256> sequences_{};
   std::string arena_;  // the batch's stream values
   std::vector<Pending> batch_;
+  // After an EXEC whose XADDs failed while its HSET ran (Redis reports
+  // WRONGTYPE only when EXEC runs, and a transaction is not rolled back):
+  // the state fields to set back (an empty value deletes the field), so
+  // the hash never claims entries the stream lacks. Applied at once, or
+  // at the next connection before the state is read.
+  std::vector<std::pair<std::string, std::string>> put_back_;
 };
 
 }  // namespace shmkit::detail

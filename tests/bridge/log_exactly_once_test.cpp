@@ -75,6 +75,43 @@ TEST(LogExactlyOnceTest, ASuccessorSkipsWhatRedisHoldsAndNumbersOnDensely) {
   EXPECT_EQ(redis.command({"HGET", detail::log_forward_state_key(options.prefix, origin), "n1"}), "3");
 }
 
+// Redis reports a stream key of the wrong type only when EXEC runs, and
+// then runs the rest of the transaction: the state hash must not claim the
+// entries, so once the key is fixed they are sent, numbered from where the
+// stream really is.
+TEST(LogExactlyOnceTest, ACommandRefusedInsideExecCountsNothingAsForwarded) {
+  TestRedis redis;
+  LogForwarderOptions options;
+  options.redis_url = redis.url();
+  options.prefix = "wt" + std::to_string(::getpid());
+  options.log = [](const std::string&) {};
+  const std::string origin = detail::log_origin("h", "i");
+  const std::string stream = detail::log_stream_key(options.prefix, origin);
+  const std::string state = detail::log_forward_state_key(options.prefix, origin);
+  detail::LogForwardCounters counters;
+  detail::RedisLogSink sink(options, detail::parse_redis_url(options.redis_url), origin, counters);
+  ASSERT_TRUE(sink.ready());
+  hand_over(sink, 100, 1, "a");
+  sink.commit();
+  ASSERT_EQ(redis.command({"HGET", state, "n1"}), "1");
+  ASSERT_EQ(redis.command({"DEL", stream}), "1");
+  ASSERT_EQ(redis.command({"SET", stream, "not a stream"}), "OK");
+
+  hand_over(sink, 200, 1, "b");
+  EXPECT_THROW(sink.commit(), LogSinkUnavailable);
+  EXPECT_EQ(counters.forwarded.load(), 1U);
+  EXPECT_EQ(redis.command({"HGET", state, "n1"}), "1");
+  EXPECT_EQ(redis.command({"HGET", state, "r0"}), "42:7:100");
+
+  ASSERT_EQ(redis.command({"DEL", stream}), "1");
+  ASSERT_TRUE(eventually([&] { return sink.ready(); }));
+  hand_over(sink, 200, 1, "b");  // the saver hands the entry over again: its ring space was kept
+  sink.commit();
+  EXPECT_EQ(counters.forwarded.load(), 2U);
+  EXPECT_EQ(redis.command({"HGET", state, "n1"}), "2");
+  EXPECT_EQ(redis.command({"XLEN", stream}), "1");
+}
+
 // Acquisition times in the record files of `dir`, per source, sorted (the
 // files of several sessions are listed in any order).
 std::map<int, std::vector<std::uint64_t>> times_in(const std::filesystem::path& dir) {

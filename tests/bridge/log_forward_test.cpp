@@ -94,6 +94,10 @@ TEST(LogForwardTest, KillForwarderCollectorAndRedisEveryEntryOnce) {
   TempDir dir;
   InstanceName instance("fwd");
   const std::string prefix = "lf" + std::to_string(::getpid());
+  // An origin that cannot be collected (its stream key holds a string)
+  // is reported and passed over; the others are collected all the same.
+  ASSERT_EQ(redis.command({"SADD", detail::log_origins_key(prefix), "host-z:broken"}), "1");
+  ASSERT_EQ(redis.command({"SET", detail::log_stream_key(prefix, "host-z:broken"), "not a stream"}), "OK");
   ShmkitProcess forwarder(forward_args(instance.str(), redis, prefix, dir), dir / "forward.log", "stop with Ctrl-C");
   ShmkitProcess collector(collect_args(redis, prefix, dir), dir / "collect.log", "stop with Ctrl-C");
   const std::filesystem::path collected = dir / "out" / ("host-a-" + instance.str() + "_data_log");
@@ -163,6 +167,7 @@ TEST(LogForwardTest, KillForwarderCollectorAndRedisEveryEntryOnce) {
   EXPECT_EQ(collector.terminate(), 0) << collector.log();
   EXPECT_TRUE(contains(forwarder.log(), "forwarding paused")) << forwarder.log();
   EXPECT_TRUE(contains(collector.log(), "sequence gaps: 0")) << collector.log();
+  EXPECT_TRUE(contains(collector.log(), "cannot collect")) << collector.log();
 
   const auto assembled = shmkit_command("log assemble " + collected.string());
   ASSERT_EQ(assembled.exit_code, 0) << assembled.output;

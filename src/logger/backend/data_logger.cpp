@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/process.hpp>
 #include <shmkit/logger/data_logger.hpp>
@@ -212,6 +215,27 @@ void check_intervals(const std::string& instance, const DataLoggerOptions& optio
   check("reap_interval", options.reap_interval, "ms");
 }
 
+// The state directory holds the spill files whose bytes the saver hands
+// over as entries, and often sits in a shared /tmp: made owner-only, and
+// refused when another user made it first or can write into it.
+void check_private_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) {
+    ::chmod(dir.c_str(), 0700);
+  }
+  if (ec) {
+    throw Error("cannot create the logger state directory '" + dir.string() + "': " + ec.message(), ec);
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error("the logger state directory '" + dir.string() + "' is not a directory; remove it or choose another");
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw Error("the logger state directory '" + dir.string() + "' belongs to uid " + std::to_string(st.st_uid) +
+                " or is writable by others; choose a directory only you can write (for example under $HOME)");
+  }
+}
+
 }  // namespace
 
 DataLogger::DataLogger(std::filesystem::path output_dir, std::string instance_name, DataLoggerOptions options) {
@@ -235,11 +259,7 @@ DataLogger::DataLogger(std::string instance_name, std::shared_ptr<LogSink> sink,
   if (!sink) {
     throw Error("cannot create logger instance '" + instance_name + "': no sink given");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) {
-    throw Error("cannot create the logger state directory '" + state_dir.string() + "': " + ec.message(), ec);
-  }
+  check_private_directory(state_dir);
   auto segment = create_or_take_over(instance_name, options);
   impl_ =
       std::make_unique<Impl>(std::move(state_dir), std::move(instance_name), std::move(options), std::move(segment));

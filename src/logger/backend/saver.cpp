@@ -94,7 +94,7 @@ void Saver::spill(std::uint32_t slot, const Staging& st, std::size_t chunk_offse
   SlotState& ss = slots_[slot];
   const auto path = spill_path(dir_, slot);
   if (ss.spill_fd < 0) {
-    ss.spill_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ss.spill_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (ss.spill_fd < 0) {
       throw Error("cannot open the spill file '" + path.string() + "': " + std::strerror(errno),
                   std::error_code(errno, std::generic_category()));
@@ -130,7 +130,7 @@ void Saver::resume_from_spill(std::uint32_t slot) {
   ss.skip_until = 0;
   ss.clear_spill = false;
   if (ss.spill_fd < 0) {
-    ss.spill_fd = ::open(spill_path(dir_, slot).c_str(), O_RDWR | O_CLOEXEC);
+    ss.spill_fd = ::open(spill_path(dir_, slot).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (ss.spill_fd < 0) {
       return;  // no spill file: nothing was half-done
     }
@@ -361,6 +361,12 @@ std::uint64_t Saver::drain_ring(std::uint32_t slot) {
         continue;
       }
       ss.skip_until = 0;
+    }
+    if (ss.clear_spill && tail != start) {
+      // An entry resumed from the spill was saved again and its chunks
+      // skipped: end the pass before the next record, or a next chunked
+      // entry would start in the spill that release_drained() then clears.
+      break;
     }
     saved += take_record(slot, tail, record) ? 1 : 0;
     tail += record.size;
