@@ -237,14 +237,18 @@ void RedisLogSink::commit() {
     abandon();
     return;
   }
+  // The state fields this batch changes: the last entry of each writer
+  // slot it moved, the sequence number of each source it numbered.
+  const auto slot_moved = [this](std::uint32_t slot, const Last& l) {
+    const auto before = committed_.find(slot);
+    return before == committed_.end() || before->second.position != l.position ||
+           before->second.generation != l.generation || before->second.segment_ns != l.segment_ns;
+  };
   std::vector<std::string> state;  // field, value pairs of the forward state hash
   for (const auto& [slot, l] : last) {
-    const auto before = committed_.find(slot);
-    if (before == committed_.end() || before->second.position != l.position ||
-        before->second.generation != l.generation || before->second.segment_ns != l.segment_ns) {
+    if (slot_moved(slot, l)) {
       state.push_back("r" + std::to_string(slot));
-      state.push_back(std::to_string(l.segment_ns) + ":" + std::to_string(l.generation) + ":" +
-                      std::to_string(l.position));
+      state.push_back(state_value(l));
     }
   }
   for (unsigned source = 0; source < 256; ++source) {
@@ -308,17 +312,17 @@ void RedisLogSink::commit() {
         // type): the others ran, the state hash among them. Set it back
         // to what the stream really holds before anything else happens.
         const std::string why(exec.get()[i].text());
-        for (std::size_t f = 0; f + 1 < state.size(); f += 2) {
-          const std::string& field = state[f];
-          std::string previous;
-          if (field[0] == 'n') {
-            previous = std::to_string(sequences_[std::stoul(field.substr(1))]);
-          } else if (const auto it = committed_.find(static_cast<std::uint32_t>(std::stoul(field.substr(1))));
-                     it != committed_.end()) {
-            previous = std::to_string(it->second.segment_ns) + ":" + std::to_string(it->second.generation) + ":" +
-                       std::to_string(it->second.position);
+        for (const auto& [slot, l] : last) {
+          if (slot_moved(slot, l)) {
+            const auto before = committed_.find(slot);
+            put_back_.emplace_back("r" + std::to_string(slot),
+                                   before == committed_.end() ? std::string() : state_value(before->second));
           }
-          put_back_.emplace_back(field, std::move(previous));
+        }
+        for (unsigned source = 0; source < 256; ++source) {
+          if (touched[source]) {
+            put_back_.emplace_back("n" + std::to_string(source), std::to_string(sequences_[source]));
+          }
         }
         put_back_state();
         throw RedisError("Redis ran the transaction but refused a command in it (" + why + ") on stream '" + stream_ +

@@ -47,6 +47,10 @@ class RedisLogSink final : public LogSink {
     std::uint64_t generation = 0;
     std::uint64_t position = 0;
   };
+  // How the state hash holds a Last ("segment:generation:position"; load_state reads it back).
+  static std::string state_value(const Last& l) {
+    return std::to_string(l.segment_ns) + ":" + std::to_string(l.generation) + ":" + std::to_string(l.position);
+  }
   struct Field {
     std::size_t offset;
     std::size_t size;
