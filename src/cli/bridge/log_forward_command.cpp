@@ -2,8 +2,6 @@
 //                    [--state-dir DIR] [--config FILE] [logger options]:
 // drain a logger instance's rings into a Redis Stream until SIGINT/SIGTERM.
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <shmkit/bridge/log_forward.hpp>
@@ -11,9 +9,9 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <system_error>
 
 #include "bridge_command.hpp"
+#include "cli/common/stop_signals.hpp"
 
 namespace shmkit::cli {
 
@@ -29,26 +27,16 @@ struct ForwardArgs {
 void run_forward(ForwardArgs& args) {
   args.options.password = redis_password(args.config);
   args.options.state_dir = args.state_dir;
-  // The stop signals are blocked before the logger thread exists, so it
-  // inherits the mask and sigwait below takes them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  if (const int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "cannot block SIGINT/SIGTERM");
-  }
+  const StopSignals stop_signals;  // before the logger thread exists: it inherits the mask
   LogForwarder forwarder(args.options, args.logger);
   forwarder.start();
   std::cout << "forwarding logger instance '" << args.options.instance << "' to stream '" << forwarder.stream_key()
             << "' at " << args.options.redis_url << " (pid " << ::getpid() << "); stop with Ctrl-C or SIGTERM"
             << std::endl;
-  int signal = 0;
-  while (sigwait(&stop_signals, &signal) != 0) {
-  }
+  const int signal = stop_signals.wait();
   const LogForwarderStats s = forwarder.stop();
-  std::cout << "stopped by " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": forwarded " << s.forwarded
-            << " entries (" << s.forwarded_bytes << " payload bytes) in " << s.transactions
+  std::cout << "stopped by " << StopSignals::name(signal) << ": forwarded " << s.forwarded << " entries ("
+            << s.forwarded_bytes << " payload bytes) in " << s.transactions
             << " transactions; re-sent entries Redis already held: " << s.resent_skipped
             << "; dropped by writers: " << s.logger.dropped << "; Redis errors: " << s.redis_errors << std::endl;
 }

@@ -6,8 +6,6 @@
 #include <shmkit/logger/data_logger.hpp>
 #include <shmkit/logger/options.hpp>
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <boost/describe/enum_from_string.hpp>
@@ -19,9 +17,9 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <system_error>
 
 #include "cli/common/config_overrides.hpp"
+#include "cli/common/stop_signals.hpp"
 #include "cli/common/values.hpp"
 #include "cli/log/log_commands.hpp"
 
@@ -54,25 +52,15 @@ void run_serve(const ServeArgs& args) {
     std::cout << "wrote the logger options to " << args.write_config << std::endl;
     return;
   }
-  // Block the stop signals before the saver thread exists, so it inherits
-  // the mask and sigwait below is the only place they are taken.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  if (const int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "cannot block SIGINT/SIGTERM");
-  }
+  const StopSignals stop_signals;  // before the saver thread exists: it inherits the mask
   DataLogger logger(args.out, args.instance, logger_options(args));
   logger.start();
   std::cout << "logging instance '" << args.instance << "' to " << logger.log_directory().string() << " (pid "
             << ::getpid() << "); stop with Ctrl-C or SIGTERM" << std::endl;
-  int signal = 0;
-  while (sigwait(&stop_signals, &signal) != 0) {
-  }
+  const int signal = stop_signals.wait();
   const LoggerStats stats = logger.stop();
-  std::cout << "stopped by " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": saved " << stats.entries_saved
-            << " entries (" << stats.bytes_saved << " payload bytes) in " << stats.files_created
+  std::cout << "stopped by " << StopSignals::name(signal) << ": saved " << stats.entries_saved << " entries ("
+            << stats.bytes_saved << " payload bytes) in " << stats.files_created
             << " record files; dropped by writers: " << stats.dropped
             << "; partial entries discarded: " << stats.discarded_partial << '\n'
             << "assemble with: shmkit log assemble " << logger.log_directory().string() << std::endl;

@@ -5,7 +5,6 @@
 // runs a store server in the foreground until SIGTERM or SIGINT, or writes
 // the server options it would run with to a YAML file.
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <shmkit/config/yaml_config.hpp>
@@ -21,6 +20,7 @@
 #include "cli/commands.hpp"
 #include "cli/common/config_overrides.hpp"
 #include "cli/common/format.hpp"
+#include "cli/common/stop_signals.hpp"
 #include "cli/common/values.hpp"
 #include "cli/store/store_commands.hpp"
 
@@ -86,13 +86,7 @@ void serve(const ServeOptions& cli) {
   }
   options.log = [](std::string_view line) { std::cerr << timestamp() << ' ' << line << std::endl; };
 
-  // Blocked before the server thread starts, so it inherits the mask and
-  // the signals arrive only at sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const StopSignals stop_signals;  // before the server thread starts: it inherits the mask
 
   StoreServer server = StoreServer::start(options);
   std::cerr << timestamp() << " store: serving " << human_size(server.stats().capacity) << " on " << options.socket_path
@@ -104,10 +98,8 @@ void serve(const ServeOptions& cli) {
     std::cerr << ", spilling to " << options.spill_dir;
   }
   std::cerr << std::endl;
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::cerr << timestamp() << " store: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
-            << std::endl;
+  const int signal = stop_signals.wait();
+  std::cerr << timestamp() << " store: " << StopSignals::name(signal) << ", stopping" << std::endl;
   server.stop();
 }
 
