@@ -28,58 +28,20 @@ comparisons.
 
 from __future__ import annotations
 
-import argparse
 import os
 import pickle
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
-from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, print_alone, progress, row,
+from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, redis_server, standard_main, progress, row,
                             run_benchmark, target)
 
 BINARY = Path("bench") / "bridge" / "bridge_bridge_bench"
 PEER = "improv's way: redis-py SET/GET of pickled values, same Redis (loopback TCP)"
 SET_GET = "redis-py SET, GET on a 2nd connection"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def redis_server() -> Iterator[int]:
-    """A redis-server on a free 127.0.0.1 port in a temporary directory; yields the port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise Unavailable(f"redis-server is not installed: run {INSTALL_HINT}")
-    with tempfile.TemporaryDirectory(prefix="shmkit-bridge-bench-") as tmp:
-        port = free_port()
-        server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
-                                   "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start")
-                    time.sleep(0.01)  # waiting for an external program to listen
-            yield port
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -174,7 +136,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
     shmkit = Source(str(build_dir / BINARY), error="redis-server did not run")
     peer = Source("redis-py", error="redis-server did not run")
     try:
-        with redis_server() as port:
+        with redis_server(tcp=True) as port:
             shmkit = Source.measure(str(build_dir / BINARY), lambda: run_shmkit(build_dir, port))
             peer = Source.measure("redis-py", lambda: run_redis_py(port, quick))
     except Unavailable as e:
@@ -206,12 +168,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build-dir", type=Path, default=Path("build"))
-    parser.add_argument("--json", type=Path, help="write every raw figure here")
-    parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
-    args = parser.parse_args()
-    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
+    return standard_main(__doc__, collect)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,21 @@ a run that crashed) is None, and its row's `note` says why and what to do.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 INSTALL_HINT = "scripts/install-deps --bench"
 NOT_MEASURED = "not measured"
@@ -409,3 +414,55 @@ def print_alone(measure: Callable[[], Comparison], json_path: Path | None) -> in
         write_json(json_path, [comparison], machine)
         print(f"\nraw figures written to {json_path}")
     return 0
+
+
+@contextmanager
+def redis_server(tcp: bool = False) -> Iterator[str | int]:
+    """A private redis-server without persistence in a temporary directory,
+    stopped at exit: on an owner-only Unix socket (yields its path) or, with
+    `tcp`, on a free 127.0.0.1 port (yields the port). Raises Unavailable
+    when redis-server is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise Unavailable(f"redis-server is not installed: run {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="shmkit-compare-redis-") as tmp:
+        if tcp:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            address: str | int = port
+            listen = ["--bind", "127.0.0.1", "--port", str(port)]
+        else:
+            address = os.path.join(tmp, "redis.sock")
+            listen = ["--port", "0", "--unixsocket", address, "--unixsocketperm", "700"]
+        server = subprocess.Popen([binary, *listen, "--save", "", "--appendonly", "no", "--dir", tmp],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if tcp:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    else:
+                        with socket.socket(socket.AF_UNIX) as client:
+                            client.connect(address)
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.01)  # waiting for an external program to accept connections
+            yield address
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def standard_main(doc: str, collect: Callable[[Path, bool], Comparison],
+                  quick_help: str = "short runs (smoke test)") -> int:
+    """main() of a comparison script whose collect takes (build_dir, quick)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=Path("build"))
+    parser.add_argument("--json", type=Path, help="write every raw figure here")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args()
+    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)

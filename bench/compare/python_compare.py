@@ -30,7 +30,6 @@ empty with the reason. bench/compare/report.py runs this with the others.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import shutil
@@ -42,7 +41,7 @@ from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Callable
 
-from compare_common import (Comparison, INSTALL_HINT, Source, Unavailable, print_alone, progress, row, target)
+from compare_common import (Comparison, INSTALL_HINT, Source, Unavailable, redis_server, standard_main, progress, row, target)
 
 PEER = "numpy.save per entry, redis-py over a Unix socket, Manager().dict(), numpy + multiprocessing.Lock"
 ARRAY_BYTES = 4 << 20
@@ -164,34 +163,14 @@ def measure_redis(count: int) -> dict[str, float]:
         import redis
     except ImportError:
         raise Unavailable(f"redis-py (python3-redis) is not installed: run {INSTALL_HINT}") from None
-    server_binary = shutil.which("redis-server")
-    if server_binary is None:
-        raise Unavailable(f"redis-server is not installed: run {INSTALL_HINT}")
-    with tempfile.TemporaryDirectory(prefix="shmkit-pycompare-redis-") as tmp:
-        sock = os.path.join(tmp, "redis.sock")
-        server = subprocess.Popen(
-            [server_binary, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
-             "--appendonly", "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client = redis.Redis(unix_socket_path=sock)
-            deadline = time.monotonic() + 20
-            while True:  # waiting for an external program to accept connections
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.01)
-            client.set("rate", repr(30.0))
-            client.set("frame", bytes(ARRAY_BYTES))
-            get_float = timed(lambda i: float(client.get("rate")), count)
-            get_array = timed(lambda i: client.get("frame"), max(100, count // 20))
-            set_float = timed(lambda i: client.set("rate", repr(float(i))), count)
-            client.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with redis_server() as sock:
+        client = redis.Redis(unix_socket_path=sock)
+        client.set("rate", repr(30.0))
+        client.set("frame", bytes(ARRAY_BYTES))
+        get_float = timed(lambda i: float(client.get("rate")), count)
+        get_array = timed(lambda i: client.get("frame"), max(100, count // 20))
+        set_float = timed(lambda i: client.set("rate", repr(float(i))), count)
+        client.close()
     return {"get_float": get_float["p50"], "get_array": get_array["p50"], "set_float": set_float["p50"]}
 
 
@@ -323,12 +302,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build-dir", type=Path, default=Path("build"))
-    parser.add_argument("--json", type=Path, help="write every raw figure here")
-    parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
-    args = parser.parse_args()
-    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
+    return standard_main(__doc__, collect)
 
 
 if __name__ == "__main__":

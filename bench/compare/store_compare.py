@@ -20,19 +20,15 @@ unless it is used wrongly (the targets are informative). bench/compare/report.py
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import asdict
 from pathlib import Path
 
-from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, print_alone, progress, row,
+from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailable, redis_server, standard_main, progress, row,
                             run_benchmark, target)
 
 SHMKIT_BINARY = Path("bench") / "store_store_bench"
@@ -74,29 +70,14 @@ def redis_tests() -> list[str]:
 
 def run_redis(requests: int) -> dict[str, float]:
     """Starts redis-server on a Unix socket, measures p50 in ns of redis_tests(), stops it."""
-    server_binary = shutil.which("redis-server")
     bench_binary = shutil.which("redis-benchmark")
-    if server_binary is None or bench_binary is None:
-        raise Unavailable(f"redis-server / redis-benchmark are not installed: run {INSTALL_HINT}")
+    if bench_binary is None:
+        raise Unavailable(f"redis-benchmark is not installed: run {INSTALL_HINT}")
     progress(f"running redis-benchmark ({', '.join(redis_tests())})")
-    with tempfile.TemporaryDirectory(prefix="shmkit-redis-") as tmp:
-        sock = os.path.join(tmp, "redis.sock")
-        server = subprocess.Popen(
-            [server_binary, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
-             "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 20
-            while not os.path.exists(sock):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.01)  # waiting for an external program to create its socket
-            out = subprocess.run(
-                [bench_binary, "-s", sock, "-t", ",".join(t.lower() for t in redis_tests()), "-d", "100", "-n",
-                 str(requests), "-c", "1", "--csv"], check=True, capture_output=True, text=True).stdout
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with redis_server() as sock:
+        out = subprocess.run(
+            [bench_binary, "-s", sock, "-t", ",".join(t.lower() for t in redis_tests()), "-d", "100", "-n",
+             str(requests), "-c", "1", "--csv"], check=True, capture_output=True, text=True).stdout
     return parse_redis_csv(out)
 
 
@@ -192,12 +173,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build-dir", type=Path, default=Path("build"))
-    parser.add_argument("--json", type=Path, help="write every raw figure here")
-    parser.add_argument("--quick", action="store_true", help="one short repetition (smoke test)")
-    args = parser.parse_args()
-    return print_alone(lambda: collect(args.build_dir, args.quick), args.json)
+    return standard_main(__doc__, collect, quick_help="one short repetition (smoke test)")
 
 
 if __name__ == "__main__":
