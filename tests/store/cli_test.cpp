@@ -21,35 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// `shmkit store -m SIZE -s PATH [EXTRA...]` in a child process, killed at
-// scope exit if the test did not stop it.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600",
-                         std::vector<std::string> extra = {})
-      : path_(path), child_([path, size, mode, extra] {
-          const std::string binary = shmkit_binary();
-          std::vector<std::string> args{binary, "store", "-m", size, "-s", path, "--mode", mode, "--prefault"};
-          args.insert(args.end(), extra.begin(), extra.end());
-          std::vector<char*> argv;
-          for (std::string& arg : args) {
-            argv.push_back(arg.data());
-          }
-          argv.push_back(nullptr);
-          ::execv(binary.c_str(), argv.data());
-          throw std::runtime_error("exec failed");
-        }) {}
-  ~ServerProcess() { ::unlink(path_.c_str()); }
-  Child& child() { return child_; }
-
- private:
-  std::string path_;
-  Child child_;
-};
-
 TEST(StoreCliTest, ServerAndClientCommands) {
   const std::string path = unique_socket_path();
-  ServerProcess server(path);
+  StoreServerProcess server(path);
   StoreClient probe = StoreClient::connect(path, 20000ms);  // waits for the server to listen
 
   const std::string id = "00112233445566778899aabbccddeeff00112233";
@@ -109,7 +83,7 @@ TEST(StoreCliTest, ServerAndClientCommands) {
 
 TEST(StoreCliTest, SigintStopsTheServerCleanlyAndModeApplies) {
   const std::string path = unique_socket_path();
-  ServerProcess server(path, "1M", "0660");
+  StoreServerProcess server(path, "1M", "0660");
   { (void)StoreClient::connect(path, 20000ms); }
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -122,7 +96,7 @@ TEST(StoreCliTest, SigintStopsTheServerCleanlyAndModeApplies) {
 
 TEST(StoreCliTest, NamesAndNamespaces) {
   const std::string path = unique_socket_path();
-  ServerProcess server(path);
+  StoreServerProcess server(path);
   StoreClient probe = StoreClient::connect(path, 20000ms);
   const std::string store = shmkit_binary() + " store ";
   const std::uint64_t baseline = probe.used();
@@ -233,7 +207,7 @@ TEST(StoreCliTest, PersistedNamesSurviveSigkillAndSnapshotsRestart) {
     pattern[i] = static_cast<std::uint32_t>(i * 2654435761U);
   }
   {
-    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    StoreServerProcess server(path, "16M", "0600", {"--persist", persist});
     Brain brain(StoreClient::connect(path, 20000ms), "exp");
     brain.set("rate", 30.0, "frames per second");
     brain.set("pattern", pattern);  // larger than one message: the shared-memory path
@@ -259,7 +233,7 @@ TEST(StoreCliTest, PersistedNamesSurviveSigkillAndSnapshotsRestart) {
     server.child().kill_and_wait();
   }
   {
-    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    StoreServerProcess server(path, "16M", "0600", {"--persist", persist});
     Brain brain(StoreClient::connect(path, 20000ms), "exp");
     EXPECT_EQ(brain.get<double>("rate"), 60.0);
     EXPECT_EQ(brain.metadata("rate").description, "frames per second");
@@ -270,7 +244,7 @@ TEST(StoreCliTest, PersistedNamesSurviveSigkillAndSnapshotsRestart) {
     server.child().kill_and_wait();
   }
   {
-    ServerProcess server(path, "16M", "0600", {"--persist", snapshot});
+    StoreServerProcess server(path, "16M", "0600", {"--persist", snapshot});
     Brain brain(StoreClient::connect(path, 20000ms), "exp");
     EXPECT_EQ(brain.get<double>("rate"), 60.0);
     EXPECT_FALSE(brain.contains("after-snapshot"));
@@ -284,7 +258,7 @@ TEST(StoreCliTest, PersistedNamesSurviveSigkillAndSnapshotsRestart) {
                                         " --persist " + persist);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.output.find("larger -m"), std::string::npos) << r.output;
-    ServerProcess server(path, "16M", "0600", {"--persist", persist});
+    StoreServerProcess server(path, "16M", "0600", {"--persist", persist});
     EXPECT_EQ(Brain(StoreClient::connect(path, 20000ms), "exp").get<std::vector<std::uint32_t>>("pattern"), pattern);
     server.child().kill_and_wait();
   }

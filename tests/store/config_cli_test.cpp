@@ -79,6 +79,8 @@ StoreOptions file_options(const std::string& socket) {
   o.persist_sync = true;
   o.spill_dir = socket + ".spill";
   o.spin_us = 0;
+  o.fast_writes = true;
+  o.slab_bytes = 8192;
   o.max_clients = 8;
   o.leases_per_client = 16;
   o.subscriber_queue = 32;
@@ -105,7 +107,8 @@ TEST(StoreConfigCliTest, CommandLineOverridesEverySettingOfTheFile) {
                   " --mode 0640 --allow-uid 7 --no-prefault --no-hugepages --max-objects 4096 --max-names 50"
                   " --persist " +
                   other + ".names --no-persist-sync --spill " + other +
-                  ".spill --spin-us 5 --max-clients 3 --leases-per-client 4 --subscriber-queue 9 --write-config " +
+                  ".spill --spin-us 5 --no-fast-writes --slab-bytes 65536 --max-clients 3 --leases-per-client 4 "
+                  "--subscriber-queue 9 --write-config " +
                   written.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto written_options = shmkit::from_yaml<StoreOptions>(written.path());
@@ -121,6 +124,8 @@ TEST(StoreConfigCliTest, CommandLineOverridesEverySettingOfTheFile) {
   EXPECT_FALSE(written_options.persist_sync);
   EXPECT_EQ(written_options.spill_dir, other + ".spill");
   EXPECT_EQ(written_options.spin_us, 5U);
+  EXPECT_FALSE(written_options.fast_writes);
+  EXPECT_EQ(written_options.slab_bytes, 65536U);
   EXPECT_EQ(written_options.max_clients, 3U);
   EXPECT_EQ(written_options.leases_per_client, 4U);
   EXPECT_EQ(written_options.subscriber_queue, 9U);
@@ -135,14 +140,16 @@ TEST(StoreConfigCliTest, CommandLineOverridesEverySettingOfTheFile) {
   off.prefault = false;
   off.huge_pages = false;
   off.persist_sync = false;
+  off.fast_writes = false;
   shmkit::to_yaml(off, config.path());
   r = run_command(shmkit_binary() + " store --config " + config.path() +
-                  " --prefault --hugepages --persist-sync --write-config " + written.path());
+                  " --prefault --hugepages --persist-sync --fast-writes --write-config " + written.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto on = shmkit::from_yaml<StoreOptions>(written.path());
   EXPECT_TRUE(on.prefault);
   EXPECT_TRUE(on.huge_pages);
   EXPECT_TRUE(on.persist_sync);
+  EXPECT_TRUE(on.fast_writes);
   EXPECT_NE(::access(socket.c_str(), F_OK), 0);  // writing the options runs no server
 }
 

@@ -3,6 +3,7 @@
 // and unlinked even when a test fails, ids and byte views, and bounded
 // polling (never a sleep) for state the server updates asynchronously.
 
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,9 +15,11 @@
 #include <fstream>
 #include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -56,6 +59,38 @@ class TestStore {
   }
   std::string path_;
   StoreServer server_;
+};
+
+/// `shmkit store -m SIZE -s PATH --mode MODE --prefault [EXTRA...]` in a
+/// child process, killed at scope exit if the test did not stop it (and
+/// continued first, in case the test stopped it with SIGSTOP).
+class StoreServerProcess {
+ public:
+  explicit StoreServerProcess(const std::string& path, const std::string& size = "4M", const std::string& mode = "0600",
+                              std::vector<std::string> extra = {})
+      : path_(path), child_([path, size, mode, extra] {
+          const std::string binary = shmkit_binary();
+          std::vector<std::string> args{binary, "store", "-m", size, "-s", path, "--mode", mode, "--prefault"};
+          args.insert(args.end(), extra.begin(), extra.end());
+          std::vector<char*> argv;
+          for (std::string& arg : args) {
+            argv.push_back(arg.data());
+          }
+          argv.push_back(nullptr);
+          ::execv(binary.c_str(), argv.data());
+          throw std::runtime_error("exec failed");
+        }) {}
+  ~StoreServerProcess() {
+    if (child_.pid() > 0) {  // -1 once reaped: kill(-1) would reach every process
+      ::kill(child_.pid(), SIGCONT);
+    }
+    ::unlink(path_.c_str());
+  }
+  Child& child() { return child_; }
+
+ private:
+  std::string path_;
+  Child child_;
 };
 
 inline ObjectId oid(std::string_view name) {

@@ -79,6 +79,16 @@ struct StoreOptions {
   /// busy processes than cores, where a polling thread takes a core another
   /// process needs).
   std::uint32_t spin_us = 100;
+  /// Let clients write without a round trip to the server: each writing
+  /// client allocates from a slab the server lends it, publishes its
+  /// objects and rebinds names with atomics in shared memory, and the
+  /// server catches up within a millisecond (docs/STORE_FAST_WRITES.md).
+  /// Off when persist_dir or spill_dir is set: those keep every write a
+  /// round trip. false: every create and set asks the server.
+  bool fast_writes = true;
+  /// Bytes of one client's slab; 0 picks min(1 MiB, capacity / (4 *
+  /// max_clients)). A slab smaller than 4 KiB turns fast_writes off.
+  std::size_t slab_bytes = 0;
   /// Clients connected at once (each has a lease table in shared memory).
   std::size_t max_clients = 64;
   /// Distinct objects one client can hold references to at once.
@@ -95,6 +105,7 @@ struct StoreOptions {
 };
 BOOST_DESCRIBE_STRUCT(StoreOptions, (),
                       (capacity, socket_path, socket_mode, allowed_uids, prefault, huge_pages, max_objects, max_names,
-                       persist_dir, persist_sync, spill_dir, spin_us, max_clients, leases_per_client, subscriber_queue))
+                       persist_dir, persist_sync, spill_dir, spin_us, fast_writes, slab_bytes, max_clients,
+                       leases_per_client, subscriber_queue))
 
 }  // namespace shmkit

@@ -1,7 +1,7 @@
 // shmkit store -m SIZE -s SOCKET [--config FILE] [--mode MODE] [--[no-]prefault] [--[no-]hugepages]
 //              [--allow-uid UID]... [--persist DIR [--[no-]persist-sync]] [--spill DIR] [--max-clients N]
-//              [--max-objects N] [--max-names N] [--spin-us US] [--leases-per-client N] [--subscriber-queue N]
-//              [--write-config FILE]
+//              [--max-objects N] [--max-names N] [--spin-us US] [--[no-]fast-writes] [--slab-bytes N]
+//              [--leases-per-client N] [--subscriber-queue N] [--write-config FILE]
 // runs a store server in the foreground until SIGTERM or SIGINT, or writes
 // the server options it would run with to a YAML file.
 
@@ -112,7 +112,8 @@ void register_store_command(CLI::App& app) {
   store->add_option("--config", options->config,
                     "YAML file of the server options (keys capacity, socket_path, socket_mode, allowed_uids, "
                     "prefault, huge_pages, max_objects, max_names, persist_dir, persist_sync, spill_dir, spin_us, "
-                    "max_clients, leases_per_client, subscriber_queue); the options below override it");
+                    "fast_writes, slab_bytes, max_clients, leases_per_client, subscriber_queue); the options below "
+                    "override it");
   store->add_option("-m,--memory", options->size, "Capacity for object data: bytes or 500M, 2G, ...");
   store->add_option("-s,--socket", options->socket, "Unix socket path clients connect to");
   store->add_option("--mode", options->mode, "Permission bits of the socket (default 0600: owner only)");
@@ -133,6 +134,11 @@ void register_store_command(CLI::App& app) {
                      "fsync every persisted change before acknowledging it (survives power loss)");
   overrides.add(*store, "--spin-us", &StoreOptions::spin_us,
                 "Microseconds to poll before sleeping after a request (default 100; 0: never poll)");
+  overrides.add_flag(*store, "--fast-writes,!--no-fast-writes", &StoreOptions::fast_writes,
+                     "Let clients create and set without a round trip, from slabs the server lends them (default on; "
+                     "off with --persist or --spill)");
+  overrides.add(*store, "--slab-bytes", &StoreOptions::slab_bytes,
+                "Bytes of one client's slab for fast writes (default: min(1 MiB, capacity / (4 * max-clients)))");
   store->add_option("--spill", options->spill_dir,
                     "Move evicted objects to an LMDB directory instead of dropping them (emptied at start)");
   overrides.add(*store, "--leases-per-client", &StoreOptions::leases_per_client,

@@ -402,6 +402,7 @@ std::uint64_t StoreClient::snapshot(const std::string& dir) {
 }
 
 StoreStats StoreClient::stats() const noexcept {
+  connection_->await_published();
   return detail::read_stats(connection_->view().header());
 }
 

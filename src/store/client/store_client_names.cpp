@@ -31,6 +31,9 @@ TimeoutError name_timeout(const std::string& ns, const std::string& name, std::c
                       std::to_string(timeout.count()) + " ms; bind it with put_name (shmkit store set)");
 }
 
+// Reads of a name through its cell before asking the server (see find_name).
+constexpr int kCellAttempts = 64;
+
 // Closes a side connection however the wait ends.
 struct FdGuard {
   explicit FdGuard(int owned) noexcept : fd(owned) {}
@@ -49,14 +52,21 @@ void StoreClient::put_name(const std::string& ns, const std::string& name, const
 
 std::optional<ObjectId> StoreClient::find_name(const std::string& ns, const std::string& name) {
   validate_pair(ns, name);
-  ObjectId id;
-  switch (connection_->names().lookup(ns, name, id)) {
-    case detail::NameLookup::found:
-      return id;
-    case detail::NameLookup::absent:
+  // A miss after a found cell means a rebind freed the value just read:
+  // the cell holds the newer one. Only a damaged cell keeps missing; the
+  // server's own table then answers.
+  for (int attempt = 0; attempt < kCellAttempts; ++attempt) {
+    std::uint64_t target = 0;
+    const detail::NameLookup lookup = connection_->name_target(ns, name, target);
+    if (lookup == detail::NameLookup::absent) {
       return std::nullopt;
-    case detail::NameLookup::unindexed:
+    }
+    if (lookup == detail::NameLookup::unindexed) {
       break;
+    }
+    if (const std::optional<ObjectId> id = connection_->id_of_target(target)) {
+      return id;
+    }
   }
   try {
     return detail::decode_id_reply(connection_->request(detail::encode_get_name(ns, name, false)), "get_name");
@@ -105,6 +115,18 @@ ObjectId StoreClient::get_name(const std::string& ns, const std::string& name, s
 }
 
 ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& name, std::chrono::milliseconds timeout) {
+  validate_pair(ns, name);
+  // The common case, a bound name: its cell, then a lease on the object.
+  for (int attempt = 0; attempt < kCellAttempts; ++attempt) {
+    std::uint64_t target = 0;
+    if (connection_->name_target(ns, name, target) != detail::NameLookup::found) {
+      break;
+    }
+    ObjectBuffer buffer;
+    if (connection_->try_get_target(connection_, target, buffer)) {
+      return buffer;
+    }
+  }
   const Clock::time_point deadline = timeout.count() < 0 ? Clock::time_point::max() : Clock::now() + timeout;
   // Only a damaged object index (a client writing over it) makes a miss
   // below repeat without end.
@@ -134,6 +156,9 @@ ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& na
 void StoreClient::put_named(const std::string& ns, const std::string& name, const ObjectId& id,
                             std::span<const std::byte> data, std::span<const std::byte> metadata) {
   validate_pair(ns, name);
+  if (connection_->put_named_fast(ns, name, id, data, metadata)) {
+    return;
+  }
   if (data.size() + metadata.size() <= detail::kInlineValueBytes) {
     connection_->request(detail::encode_put_value({ns, name, id, data, metadata}));
     return;
@@ -150,19 +175,35 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
 void StoreClient::put_named(std::span<const NamedObject> objects) {
   std::vector<detail::Frame> inline_frames;
   std::vector<const NamedObject*> large;
+  std::exception_ptr first;
   for (const NamedObject& object : objects) {
     validate_pair(object.ns, object.name);
+    bool done = false;
+    try {
+      done = connection_->put_named_fast(object.ns, object.name, object.id, object.data, object.metadata);
+    } catch (...) {
+      done = true;
+      if (!first) {
+        first = std::current_exception();
+      }
+    }
+    if (done) {
+      continue;
+    }
     if (object.data.size() + object.metadata.size() <= detail::kInlineValueBytes) {
       inline_frames.push_back(detail::encode_put_value(object));
     } else {
       large.push_back(&object);
     }
   }
-  std::exception_ptr first;
   try {
-    connection_->request_batch(inline_frames);
+    if (!inline_frames.empty()) {
+      connection_->request_batch(inline_frames);
+    }
   } catch (...) {
-    first = std::current_exception();
+    if (!first) {
+      first = std::current_exception();
+    }
   }
   for (const NamedObject* object : large) {
     try {

@@ -48,7 +48,12 @@ std::uint64_t settle(const ObjectEntry& entry, std::uint64_t ctl) noexcept {
 
 StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, NameIndexMapping names,
                                  std::uint32_t client_slot) noexcept
-    : path_(std::move(path)), fd_(fd), arena_(std::move(arena)), names_(std::move(names)), client_slot_(client_slot) {}
+    : path_(std::move(path)),
+      fd_(fd),
+      arena_(std::move(arena)),
+      names_(std::move(names)),
+      client_slot_(client_slot),
+      pid_(::getpid()) {}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);
@@ -179,13 +184,31 @@ bool StoreConnection::try_get(const std::shared_ptr<StoreConnection>& self, cons
   if (found.index == v.slots()) {
     return false;
   }
-  ObjectEntry& entry = v.entry(found.index);
-  const std::uint64_t ctl = settle(entry, found.ctl);
+  const std::uint64_t ctl = settle(v.entry(found.index), found.ctl);
   if (ctl_state(ctl) != kEntrySealed) {
     return false;
   }
-  const std::uint32_t generation = ctl_generation(ctl);
-  const auto index = static_cast<std::uint32_t>(found.index);
+  return lease_sealed(self, static_cast<std::uint32_t>(found.index), ctl_generation(ctl), &id, out);
+}
+
+bool StoreConnection::try_get_target(const std::shared_ptr<StoreConnection>& self, std::uint64_t target,
+                                     ObjectBuffer& out) {
+  const ArenaView& v = arena_.view();
+  const std::uint32_t index = target_index(target);
+  if (index >= v.slots()) {
+    return false;
+  }
+  const std::uint64_t ctl = settle(v.entry(index), v.entry(index).ctl.load(std::memory_order_seq_cst));
+  if (ctl != make_ctl(target_generation(target), kEntrySealed)) {
+    return false;
+  }
+  return lease_sealed(self, index, target_generation(target), nullptr, out);
+}
+
+bool StoreConnection::lease_sealed(const std::shared_ptr<StoreConnection>& self, std::uint32_t index,
+                                   std::uint32_t generation, const ObjectId* id, ObjectBuffer& out) {
+  const ArenaView& v = arena_.view();
+  ObjectEntry& entry = v.entry(index);
   const std::uint64_t key = lease_key(generation, index);
 
   const std::lock_guard lock(mutex_);
@@ -227,7 +250,14 @@ bool StoreConnection::try_get(const std::shared_ptr<StoreConnection>& self, cons
   entry.lru.store(v.header().lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   out.release();
   out.connection_ = self;
-  out.id_ = id;
+  if (id != nullptr) {
+    out.id_ = *id;
+  } else {
+    for (std::size_t w = 0; w < 5; ++w) {
+      const std::uint32_t word = entry.id_words[w].load(std::memory_order_relaxed);
+      std::memcpy(out.id_.bytes.data() + 4 * w, &word, 4);
+    }
+  }
   out.lease_ = lease;
   const std::byte* base = v.data_ro() + entry.data_offset;
   out.data_ = {base, entry.data_size};
@@ -279,14 +309,20 @@ void StoreConnection::release(std::uint32_t lease) noexcept {
 
 WritableBuffer StoreConnection::create(const ObjectId& id, std::size_t data_size, std::span<const std::byte> metadata) {
   const ObjectSizes sizes{id, data_size, metadata.size()};
-  const Frame frame = encode_create({&sizes, 1});
   const std::lock_guard lock(mutex_);
-  const CreatedObject created = receive_created_locked(frame, {&sizes, 1}).front();
-  std::byte* base = arena_.view().data_rw() + created.offset;
+  std::uint64_t offset = 0;
+  if (const std::optional<FastCreated> fast = fast_create_locked(id, data_size, metadata.size(), kPublishAdopt)) {
+    offset = fast->offset;
+    created_[id] = fast->pending;
+  } else {
+    const CreatedObject created = receive_created_locked(encode_create({&sizes, 1}), {&sizes, 1}).front();
+    offset = created.offset;
+    created_[id] = Pending{created.index, created.generation};
+  }
+  std::byte* base = arena_.view().data_rw() + offset;
   if (!metadata.empty()) {
     std::memcpy(base + data_size, metadata.data(), metadata.size());
   }
-  created_[id] = Pending{created.index, created.generation};
   return WritableBuffer{id, {base, data_size}, {base + data_size, metadata.size()}};
 }
 
@@ -311,24 +347,49 @@ std::vector<CreatedObject> StoreConnection::receive_created_locked(const Frame& 
 }
 
 void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
-  std::vector<ObjectSizes> sizes;
-  sizes.reserve(objects.size());
-  for (const ObjectToPut& object : objects) {
-    sizes.push_back({object.id, object.data.size(), object.metadata.size()});
-  }
-  const Frame frame = encode_create(sizes);
   const std::lock_guard lock(mutex_);
-  const std::vector<CreatedObject> created = receive_created_locked(frame, sizes);
-  for (std::size_t i = 0; i < objects.size(); ++i) {
-    const ObjectToPut& object = objects[i];
-    std::byte* base = arena_.view().data_rw() + created[i].offset;
+  const auto fill = [this](const ObjectToPut& object, std::uint64_t offset) {
+    std::byte* base = arena_.view().data_rw() + offset;
     if (!object.data.empty()) {
       std::memcpy(base, object.data.data(), object.data.size());
     }
     if (!object.metadata.empty()) {
       std::memcpy(base + object.data.size(), object.metadata.data(), object.metadata.size());
     }
-    created_[object.id] = Pending{created[i].index, created[i].generation};
+  };
+  // What fits this client's slab is created here; the rest in one round trip.
+  std::vector<const ObjectToPut*> remote;
+  std::vector<ObjectSizes> sizes;
+  std::vector<ObjectId> made_here;
+  try {
+    for (const ObjectToPut& object : objects) {
+      if (const auto fast = fast_create_locked(object.id, object.data.size(), object.metadata.size(), kPublishAdopt)) {
+        fill(object, fast->offset);
+        created_[object.id] = fast->pending;
+        made_here.push_back(object.id);
+      } else {
+        remote.push_back(&object);
+        sizes.push_back({object.id, object.data.size(), object.metadata.size()});
+      }
+    }
+    if (!remote.empty()) {
+      const std::vector<CreatedObject> created = receive_created_locked(encode_create(sizes), sizes);
+      for (std::size_t i = 0; i < remote.size(); ++i) {
+        fill(*remote[i], created[i].offset);
+        created_[remote[i]->id] = Pending{created[i].index, created[i].generation};
+      }
+    }
+  } catch (...) {
+    // All or nothing, as when the server creates the whole batch.
+    for (const ObjectId& id : made_here) {
+      created_.erase(id);
+      try {
+        request_locked(encode_id_request(Request::abort, id));
+      } catch (...) {
+        // Lost connection: the server aborts it with the rest of ours.
+      }
+    }
+    throw;
   }
   for (const ObjectToPut& object : objects) {
     seal_locked(object.id);

@@ -3,11 +3,15 @@
 // lease table bookkeeping. Shared by the StoreClient and every buffer it
 // handed out, so buffers outlive the client safely.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -46,6 +50,28 @@ class StoreConnection {
   // Looks up and references a sealed object; false if it is not sealed.
   // `self` is this connection's owner, stored in the buffer.
   bool try_get(const std::shared_ptr<StoreConnection>& self, const ObjectId& id, ObjectBuffer& out);
+  // References the object a name cell reads (cell_target); false when it
+  // is no longer sealed (a rebind freed it since the cell was read).
+  bool try_get_target(const std::shared_ptr<StoreConnection>& self, std::uint64_t target, ObjectBuffer& out);
+  // The object a name is bound to, read from the shared index and the
+  // name's cell without a round trip (`target` is set when found).
+  [[nodiscard]] NameLookup name_target(std::string_view ns, std::string_view name,
+                                       std::uint64_t& target) const noexcept;
+  // The id of the sealed object a cell reads, or nullopt if it is gone.
+  [[nodiscard]] std::optional<ObjectId> id_of_target(std::uint64_t target) const noexcept;
+
+  // Waits (up to a second) until the server has handled what this client
+  // published, so the store's counters include its own writes.
+  void await_published() const noexcept;
+
+  // Client-side writes (docs/STORE_FAST_WRITES.md): creates the object in
+  // this client's slab, seals it and swaps the name's cell, with no round
+  // trip. False when this value must go through the server: fast writes
+  // off, a name bound for the first time or too long for the index, no
+  // room in the slab, a full publish ring or a crowded index.
+  // @throws ExistsError (id taken), Error (while binding a name dropped meanwhile)
+  bool put_named_fast(std::string_view ns, std::string_view name, const ObjectId& id, std::span<const std::byte> data,
+                      std::span<const std::byte> metadata);
   void release(std::uint32_t lease) noexcept;
 
   WritableBuffer create(const ObjectId& id, std::size_t data_size, std::span<const std::byte> metadata);
@@ -65,6 +91,24 @@ class StoreConnection {
     std::uint32_t index;
     std::uint32_t generation;
   };
+  struct FastCreated {
+    Pending pending;
+    std::uint64_t offset;  // in the data region
+  };
+  // Creates an object in this client's slab and publishes it with `kind`
+  // (kPublishAdopt or kPublishAdoptNamed); nullopt: ask the server.
+  std::optional<FastCreated> fast_create_locked(const ObjectId& id, std::size_t data_size, std::size_t metadata_size,
+                                                std::uint32_t kind);
+  // `bytes` (a multiple of 64) from the slab, asking for a new slab once
+  // when it is used up; nullopt when there is none.
+  std::optional<std::uint64_t> allocate_locked(std::uint64_t bytes);
+  bool refill_locked();
+  [[nodiscard]] std::uint64_t ring_space_locked() const noexcept;
+  void publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell) noexcept;
+  // References entry `index` of `generation` if it is sealed; `id` is read
+  // from the entry when null.
+  bool lease_sealed(const std::shared_ptr<StoreConnection>& self, std::uint32_t index, std::uint32_t generation,
+                    const ObjectId* id, ObjectBuffer& out);
   std::vector<std::byte> request_locked(const Frame& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
@@ -88,6 +132,7 @@ class StoreConnection {
   ArenaMapping arena_;
   NameIndexMapping names_;
   std::uint32_t client_slot_;
+  pid_t pid_;         // recorded in the objects it creates itself
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
   bool broken_ = false;
   std::chrono::steady_clock::time_point last_reply_{};  // when the last reply frame was complete
@@ -96,6 +141,9 @@ class StoreConnection {
   std::unordered_map<std::uint64_t, std::uint32_t> lease_of_;  // lease key -> record
   std::vector<std::uint32_t> free_leases_;
   std::unordered_map<ObjectId, Pending, ObjectIdHash> created_;
+  // After the server had no slab to lend, this many creates go straight
+  // to it before asking again.
+  std::uint32_t refill_skip_ = 0;
 };
 
 }  // namespace shmkit::detail

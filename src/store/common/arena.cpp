@@ -48,6 +48,19 @@ std::uint64_t meminfo_field(const std::string& name, std::uint64_t unit) noexcep
   return 0;
 }
 
+// Persistence acknowledges a set only after its commit and spill checks
+// every new id against the disk, so both keep every write a round trip.
+std::uint64_t slab_bytes_for(const StoreOptions& options, std::uint64_t capacity) {
+  if (!options.fast_writes || !options.persist_dir.empty() || !options.spill_dir.empty()) {
+    return 0;
+  }
+  constexpr std::uint64_t kMaxSlab = std::uint64_t{1} << 30;  // granule counts must fit in 32 bits
+  const std::uint64_t automatic = std::min<std::uint64_t>(std::uint64_t{1} << 20, capacity / (4 * options.max_clients));
+  const std::uint64_t bytes = std::min(options.slab_bytes != 0 ? options.slab_bytes : automatic, kMaxSlab);
+  const std::uint64_t rounded = bytes & ~std::uint64_t{kStoreAlignment - 1};
+  return rounded < kMinSlabBytes ? 0 : rounded;
+}
+
 ArenaGeometry geometry_for(const StoreOptions& options, std::uint64_t page) {
   if (options.capacity < kStoreAlignment) {
     throw Error("store capacity " + std::to_string(options.capacity) + " B is too small; give at least 64 B");
@@ -71,9 +84,20 @@ ArenaGeometry geometry_for(const StoreOptions& options, std::uint64_t page) {
   g.leases_per_client = options.leases_per_client;
   g.index_offset = round_up(sizeof(ArenaHeader), 64);
   g.clients_offset = round_up(g.index_offset + slots * sizeof(ObjectEntry), 64);
-  g.client_stride = sizeof(ClientSlot) + options.leases_per_client * sizeof(LeaseRecord);
-  g.data_offset = round_up(g.clients_offset + g.max_clients * g.client_stride, page);
+  g.ring_records = kPublishRingRecords;
+  g.client_stride =
+      sizeof(ClientSlot) + g.ring_records * sizeof(PublishRecord) + options.leases_per_client * sizeof(LeaseRecord);
+  // The automatic bound is one name per index slot; the explicit one stops
+  // where the name index would pass 4 GiB.
+  constexpr std::uint64_t kNameLimit = std::uint64_t{1} << 24;
+  g.cells = options.max_names != 0 ? options.max_names : slots;
+  if (g.cells > kNameLimit) {
+    throw Error("store max_names " + std::to_string(g.cells) + " exceeds the limit of " + std::to_string(kNameLimit));
+  }
+  g.cells_offset = round_up(g.clients_offset + g.max_clients * g.client_stride, 64);
+  g.data_offset = round_up(g.cells_offset + g.cells * sizeof(std::uint64_t), page);
   g.capacity = round_up(options.capacity, kStoreAlignment);
+  g.slab_bytes = slab_bytes_for(options, g.capacity);
   g.arena_bytes = g.data_offset + round_up(g.capacity, page);
   return g;
 }
@@ -157,6 +181,10 @@ ArenaMapping ArenaMapping::create(const StoreOptions& options) {
   h.prefault = options.prefault ? 1 : 0;
   h.spill = options.spill_dir.empty() ? 0 : 1;
   h.spin_us = options.spin_us;
+  h.slab_bytes = g.slab_bytes;
+  h.ring_records = g.ring_records;
+  h.cells_offset = g.cells_offset;
+  h.cells = g.cells;
   h.magic.store(kStoreMagic, std::memory_order_release);
   return m;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The shared part of a store: one memfd laid out as
-//   [ArenaHeader page][ObjectEntry index][client lease tables][data]
+//   [ArenaHeader page][ObjectEntry index][client slots][name cells][data]
+// where each client slot is [ClientSlot][publish ring][lease table]
 // (names are in a second, read-only memfd: see name_index.hpp).
 // Clients map the first three read-write and the data twice: read-write to
 // fill objects they created, read-only for everything they get. Only
@@ -14,6 +15,11 @@
 // out of `sealed` (seq_cst), then scans the lease tables (seq_cst). One of
 // the two always sees the other, so an object is never freed under a
 // reader, and a dead client's references vanish with its lease table.
+//
+// Client-side writes (docs/STORE_FAST_WRITES.md): a client allocates from a
+// slab the server lent it, claims an index slot with a CAS, seals, rebinds
+// a name by swapping its cell, and tells the server in its publish ring,
+// which the server drains without the client waiting for it.
 
 #include <algorithm>
 #include <atomic>
@@ -27,8 +33,11 @@
 namespace shmkit::detail {
 
 inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "SKSTORE1"
-inline constexpr std::uint32_t kStoreLayoutVersion = 2;
+inline constexpr std::uint32_t kStoreLayoutVersion = 3;
 inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
+inline constexpr std::uint64_t kPublishRingRecords = 1024;
+// A smaller slab would send a client back to the server every few objects.
+inline constexpr std::uint64_t kMinSlabBytes = 4096;
 
 // Entry states (low byte of the control word).
 enum : std::uint32_t {
@@ -61,12 +70,15 @@ struct ArenaHeader {
   std::uint64_t max_clients;
   std::uint64_t leases_per_client;
   std::uint64_t client_stride;
-  std::uint64_t data_offset;  // page aligned
-  std::uint64_t capacity;     // bytes of the data region
-  std::uint64_t spill;        // evicted objects go to disk: a get that misses asks the server
-  std::uint64_t prefault;     // clients map the data populated
-  std::uint64_t spin_us;      // how long clients poll for a reply before sleeping
-  std::uint64_t reserved[2];
+  std::uint64_t data_offset;   // page aligned
+  std::uint64_t capacity;      // bytes of the data region
+  std::uint64_t spill;         // evicted objects go to disk: a get that misses asks the server
+  std::uint64_t prefault;      // clients map the data populated
+  std::uint64_t spin_us;       // how long clients poll for a reply before sleeping
+  std::uint64_t slab_bytes;    // size of a client's slab; 0: every write is a round trip
+  std::uint64_t ring_records;  // publish ring records per client slot
+  std::uint64_t cells_offset;  // name cells, one 64-bit word per name the store can hold
+  std::uint64_t cells;
 
   alignas(64) std::atomic<std::uint64_t> used;  // written by the server only
   std::atomic<std::uint64_t> objects;
@@ -84,6 +96,9 @@ struct ArenaHeader {
   // Objects evicted to the spill environment and not restored yet.
   alignas(64) std::atomic<std::uint64_t> spilled_objects;
   std::atomic<std::uint64_t> spilled_bytes;
+  // Set by the server before it sleeps with no timeout: a client that
+  // publishes while it is set (and clears it) rings the server's socket.
+  alignas(64) std::atomic<std::uint32_t> server_asleep;
 };
 
 struct alignas(64) ObjectEntry {
@@ -97,7 +112,10 @@ struct alignas(64) ObjectEntry {
   std::uint64_t metadata_size;  // metadata follows the data
   std::int64_t created_unix_ns;
   std::atomic<std::uint64_t> lru;  // lru_clock value of the last get/refresh
-  std::uint64_t reserved;
+  // Client slot + 1 of a client that wrote this entry itself (0: the
+  // server did), so the server can find a dead client's entries.
+  std::atomic<std::uint32_t> owner;
+  std::uint32_t reserved;
 };
 
 struct LeaseRecord {
@@ -115,9 +133,56 @@ struct ClientSlot {
   // This client's share of ArenaHeader::waiters, which the server takes
   // back when the client dies in a blocked get.
   std::atomic<std::uint32_t> waiting;
-  std::uint32_t reserved[12];
-  // LeaseRecord leases[leases_per_client] follow.
+  // The slab lent to this client: its start in the data region (written by
+  // the server, only while the client waits for a slab reply or is gone)
+  // and its allocation word, slab_word(cursor, limit) in 64-byte granules
+  // from the start. The client advances the cursor with a CAS; the server
+  // recalls the unused part by lowering the limit to the cursor.
+  std::atomic<std::uint64_t> slab_offset;
+  std::atomic<std::uint64_t> slab_alloc;
+  // The publish ring: records [tail, head) are the server's to read.
+  std::atomic<std::uint64_t> ring_head;  // written by the client
+  std::atomic<std::uint64_t> ring_tail;  // written by the server
+  std::uint64_t reserved[2];
+  // PublishRecord ring[ring_records], then LeaseRecord leases[leases_per_client].
 };
+
+// What a client tells the server it did without asking.
+enum : std::uint32_t {
+  kPublishAdopt = 1,       // index, generation: I wrote this entry (created) from my slab
+  kPublishAdoptNamed = 2,  // same, for a value about to be bound: keep it until the rebind record
+  kPublishRebind = 3,      // cell, index, generation: I swapped this cell to that object
+  kPublishDropNamed = 4,   // index, generation: the named value was bound another way, or not at all
+};
+
+struct PublishRecord {
+  std::atomic<std::uint32_t> kind;
+  std::atomic<std::uint32_t> index;
+  std::atomic<std::uint32_t> generation;
+  std::atomic<std::uint32_t> cell;
+};
+
+[[nodiscard]] constexpr std::uint64_t slab_word(std::uint64_t cursor, std::uint64_t limit) noexcept {
+  return (cursor << 32) | limit;
+}
+[[nodiscard]] constexpr std::uint64_t slab_cursor(std::uint64_t word) noexcept {
+  return word >> 32;
+}
+[[nodiscard]] constexpr std::uint64_t slab_limit(std::uint64_t word) noexcept {
+  return word & 0xffffffffU;
+}
+
+// A name cell holds the object a name is bound to as (index + 1, generation);
+// 0 means unbound.
+[[nodiscard]] constexpr std::uint64_t cell_target(std::uint32_t index, std::uint32_t generation) noexcept {
+  return ((static_cast<std::uint64_t>(index) + 1) << 32) | generation;
+}
+[[nodiscard]] constexpr std::uint32_t target_index(std::uint64_t target) noexcept {
+  return static_cast<std::uint32_t>((target >> 32) - 1);
+}
+[[nodiscard]] constexpr std::uint32_t target_generation(std::uint64_t target) noexcept {
+  return static_cast<std::uint32_t>(target);
+}
 
 [[nodiscard]] constexpr std::uint64_t lease_key(std::uint32_t generation, std::uint32_t index) noexcept {
   return (static_cast<std::uint64_t>(generation) << 32) | (static_cast<std::uint64_t>(index) + 1);
@@ -129,7 +194,8 @@ static_assert(std::is_standard_layout_v<ArenaHeader> && std::is_standard_layout_
                   std::is_standard_layout_v<LeaseRecord> && std::is_standard_layout_v<ClientSlot>,
               "shared structures must have one layout in every process");
 static_assert(sizeof(ObjectEntry) == 128, "index slots are two cache lines");
-static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64, "lease tables are packed");
+static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64 && sizeof(PublishRecord) == 16,
+              "client slots are packed");
 
 // Sizes of every region for one set of options.
 struct ArenaGeometry {
@@ -139,6 +205,10 @@ struct ArenaGeometry {
   std::uint64_t index_offset;
   std::uint64_t clients_offset;
   std::uint64_t client_stride;
+  std::uint64_t ring_records;
+  std::uint64_t cells_offset;
+  std::uint64_t cells;
+  std::uint64_t slab_bytes;
   std::uint64_t data_offset;
   std::uint64_t capacity;
   std::uint64_t arena_bytes;
@@ -159,8 +229,14 @@ class ArenaView {
   [[nodiscard]] ClientSlot& client(std::uint64_t slot) const noexcept {
     return *reinterpret_cast<ClientSlot*>(control_ + header().clients_offset + slot * header().client_stride);
   }
+  [[nodiscard]] PublishRecord* ring(std::uint64_t slot) const noexcept {
+    return reinterpret_cast<PublishRecord*>(&client(slot) + 1);
+  }
   [[nodiscard]] LeaseRecord* leases(std::uint64_t slot) const noexcept {
-    return reinterpret_cast<LeaseRecord*>(&client(slot) + 1);
+    return reinterpret_cast<LeaseRecord*>(ring(slot) + header().ring_records);
+  }
+  [[nodiscard]] std::atomic<std::uint64_t>& cell(std::uint64_t number) const noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(control_ + header().cells_offset)[number];
   }
   [[nodiscard]] std::byte* data_rw() const noexcept { return data_rw_; }
   [[nodiscard]] const std::byte* data_ro() const noexcept { return data_ro_; }
@@ -211,6 +287,58 @@ class ArenaView {
       }
     }
     return {n, 0};
+  }
+
+  // Raises max_probe to `distance` unless it is higher: clients and the
+  // server both insert.
+  void raise_max_probe(std::uint64_t distance) const noexcept {
+    std::atomic<std::uint64_t>& max_probe = header().max_probe;
+    std::uint64_t seen = max_probe.load(std::memory_order_seq_cst);
+    while (seen < distance && !max_probe.compare_exchange_weak(seen, distance, std::memory_order_seq_cst)) {
+    }
+  }
+
+  // Claims a free slot on the probe chain of `id` for a new object with a
+  // CAS from empty or tombstone to `created` (same generation: freeing
+  // bumps it), so the server and clients never take one slot twice. The
+  // caller writes the entry's fields next. index == slots(): chain full.
+  [[nodiscard]] Found claim(const ObjectId& id) const noexcept {
+    const std::uint64_t n = slots();
+    const std::uint64_t home = home_slot(id, n);
+    for (std::uint64_t probe = 0; probe < n; ++probe) {
+      const std::uint64_t index = (home + probe) & (n - 1);
+      ObjectEntry& e = entry(index);
+      std::uint64_t ctl = e.ctl.load(std::memory_order_seq_cst);
+      if (ctl_state(ctl) != kEntryEmpty && ctl_state(ctl) != kEntryTombstone) {
+        continue;
+      }
+      raise_max_probe(probe);  // before anyone can find the entry
+      const std::uint64_t claimed = make_ctl(ctl_generation(ctl), kEntryCreated);
+      if (e.ctl.compare_exchange_strong(ctl, claimed, std::memory_order_seq_cst)) {
+        return {index, claimed};
+      }
+    }
+    return {n, 0};
+  }
+
+  // True when a live entry other than `index` holds `id`. Two creators of
+  // one id that claimed slots at once each write the id, then look: with
+  // seq_cst at least one sees the other, and whoever sees one backs off.
+  [[nodiscard]] bool duplicate_of(const ObjectId& id, std::uint64_t index) const noexcept {
+    const std::uint64_t n = slots();
+    const std::uint64_t home = home_slot(id, n);
+    const std::uint64_t limit = std::min(n, header().max_probe.load(std::memory_order_seq_cst) + 1);
+    for (std::uint64_t probe = 0; probe < limit; ++probe) {
+      const std::uint64_t i = (home + probe) & (n - 1);
+      const std::uint32_t state = ctl_state(entry(i).ctl.load(std::memory_order_seq_cst));
+      if (state == kEntryEmpty) {
+        return false;
+      }
+      if (i != index && state != kEntryTombstone && id_matches(entry(i), id)) {
+        return true;
+      }
+    }
+    return false;
   }
 
  private:

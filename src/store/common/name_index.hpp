@@ -1,7 +1,10 @@
 #pragma once
 // The shared name index: a copy of the server's name table that clients
 // read without a round trip, so a get by name costs a hash probe plus the
-// object lookup instead of a socket exchange.
+// object lookup instead of a socket exchange. An entry gives the name's
+// cell (layout.hpp), a word in the client-writable arena that holds the
+// object the name is bound to: a rebind swaps the cell and leaves the
+// index alone, so clients can rebind without the server.
 //
 // It lives in a memfd of its own. The server maps it writable and then
 // seals it against new writable mappings (F_SEAL_FUTURE_WRITE), so clients
@@ -31,7 +34,7 @@
 
 namespace shmkit::detail {
 
-inline constexpr std::uint64_t kNameIndexMagic = 0x31'58'44'4e'4d'4e'4b'53ULL;  // "SKNMNDX1"
+inline constexpr std::uint64_t kNameIndexMagic = 0x32'58'44'4e'4d'4e'4b'53ULL;  // "SKNMNDX2"
 inline constexpr std::size_t kIndexedKeyBytes = 88;
 
 enum : std::uint32_t { kNameSlotEmpty = 0, kNameSlotUsed = 1, kNameSlotTombstone = 2 };
@@ -50,7 +53,8 @@ struct NameIndexEntry {
   std::atomic<std::uint32_t> seq;    // odd while the server rewrites this entry
   std::atomic<std::uint32_t> shape;  // state | namespace length << 8 | name length << 16
   std::atomic<std::uint64_t> hash;
-  std::atomic<std::uint64_t> id_words[3];    // the 20 id bytes, zero padded
+  std::atomic<std::uint64_t> cell;  // the name's cell number
+  std::uint64_t reserved[2];
   std::atomic<std::uint64_t> key_words[11];  // namespace bytes, then name bytes
 };
 
@@ -92,7 +96,7 @@ inline constexpr std::size_t kNameIndexEntriesOffset = 128;
 
 // What a reader found for one key.
 enum class NameLookup : std::uint8_t {
-  found,     // bound; the id is set
+  found,     // bound; the cell is set
   absent,    // not bound (authoritative: every indexable binding is indexed)
   unindexed  // the key is too long for the index: ask the server
 };
@@ -109,7 +113,7 @@ class NameIndexView {
   }
   [[nodiscard]] bool mapped() const noexcept { return base_ != nullptr; }
 
-  [[nodiscard]] NameLookup lookup(std::string_view ns, std::string_view name, ObjectId& id) const noexcept {
+  [[nodiscard]] NameLookup lookup(std::string_view ns, std::string_view name, std::uint64_t& cell) const noexcept {
     if (!indexable(ns, name)) {
       return NameLookup::unindexed;
     }
@@ -120,7 +124,7 @@ class NameIndexView {
       if ((before & 1) != 0) {
         continue;  // a rebuild takes a few milliseconds at most
       }
-      const NameLookup result = probe(ns, name, hash, id);
+      const NameLookup result = probe(ns, name, hash, cell);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (h.table_seq.load(std::memory_order_relaxed) == before) {
         return result;
@@ -141,12 +145,12 @@ class NameIndexView {
   };
 
   [[nodiscard]] NameLookup probe(std::string_view ns, std::string_view name, std::uint64_t hash,
-                                 ObjectId& id) const noexcept {
+                                 std::uint64_t& cell) const noexcept {
     const NameIndexHeader& h = header();
     const std::uint64_t mask = h.entries - 1;
     const std::uint64_t limit = std::min(h.entries, h.max_probe.load(std::memory_order_acquire) + 1);
     for (std::uint64_t step = 0; step < limit; ++step) {
-      const Read read = read_entry(entry((hash + step) & mask), ns, name, hash, id);
+      const Read read = read_entry(entry((hash + step) & mask), ns, name, hash, cell);
       if (read.state == kStuck) {
         return NameLookup::unindexed;
       }
@@ -161,7 +165,7 @@ class NameIndexView {
   }
 
   [[nodiscard]] static Read read_entry(const NameIndexEntry& e, std::string_view ns, std::string_view name,
-                                       std::uint64_t hash, ObjectId& id) noexcept {
+                                       std::uint64_t hash, std::uint64_t& cell) noexcept {
     for (std::uint64_t spins = 0; spins < kMaxSpins; ++spins) {
       const std::uint32_t before = e.seq.load(std::memory_order_acquire);
       if ((before & 1) != 0) {
@@ -178,11 +182,7 @@ class NameIndexView {
         const auto* key = reinterpret_cast<const char*>(words);
         matches =
             std::memcmp(key, ns.data(), ns.size()) == 0 && std::memcmp(key + ns.size(), name.data(), name.size()) == 0;
-        std::uint64_t id_words[3];
-        for (std::size_t w = 0; w < 3; ++w) {
-          id_words[w] = e.id_words[w].load(std::memory_order_relaxed);
-        }
-        std::memcpy(id.bytes.data(), id_words, ObjectId::kSize);
+        cell = e.cell.load(std::memory_order_relaxed);
       }
       std::atomic_thread_fence(std::memory_order_acquire);
       if (e.seq.load(std::memory_order_relaxed) == before) {

@@ -47,6 +47,10 @@ enum class Request : std::uint8_t {
   // Like subscribe, but for name_changed events only and without a
   // snapshot; seals cost no notice for it.
   subscribe_names = 18,  // - -> -, then event frames only
+  // Client-side writes (fast_writes.hpp): a new slab for this client, and
+  // a ring of the socket when the server sleeps with records waiting.
+  slab = 19,          // - -> u64 bytes lent (0: none; create through the server)
+  drain_notice = 20,  // u32 0, u32 0 (no reply)
 };
 
 // Largest value (data + metadata) sent inline with put_value; larger ones

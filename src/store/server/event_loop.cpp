@@ -98,7 +98,9 @@ void EventLoop::run() noexcept {
     // a rig whose clients call now and then, on a machine with more busy
     // processes than cores, would lose that CPU time for nothing.
     const bool spinning = Clock::now() < spin_until;
-    const int ready = ::poll(fds.data(), fds.size(), spinning ? 0 : -1);
+    const int ready = ::poll(fds.data(), fds.size(), spinning ? 0 : handler_.poll_timeout_ms());
+    handler_.woke();
+    handler_.drain_published();
     if (ready < 0) {
       continue;  // EINTR
     }

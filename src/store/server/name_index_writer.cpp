@@ -45,7 +45,7 @@ std::uint64_t NameIndexWriter::find(std::string_view ns, std::string_view name, 
 }
 
 void NameIndexWriter::write(std::uint64_t index, std::uint32_t shape, std::uint64_t hash, std::string_view ns,
-                            std::string_view name, const ObjectId& id) noexcept {
+                            std::string_view name, std::uint64_t cell) noexcept {
   NameIndexEntry& e = view_.entry(index);
   const std::uint32_t seq = e.seq.load(std::memory_order_relaxed);
   e.seq.store(seq + 1, std::memory_order_relaxed);
@@ -55,13 +55,9 @@ void NameIndexWriter::write(std::uint64_t index, std::uint32_t shape, std::uint6
     std::memcpy(words, ns.data(), ns.size());
     std::memcpy(reinterpret_cast<char*>(words) + ns.size(), name.data(), name.size());
   }
-  std::uint64_t id_words[3] = {};
-  std::memcpy(id_words, id.bytes.data(), ObjectId::kSize);
   e.shape.store(shape, std::memory_order_relaxed);
   e.hash.store(hash, std::memory_order_relaxed);
-  for (std::size_t w = 0; w < 3; ++w) {
-    e.id_words[w].store(id_words[w], std::memory_order_relaxed);
-  }
+  e.cell.store(cell, std::memory_order_relaxed);
   for (std::size_t w = 0; w < 11; ++w) {
     e.key_words[w].store(words[w], std::memory_order_relaxed);
   }
@@ -69,7 +65,7 @@ void NameIndexWriter::write(std::uint64_t index, std::uint32_t shape, std::uint6
 }
 
 void NameIndexWriter::insert(std::string_view ns, std::string_view name, std::uint64_t hash,
-                             const ObjectId& id) noexcept {
+                             std::uint64_t cell) noexcept {
   NameIndexHeader& h = view_.header();
   const std::uint64_t mask = h.entries - 1;
   for (std::uint64_t step = 0; step < h.entries; ++step) {
@@ -83,22 +79,22 @@ void NameIndexWriter::insert(std::string_view ns, std::string_view name, std::ui
       if (step > h.max_probe.load(std::memory_order_relaxed)) {
         h.max_probe.store(step, std::memory_order_release);
       }
-      write(index, name_shape(kNameSlotUsed, ns.size(), name.size()), hash, ns, name, id);
+      write(index, name_shape(kNameSlotUsed, ns.size(), name.size()), hash, ns, name, cell);
       return;
     }
   }
 }
 
-void NameIndexWriter::bind(std::string_view ns, std::string_view name, const ObjectId& id) noexcept {
+void NameIndexWriter::bind(std::string_view ns, std::string_view name, std::uint64_t cell) noexcept {
   if (!indexable(ns, name)) {
     return;
   }
   const std::uint64_t hash = name_hash(ns, name);
   const std::uint64_t index = find(ns, name, hash);
   if (index != view_.header().entries) {
-    write(index, name_shape(kNameSlotUsed, ns.size(), name.size()), hash, ns, name, id);
+    write(index, name_shape(kNameSlotUsed, ns.size(), name.size()), hash, ns, name, cell);
   } else {
-    insert(ns, name, hash, id);
+    insert(ns, name, hash, cell);
   }
 }
 
@@ -111,11 +107,13 @@ void NameIndexWriter::unbind(std::string_view ns, std::string_view name) noexcep
   if (index == view_.header().entries) {
     return;
   }
-  write(index, kNameSlotTombstone, 0, {}, {}, ObjectId{});
+  write(index, kNameSlotTombstone, 0, {}, {}, 0);
   ++tombstones_;
 }
 
-void NameIndexWriter::compact_if_needed(const NameTable& names) noexcept {
+void NameIndexWriter::compact_if_needed(
+    const NameTable& names,
+    const std::function<std::uint64_t(const std::string&, const std::string&)>& cell_of) noexcept {
   NameIndexHeader& h = view_.header();
   if (tombstones_ * 4 < h.entries) {
     return;
@@ -127,14 +125,14 @@ void NameIndexWriter::compact_if_needed(const NameTable& names) noexcept {
   std::atomic_thread_fence(std::memory_order_release);
   for (std::uint64_t i = 0; i < h.entries; ++i) {
     if (state_of(view_.entry(i)) != kNameSlotEmpty) {
-      write(i, kNameSlotEmpty, 0, {}, {}, ObjectId{});
+      write(i, kNameSlotEmpty, 0, {}, {}, 0);
     }
   }
   tombstones_ = 0;
   h.max_probe.store(0, std::memory_order_relaxed);
-  names.for_each([this](const std::string& ns, const std::string& name, const ObjectId& id) {
+  names.for_each([&](const std::string& ns, const std::string& name, const ObjectId&) {
     if (indexable(ns, name)) {
-      insert(ns, name, name_hash(ns, name), id);
+      insert(ns, name, name_hash(ns, name), cell_of(ns, name));
     }
   });
   h.table_seq.store(seq + 2, std::memory_order_release);

@@ -48,7 +48,7 @@ Status RequestHandler::bind_name(const std::string& ns, const std::string& name,
   // Pin first, unpin the old object after: rebinding a name to the object
   // it already has never drops that object.
   const std::optional<ObjectId> old = names_.bind(ns, name, id);
-  name_index_.bind(ns, name, id);
+  publish_binding(ns, name, id);
   if (old) {
     table_.unpin(*old);
   }
@@ -65,8 +65,8 @@ bool RequestHandler::unbind_name(const std::string& ns, const std::string& name)
     persistence_->erase(ns, name);
   }
   const std::optional<ObjectId> old = names_.unbind(ns, name);
-  name_index_.unbind(ns, name);
-  name_index_.compact_if_needed(names_);
+  withdraw_binding(ns, name);
+  compact_name_index();
   table_.unpin(*old);
   announce_name(ns, name, ObjectId{}, 0, 0);
   return true;
@@ -79,11 +79,11 @@ std::uint64_t RequestHandler::remove_namespace(const std::string& ns) {
   const auto removed = names_.remove_namespace(ns);
   // An object also named in another namespace keeps that pin.
   for (const auto& [name, id] : removed) {
-    name_index_.unbind(ns, name);
+    withdraw_binding(ns, name);
     table_.unpin(id);
     announce_name(ns, name, ObjectId{}, 0, 0);
   }
-  name_index_.compact_if_needed(names_);
+  compact_name_index();
   return removed.size();
 }
 
@@ -188,6 +188,82 @@ bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
   }
   reply_status(c, s, error);
   return true;
+}
+
+void RequestHandler::publish_binding(const std::string& ns, const std::string& name, const ObjectId& id) {
+  const auto where = table_.where(id);
+  if (!where) {
+    return;  // cannot happen: the caller pinned it
+  }
+  const std::uint64_t target = cell_target(where->first, where->second);
+  NameKey key{ns, name};
+  if (const std::optional<std::uint32_t> cell = cells_.cell_of(key)) {
+    cells_.publish(*cell, target);
+    return;
+  }
+  // The cell reads the object before the index shows the name. There is a
+  // cell for every name the store may hold (ArenaHeader::cells).
+  if (indexable(ns, name)) {
+    if (const std::optional<std::uint32_t> cell = cells_.assign(key, target)) {
+      name_index_.bind(ns, name, *cell);
+    }
+  }
+}
+
+void RequestHandler::withdraw_binding(const std::string& ns, const std::string& name) {
+  name_index_.unbind(ns, name);
+  cells_.release(NameKey{ns, name});
+}
+
+void RequestHandler::compact_name_index() {
+  name_index_.compact_if_needed(names_, [this](const std::string& ns, const std::string& name) -> std::uint64_t {
+    return cells_.cell_of(NameKey{ns, name}).value_or(0);
+  });
+}
+
+void RequestHandler::reconcile_cell(std::uint32_t cell) {
+  if (!cells_.in_use(cell)) {
+    return;  // dropped since: the value's hold goes with the record
+  }
+  std::atomic<std::uint64_t>& word = arena_.view().cell(cell);
+  std::uint64_t current = word.load(std::memory_order_seq_cst);
+  const std::uint64_t accepted = cells_.accepted(cell);
+  if (current == accepted) {
+    return;
+  }
+  const std::optional<ObjectId> id =
+      current == 0 ? std::nullopt : table_.id_at(target_index(current), target_generation(current), true);
+  if (!id) {
+    if (current != 0 && fast_.awaited(current)) {
+      return;  // a live client's value not adopted yet: its own record settles it
+    }
+    // Nothing the store holds: the name keeps the value the server knows.
+    word.compare_exchange_strong(current, accepted, std::memory_order_seq_cst);
+    loop_.log("store: the cell of name '" + cells_.key(cell).second + "' held no object; restored its value");
+    return;
+  }
+  const NameKey key = cells_.key(cell);
+  std::string error;
+  if (table_.pin(*id, error) != Status::ok) {
+    return;
+  }
+  const std::optional<ObjectId> old = names_.bind(key.first, key.second, *id);
+  cells_.accept(cell, current);
+  if (old) {
+    table_.unpin(*old);
+  }
+  wake_name_waiters(key, *id);
+  if (const std::optional<ObjectRecord> record = table_.sealed_record(*id)) {
+    announce_name(key.first, key.second, *id, record->data.size(), record->metadata.size());
+  }
+}
+
+void RequestHandler::reconcile_all_cells() {
+  std::vector<std::uint32_t> in_use;
+  cells_.for_each([&](std::uint32_t cell) { in_use.push_back(cell); });
+  for (const std::uint32_t cell : in_use) {
+    reconcile_cell(cell);
+  }
 }
 
 void RequestHandler::announce_name(const std::string& ns, const std::string& name, const ObjectId& id,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "core/detail/futex.hpp"
@@ -86,19 +87,6 @@ bool ObjectTable::referenced(std::uint32_t index) const noexcept {
   return false;
 }
 
-std::uint32_t ObjectTable::insert_slot(const ObjectId& id) const noexcept {
-  const std::uint64_t n = view_.slots();
-  const std::uint64_t home = ArenaView::home_slot(id, n);
-  for (std::uint64_t probe = 0; probe < n; ++probe) {
-    const auto index = static_cast<std::uint32_t>((home + probe) & (n - 1));
-    const std::uint32_t s = state(index);
-    if (s == kEntryEmpty || s == kEntryTombstone) {
-      return index;
-    }
-  }
-  return static_cast<std::uint32_t>(n);
-}
-
 void ObjectTable::wake_getters() noexcept {
   auto& h = view_.header();
   h.seal_seq.fetch_add(1, std::memory_order_seq_cst);
@@ -138,31 +126,48 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
       offset = free_list_.allocate(need);
     }
   }
+  if (!offset && reclaim_ && reclaim_() != 0) {
+    offset = free_list_.allocate(need);
+  }
   if (!offset) {
     error = "the store has no room for object " + id.hex() + " (" + std::to_string(need) + " B; " +
             std::to_string(view_.header().used.load()) + " of " + std::to_string(capacity) +
             " B in use by objects that are referenced or unsealed); release or remove some";
     return Status::full;
   }
-  const std::uint32_t index = insert_slot(id);
-  auto& h = view_.header();
-  const std::uint64_t distance = (index - ArenaView::home_slot(id, view_.slots())) & (view_.slots() - 1);
-  if (distance > h.max_probe.load(std::memory_order_relaxed)) {
-    h.max_probe.store(distance, std::memory_order_release);  // before the entry is published below
+  // Clients claim slots too (client-side writes), so the slot is taken
+  // with a CAS, and an id a client is creating at this moment is caught
+  // by the duplicate check after the id is written.
+  const ArenaView::Found claimed = view_.claim(id);
+  if (claimed.index == view_.slots()) {
+    free_list_.free(*offset, need);
+    error = "the store index has no free slot for object " + id.hex() + "; start the store with a larger --max-objects";
+    return Status::failed;
   }
+  const auto index = static_cast<std::uint32_t>(claimed.index);
+  auto& h = view_.header();
   Slot& slot = slots_[index];
-  slot = Slot{
-      id,    *offset, free_list_.rounded(need == 0 ? 1 : need), data_size, metadata_size, slot.generation, owner, true,
-      false, 0};
+  slot = Slot{id,        *offset,       free_list_.rounded(need == 0 ? 1 : need),
+              data_size, metadata_size, ctl_generation(claimed.ctl),
+              owner,     true,          false,
+              0};
   ObjectEntry& e = view_.entry(index);
   ArenaView::write_id(e, id);
+  e.owner.store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (view_.duplicate_of(id, index)) {
+    slot.live = false;
+    discard(index, claimed.ctl);
+    free_list_.free(*offset, need);
+    error = "object " + id.hex() + " already exists; ids are write-once, remove it first or use another id";
+    return Status::exists;
+  }
   e.creator_pid = creator;
   e.data_offset = slot.offset;
   e.data_size = data_size;
   e.metadata_size = metadata_size;
   e.created_unix_ns = now_unix_ns();
   e.lru.store(h.lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
-  e.ctl.store(make_ctl(slot.generation, kEntryCreated), std::memory_order_release);
   by_id_.emplace(id, index);
   ++live_;
   h.used.fetch_add(slot.allocated, std::memory_order_relaxed);
@@ -193,10 +198,89 @@ void ObjectTable::free_slot(std::uint32_t index) {
   if (state(static_cast<std::uint32_t>((index + 1) & (n - 1))) != kEntryEmpty) {
     return;
   }
+  // A CAS, because a client may claim the tombstone meanwhile.
   std::uint64_t i = index;
-  for (std::uint64_t steps = 0; steps < n && state(static_cast<std::uint32_t>(i)) == kEntryTombstone; ++steps) {
-    view_.entry(i).ctl.store(make_ctl(slots_[i].generation, kEntryEmpty), std::memory_order_seq_cst);
+  for (std::uint64_t steps = 0; steps < n; ++steps) {
+    std::uint64_t ctl = view_.entry(i).ctl.load(std::memory_order_seq_cst);
+    if (ctl_state(ctl) != kEntryTombstone ||
+        !view_.entry(i).ctl.compare_exchange_strong(ctl, make_ctl(ctl_generation(ctl), kEntryEmpty),
+                                                    std::memory_order_seq_cst)) {
+      break;
+    }
     i = (i + n - 1) & (n - 1);
+  }
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> ObjectTable::adopt(std::uint32_t index, std::uint32_t generation,
+                                                                          std::uint64_t owner, std::uint64_t lo,
+                                                                          std::uint64_t hi) {
+  if (index >= slots_.size() || slots_[index].live) {
+    return std::nullopt;
+  }
+  ObjectEntry& e = view_.entry(index);
+  const std::uint64_t ctl = e.ctl.load(std::memory_order_seq_cst);
+  if (ctl_generation(ctl) != generation || (ctl_state(ctl) != kEntryCreated && ctl_state(ctl) != kEntrySealed)) {
+    return std::nullopt;
+  }
+  // Read once: the client may still scribble on the entry, and only these
+  // values are checked and kept.
+  const std::uint64_t offset = e.data_offset;
+  const std::uint64_t data_size = e.data_size;
+  const std::uint64_t metadata_size = e.metadata_size;
+  ObjectId id;
+  for (std::size_t w = 0; w < 5; ++w) {
+    const std::uint32_t word = e.id_words[w].load(std::memory_order_relaxed);
+    std::memcpy(id.bytes.data() + 4 * w, &word, 4);
+  }
+  const std::uint64_t capacity = view_.header().capacity;
+  if (data_size > capacity || metadata_size > capacity - data_size) {
+    return std::nullopt;
+  }
+  const std::uint64_t need = data_size + metadata_size;
+  const std::uint64_t allocated = free_list_.rounded(need == 0 ? 1 : need);
+  if (offset % kStoreAlignment != 0 || offset < lo || offset > hi || allocated > hi - offset || by_id_.contains(id)) {
+    return std::nullopt;
+  }
+  slots_[index] = Slot{id, offset, allocated, data_size, metadata_size, generation, owner, true, false, 0};
+  by_id_.emplace(id, index);
+  ++live_;
+  view_.header().used.fetch_add(allocated, std::memory_order_relaxed);
+  view_.header().objects.fetch_add(1, std::memory_order_relaxed);
+  return std::pair{offset, offset + allocated};
+}
+
+void ObjectTable::discard(std::uint32_t index, std::uint64_t ctl) noexcept {
+  // The generation bump keeps a lease on the discarded entry from matching
+  // whatever takes the slot next.
+  std::uint64_t expected = ctl;
+  view_.entry(index).ctl.compare_exchange_strong(expected, make_ctl(ctl_generation(ctl) + 1, kEntryTombstone),
+                                                 std::memory_order_seq_cst);
+  wake_getters();
+}
+
+std::optional<ObjectId> ObjectTable::id_at(std::uint32_t index, std::uint32_t generation, bool sealed) const noexcept {
+  if (index >= slots_.size() || !slots_[index].live || slots_[index].generation != generation ||
+      (sealed && state(index) != kEntrySealed)) {
+    return std::nullopt;
+  }
+  return slots_[index].id;
+}
+
+std::optional<std::pair<std::uint32_t, std::uint32_t>> ObjectTable::where(const ObjectId& id) const noexcept {
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return std::nullopt;
+  }
+  return std::pair{it->second, slots_[it->second].generation};
+}
+
+std::optional<std::uint64_t> ObjectTable::lend(std::uint64_t bytes) {
+  return free_list_.allocate(bytes);
+}
+
+void ObjectTable::give_back(std::uint64_t offset, std::uint64_t bytes) {
+  if (bytes != 0) {
+    free_list_.free(offset, bytes);
   }
 }
 

@@ -64,6 +64,37 @@ class ObjectTable {
   // removed (at once, or when its last reader releases it).
   void unpin(const ObjectId& id);
 
+  // Client-side writes (fast_writes.hpp). A client wrote entry `index` of
+  // `generation` itself, from its slab: take it over if it is created or
+  // sealed, its bytes lie in [lo, hi) of the data region and its id is
+  // new. Returns where its bytes start and end, or nullopt when the entry
+  // is not acceptable (the caller then discards it).
+  [[nodiscard]] std::optional<std::pair<std::uint64_t, std::uint64_t>> adopt(std::uint32_t index,
+                                                                             std::uint32_t generation,
+                                                                             std::uint64_t owner, std::uint64_t lo,
+                                                                             std::uint64_t hi);
+  // Discards a client-written entry the server did not adopt.
+  void discard(std::uint32_t index, std::uint64_t ctl) noexcept;
+  // The id of the live object in slot `index` of `generation`, if any;
+  // `sealed` asks for a sealed one.
+  [[nodiscard]] std::optional<ObjectId> id_at(std::uint32_t index, std::uint32_t generation,
+                                              bool sealed) const noexcept;
+  [[nodiscard]] bool adopted(std::uint32_t index) const noexcept { return slots_[index].live; }
+  // The slot and generation of a live object.
+  [[nodiscard]] std::optional<std::pair<std::uint32_t, std::uint32_t>> where(const ObjectId& id) const noexcept;
+  // Keeps an object from eviction and removal like a name does, before it
+  // is sealed (a value on its way to a name); undone with unpin.
+  void hold(std::uint32_t index) noexcept { ++slots_[index].names; }
+  // Takes `bytes` from the free list as one extent without evicting (a
+  // slab); nullopt when no extent is large enough. `used` counts only the
+  // objects adopted from it, so it keeps meaning "bytes held by objects".
+  [[nodiscard]] std::optional<std::uint64_t> lend(std::uint64_t bytes);
+  // Returns part of a lent extent to the free list.
+  void give_back(std::uint64_t offset, std::uint64_t bytes);
+  // Called when a create finds no room after evicting what it can: frees
+  // the unused parts of the clients' slabs and returns the bytes freed.
+  void set_reclaim(std::function<std::uint64_t()> reclaim) { reclaim_ = std::move(reclaim); }
+
   // A client sealed slot `index` (only sent while someone subscribes).
   void sealed_notice(std::uint32_t index, std::uint32_t generation);
   // Frees removed objects whose last reference is gone.
@@ -92,7 +123,6 @@ class ObjectTable {
   [[nodiscard]] std::uint32_t state(std::uint32_t index) const noexcept;
   [[nodiscard]] ObjectRecord record_of(std::uint32_t index) const noexcept;
   [[nodiscard]] bool referenced(std::uint32_t index) const noexcept;
-  [[nodiscard]] std::uint32_t insert_slot(const ObjectId& id) const noexcept;
   bool try_free_sealed(std::uint32_t index);
   void free_slot(std::uint32_t index);
   void announce(std::uint32_t index);
@@ -106,6 +136,7 @@ class ObjectTable {
   ArenaView view_;
   std::function<void(const StoreEvent&)> emit_;
   std::function<bool(const ObjectRecord&)> spill_;
+  std::function<std::uint64_t()> reclaim_;
   FreeList free_list_;
   std::vector<Slot> slots_;
   std::unordered_map<ObjectId, std::uint32_t, ObjectIdHash> by_id_;

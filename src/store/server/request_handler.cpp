@@ -12,25 +12,10 @@
 
 namespace shmkit::detail {
 
-namespace {
-
-// The automatic bound is one name per index slot; the explicit one stops
-// where the name index would pass 4 GiB.
-std::uint64_t max_names_for(const StoreOptions& options, std::uint64_t slots) {
-  constexpr std::uint64_t kLimit = std::uint64_t{1} << 24;
-  const std::uint64_t names = options.max_names != 0 ? options.max_names : slots;
-  if (names > kLimit) {
-    throw Error("store max_names " + std::to_string(names) + " exceeds the limit of " + std::to_string(kLimit));
-  }
-  return names;
-}
-
-}  // namespace
-
 RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
     : loop_(loop),
       arena_(ArenaMapping::create(options)),
-      max_names_(max_names_for(options, arena_.view().slots())),
+      max_names_(arena_.view().header().cells),
       name_index_map_(NameIndexMapping::create(max_names_)),
       name_index_(name_index_map_.view()),
       spill_(options.spill_dir.empty() ? nullptr : std::make_unique<SpillStore>(options.spill_dir)),
@@ -39,10 +24,21 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
           spill_ ? std::function<bool(const ObjectRecord&)>(
                        [this](const ObjectRecord& record) { return spill_object(record); })
                  : nullptr),
+      cells_(arena_.view()),
+      fast_(arena_.view(), table_),
+      fast_hooks_{[this](std::uint32_t cell) { reconcile_cell(cell); },
+                  [this](std::uint64_t connection) {
+                    if (Connection* c = loop_.connection(connection); c != nullptr && !c->closing) {
+                      loop_.log("store: client pid " + std::to_string(c->pid) +
+                                " published an object outside its slab or a bad record; disconnecting it");
+                      c->closing = true;
+                    }
+                  }},
       persistence_(options.persist_dir.empty()
                        ? nullptr
                        : std::make_unique<NamePersistence>(options.persist_dir, options.persist_sync)),
       client_slot_used_(arena_.view().header().max_clients, false) {
+  table_.set_reclaim([this] { return fast_.recall_all(); });
   if (persistence_) {
     load_persisted();
   }
@@ -58,6 +54,9 @@ void RequestHandler::handle(Connection& c, std::span<const std::byte> body) {
   }
   bool understood = false;
   try {
+    // Whatever a client wrote without asking is known before any request
+    // is answered: a remove, list or bind sees it.
+    drain_published();
     understood = dispatch(c, type, r);
   } catch (const std::exception& e) {
     loop_.reply_error(c, Status::failed, e.what());
@@ -96,6 +95,11 @@ bool RequestHandler::dispatch(Connection& c, Request type, FrameReader& r) {
       return handle_put_value(c, r);
     case Request::snapshot:
       return handle_snapshot(c, r);
+    case Request::slab:
+      return handle_slab(c, r);
+    case Request::drain_notice:
+      // The ring was drained above; a notice has no reply.
+      return decode_notice(r).has_value();
   }
   return false;
 }
@@ -238,6 +242,10 @@ std::optional<std::uint64_t> RequestHandler::admit(pid_t pid) {
   }
   cs.lease_high.store(0, std::memory_order_relaxed);
   cs.waiting.store(0, std::memory_order_relaxed);
+  cs.slab_offset.store(0, std::memory_order_relaxed);
+  cs.slab_alloc.store(0, std::memory_order_relaxed);
+  cs.ring_head.store(0, std::memory_order_relaxed);
+  cs.ring_tail.store(0, std::memory_order_relaxed);
   cs.pid = pid;
   cs.in_use.store(1, std::memory_order_seq_cst);
   *free_slot = true;
@@ -260,6 +268,16 @@ void RequestHandler::disconnected(Connection& c) noexcept {
   }
   if (c.client_slot >= 0) {
     const auto slot = static_cast<std::uint64_t>(c.client_slot);
+    try {
+      // What it published, and what it wrote and died before publishing,
+      // is adopted; its slab's rest is freed; its cells are settled before
+      // the values it held for a name are let go.
+      fast_.client_gone(slot, fast_hooks_);
+      reconcile_all_cells();
+      fast_.release_held(slot);
+    } catch (...) {
+      // Only allocation can fail here.
+    }
     // The client is gone, so nobody writes its lease table any more:
     // dropping it releases every reference it held.
     ClientSlot& cs = view.client(slot);
@@ -278,6 +296,51 @@ void RequestHandler::disconnected(Connection& c) noexcept {
   } catch (...) {
     // Only allocation can fail here; the objects stay until the next check.
   }
+}
+
+bool RequestHandler::handle_slab(Connection& c, FrameReader& r) {
+  if (!decode_bare_request(r) || c.client_slot < 0) {
+    return false;
+  }
+  const bool lent = fast_.refill(static_cast<std::uint64_t>(c.client_slot), c.id);
+  loop_.reply(c, encode_count_reply(lent ? arena_.view().header().slab_bytes : 0));
+  return true;
+}
+
+void RequestHandler::drain_published() noexcept {
+  if (!fast_.any_lent()) {
+    return;
+  }
+  try {
+    if (fast_.drain_all(fast_hooks_) != 0) {
+      last_published_ = std::chrono::steady_clock::now();
+    }
+  } catch (const std::exception& e) {
+    loop_.log(std::string("store: handling published writes failed: ") + e.what());
+  }
+}
+
+int RequestHandler::poll_timeout_ms() noexcept {
+  if (!fast_.any_lent()) {
+    return -1;
+  }
+  // Busy publishers are drained every millisecond; an idle store sleeps.
+  if (std::chrono::steady_clock::now() - last_published_ < std::chrono::milliseconds(100)) {
+    return 1;
+  }
+  // Asleep first, then a last look: a client publishing meanwhile either
+  // is seen here or sees the flag and rings (seq_cst on both sides).
+  auto& asleep = arena_.view().header().server_asleep;
+  asleep.store(1, std::memory_order_seq_cst);
+  if (fast_.pending()) {
+    asleep.store(0, std::memory_order_seq_cst);
+    return 0;
+  }
+  return -1;
+}
+
+void RequestHandler::woke() noexcept {
+  arena_.view().header().server_asleep.store(0, std::memory_order_seq_cst);
 }
 
 void RequestHandler::wake_getters() noexcept {

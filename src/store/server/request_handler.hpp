@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,6 +27,8 @@
 #include "store/persist/name_persistence.hpp"
 #include "store/persist/spill_store.hpp"
 #include "store/server/connection.hpp"
+#include "store/server/fast_writes.hpp"
+#include "store/server/name_cells.hpp"
 #include "store/server/name_index_writer.hpp"
 #include "store/server/name_table.hpp"
 #include "store/server/object_table.hpp"
@@ -53,6 +56,16 @@ class RequestHandler {
   // Wakes every blocked get (the server is stopping: they see the socket close).
   void wake_getters() noexcept;
 
+  // Client-side writes: handles what clients published in their rings.
+  // Called before every request and on every turn of the event loop.
+  void drain_published() noexcept;
+  // How long the event loop may sleep: 1 ms while clients publish, so
+  // their writes are adopted and names announced within a millisecond; no
+  // limit when nothing was published for a while (clients then ring the
+  // socket: see ArenaHeader::server_asleep). Call woke() after the sleep.
+  [[nodiscard]] int poll_timeout_ms() noexcept;
+  void woke() noexcept;
+
   [[nodiscard]] std::size_t max_clients() const noexcept { return client_slot_used_.size(); }
   [[nodiscard]] int arena_fd() const noexcept { return arena_.fd(); }
   [[nodiscard]] int name_index_fd() const noexcept { return name_index_map_.fd(); }
@@ -68,6 +81,7 @@ class RequestHandler {
   bool handle_name(Connection& c, Request type, FrameReader& r);
   bool handle_put_value(Connection& c, FrameReader& r);
   bool handle_snapshot(Connection& c, FrameReader& r);
+  bool handle_slab(Connection& c, FrameReader& r);
   // Replies ok, or the error `s` with `error`.
   void reply_status(Connection& c, Status s, const std::string& error);
 
@@ -81,6 +95,16 @@ class RequestHandler {
   // @throws Error when the persistence cannot record it
   bool unbind_name(const std::string& ns, const std::string& name);
   std::uint64_t remove_namespace(const std::string& ns);
+  // Points the name's cell (and, for a new name, the shared index) at `id`.
+  void publish_binding(const std::string& ns, const std::string& name, const ObjectId& id);
+  // Drops the name's index entry and cell.
+  void withdraw_binding(const std::string& ns, const std::string& name);
+  void compact_name_index();
+  // A client swapped `cell`: the name now refers to the object the cell
+  // holds, if it is one the store holds (pinned, announced, waiters
+  // woken); anything else in the cell is replaced by the last accepted value.
+  void reconcile_cell(std::uint32_t cell);
+  void reconcile_all_cells();
   void wake_name_waiters(const NameKey& key, const ObjectId& id);
   // A name_changed event to the name subscribers; `id` unset for an erase.
   void announce_name(const std::string& ns, const std::string& name, const ObjectId& id, std::uint64_t data_size,
@@ -102,6 +126,10 @@ class RequestHandler {
   NameIndexWriter name_index_;
   std::unique_ptr<SpillStore> spill_;
   ObjectTable table_;
+  NameCells cells_;
+  FastWrites fast_;
+  FastWrites::Hooks fast_hooks_;
+  std::chrono::steady_clock::time_point last_published_{};
   NameTable names_;
   std::unique_ptr<NamePersistence> persistence_;
   std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids

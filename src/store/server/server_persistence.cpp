@@ -43,7 +43,7 @@ void RequestHandler::load_persisted() {
     }
     table_.pin(record.id, error);
     names_.bind(ns, name, record.id);
-    name_index_.bind(ns, name, record.id);
+    publish_binding(ns, name, record.id);
   });
 }
 

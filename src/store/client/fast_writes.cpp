@@ -1,0 +1,238 @@
+// StoreConnection's client-side writes (docs/STORE_FAST_WRITES.md): objects
+// allocated from this client's slab, entered in the shared index with a
+// CAS and announced to the server through the publish ring; names rebound
+// by swapping their cell. Nothing here waits for the server.
+
+#include <sched.h>
+#include <time.h>
+
+#include <chrono>
+
+#include <shmkit/core/error.hpp>
+
+#include "store/client/store_connection.hpp"
+
+namespace shmkit::detail {
+
+namespace {
+
+std::int64_t now_unix_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no system call
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+ExistsError exists(const ObjectId& id) {
+  return ExistsError("object " + id.hex() + " already exists; ids are write-once, remove it first or use another id");
+}
+
+}  // namespace
+
+std::uint64_t StoreConnection::ring_space_locked() const noexcept {
+  const ArenaView& v = arena_.view();
+  const ClientSlot& slot = v.client(client_slot_);
+  const std::uint64_t used =
+      slot.ring_head.load(std::memory_order_relaxed) - slot.ring_tail.load(std::memory_order_acquire);
+  const std::uint64_t records = v.header().ring_records;
+  return used >= records ? 0 : records - used;
+}
+
+void StoreConnection::publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation,
+                                     std::uint32_t cell) noexcept {
+  const ArenaView& v = arena_.view();
+  ClientSlot& slot = v.client(client_slot_);
+  const std::uint64_t head = slot.ring_head.load(std::memory_order_relaxed);
+  PublishRecord& record = v.ring(client_slot_)[head % v.header().ring_records];
+  record.kind.store(kind, std::memory_order_relaxed);
+  record.index.store(index, std::memory_order_relaxed);
+  record.generation.store(generation, std::memory_order_relaxed);
+  record.cell.store(cell, std::memory_order_relaxed);
+  slot.ring_head.store(head + 1, std::memory_order_seq_cst);
+  // A server that went to sleep with no timeout is rung, by one client.
+  std::atomic<std::uint32_t>& asleep = v.header().server_asleep;
+  if (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0) {
+    notify_locked(Request::drain_notice, 0, 0);
+  }
+}
+
+bool StoreConnection::refill_locked() {
+  if (refill_skip_ > 0) {
+    --refill_skip_;
+    return false;
+  }
+  if (decode_count_reply(request_locked(encode_bare_request(Request::slab)), "slab") == 0) {
+    refill_skip_ = 64;
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> StoreConnection::allocate_locked(std::uint64_t bytes) {
+  ClientSlot& slot = arena_.view().client(client_slot_);
+  const std::uint64_t granules = bytes / kStoreAlignment;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // A CAS, not a store: the server may recall the slab's rest at any time.
+    std::uint64_t word = slot.slab_alloc.load(std::memory_order_seq_cst);
+    while (slab_cursor(word) + granules <= slab_limit(word)) {
+      const std::uint64_t cursor = slab_cursor(word);
+      if (slot.slab_alloc.compare_exchange_weak(word, slab_word(cursor + granules, slab_limit(word)),
+                                                std::memory_order_seq_cst)) {
+        return slot.slab_offset.load(std::memory_order_relaxed) + cursor * kStoreAlignment;
+      }
+    }
+    if (attempt == 1 || !refill_locked()) {
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<StoreConnection::FastCreated> StoreConnection::fast_create_locked(const ObjectId& id,
+                                                                                std::size_t data_size,
+                                                                                std::size_t metadata_size,
+                                                                                std::uint32_t kind) {
+  const ArenaView& v = arena_.view();
+  const ArenaHeader& h = v.header();
+  const std::uint64_t payload = std::max<std::uint64_t>(data_size + metadata_size, 1);
+  const std::uint64_t need = (payload + kStoreAlignment - 1) & ~std::uint64_t{kStoreAlignment - 1};
+  // Large objects would use up a slab in a few writes; a crowded index is
+  // the server's to refuse with its message.
+  // The object count lags by what this client published and the server
+  // has not drained yet, so those count too.
+  const std::uint64_t records = h.ring_records;
+  const std::uint64_t space = ring_space_locked();
+  const std::uint64_t objects = h.objects.load(std::memory_order_relaxed) + (records - space);
+  if (h.slab_bytes == 0 || broken_ || data_size > h.capacity || need > h.slab_bytes / 4 || space < 2 ||
+      (objects + 1) * 4 > v.slots() * 3) {
+    return std::nullopt;
+  }
+  if (v.find(id).index != v.slots()) {
+    throw exists(id);
+  }
+  const std::optional<std::uint64_t> offset = allocate_locked(need);
+  if (!offset || *offset > h.capacity || need > h.capacity - *offset) {
+    return std::nullopt;
+  }
+  // From here a failure leaves the bytes unused: the server frees them
+  // when this client publishes its next object, or gives back its slab.
+  const ArenaView::Found claimed = v.claim(id);
+  if (claimed.index == v.slots()) {
+    return std::nullopt;
+  }
+  const auto index = static_cast<std::uint32_t>(claimed.index);
+  const std::uint32_t generation = ctl_generation(claimed.ctl);
+  ObjectEntry& e = v.entry(index);
+  ArenaView::write_id(e, id);
+  e.owner.store(client_slot_ + 1, std::memory_order_relaxed);
+  e.creator_pid = pid_;
+  e.data_offset = *offset;
+  e.data_size = data_size;
+  e.metadata_size = metadata_size;
+  e.created_unix_ns = now_unix_ns();
+  e.lru.store(h.lru_clock.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (v.duplicate_of(id, index)) {
+    e.ctl.store(make_ctl(generation + 1, kEntryTombstone), std::memory_order_seq_cst);
+    throw exists(id);
+  }
+  publish_locked(kind, index, generation, 0);
+  return FastCreated{{index, generation}, *offset};
+}
+
+bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name, const ObjectId& id,
+                                     std::span<const std::byte> data, std::span<const std::byte> metadata) {
+  const ArenaView& v = arena_.view();
+  std::uint64_t cell = 0;
+  // A name's first bind allocates its cell: that is the server's.
+  if (v.header().slab_bytes == 0 || names_.view().lookup(ns, name, cell) != NameLookup::found ||
+      cell >= v.header().cells) {
+    return false;
+  }
+  const std::lock_guard lock(mutex_);
+  const std::optional<FastCreated> fast = fast_create_locked(id, data.size(), metadata.size(), kPublishAdoptNamed);
+  if (!fast) {
+    return false;
+  }
+  std::byte* base = v.data_rw() + fast->offset;
+  if (!data.empty()) {
+    std::memcpy(base, data.data(), data.size());
+  }
+  if (!metadata.empty()) {
+    std::memcpy(base + data.size(), metadata.data(), metadata.size());
+  }
+  created_[id] = fast->pending;
+  seal_locked(id);
+  // Readers see the old value or the new one: the cell changes in one
+  // step, and the old value stays pinned until the server drains the ring.
+  const std::uint64_t target = cell_target(fast->pending.index, fast->pending.generation);
+  std::atomic<std::uint64_t>& word = v.cell(cell);
+  std::uint64_t seen = word.load(std::memory_order_seq_cst);
+  while (seen != 0 && !word.compare_exchange_weak(seen, target, std::memory_order_seq_cst)) {
+  }
+  if (seen != 0) {
+    publish_locked(kPublishRebind, fast->pending.index, fast->pending.generation, static_cast<std::uint32_t>(cell));
+    return true;
+  }
+  // The name was dropped since the lookup: bind it through the server,
+  // then let go of the hold on the value (the name holds it now).
+  try {
+    request_locked(encode_put_name(std::string(ns), std::string(name), id));
+  } catch (...) {
+    publish_locked(kPublishDropNamed, fast->pending.index, fast->pending.generation, 0);
+    throw;
+  }
+  publish_locked(kPublishDropNamed, fast->pending.index, fast->pending.generation, 0);
+  return true;
+}
+
+void StoreConnection::await_published() const noexcept {
+  const ClientSlot& slot = arena_.view().client(client_slot_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  // The server drains every millisecond while clients publish, and a
+  // sleeping server was rung by the publish itself.
+  while (slot.ring_tail.load(std::memory_order_acquire) != slot.ring_head.load(std::memory_order_relaxed) &&
+         std::chrono::steady_clock::now() < deadline) {
+    ::sched_yield();
+  }
+}
+
+NameLookup StoreConnection::name_target(std::string_view ns, std::string_view name,
+                                        std::uint64_t& target) const noexcept {
+  std::uint64_t cell = 0;
+  const NameLookup found = names_.view().lookup(ns, name, cell);
+  if (found != NameLookup::found) {
+    return found;
+  }
+  const ArenaView& v = arena_.view();
+  if (cell >= v.header().cells) {
+    return NameLookup::unindexed;
+  }
+  target = v.cell(cell).load(std::memory_order_seq_cst);
+  return target == 0 ? NameLookup::absent : NameLookup::found;
+}
+
+std::optional<ObjectId> StoreConnection::id_of_target(std::uint64_t target) const noexcept {
+  const ArenaView& v = arena_.view();
+  const std::uint32_t index = target_index(target);
+  if (index >= v.slots()) {
+    return std::nullopt;
+  }
+  const ObjectEntry& e = v.entry(index);
+  const std::uint64_t sealed = make_ctl(target_generation(target), kEntrySealed);
+  if (e.ctl.load(std::memory_order_seq_cst) != sealed) {
+    return std::nullopt;
+  }
+  ObjectId id;
+  for (std::size_t w = 0; w < 5; ++w) {
+    const std::uint32_t word = e.id_words[w].load(std::memory_order_relaxed);
+    std::memcpy(id.bytes.data() + 4 * w, &word, 4);
+  }
+  // Still the same object after the read: the id words were not rewritten.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (e.ctl.load(std::memory_order_relaxed) != sealed) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace shmkit::detail

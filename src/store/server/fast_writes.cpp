@@ -1,0 +1,267 @@
+#include "store/server/fast_writes.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace shmkit::detail {
+
+FastWrites::FastWrites(const ArenaView& view, ObjectTable& table)
+    : view_(view),
+      table_(table),
+      slab_granules_(view.header().slab_bytes / kStoreAlignment),
+      slabs_(view.header().max_clients) {}
+
+void FastWrites::give_back(Slab& slab, std::uint64_t from, std::uint64_t to) {
+  if (from < to) {
+    table_.give_back(slab.offset + from * kStoreAlignment, (to - from) * kStoreAlignment);
+  }
+}
+
+std::uint64_t FastWrites::freeze(std::uint64_t slot) noexcept {
+  std::atomic<std::uint64_t>& word = view_.client(slot).slab_alloc;
+  const Slab& slab = slabs_[slot];
+  std::uint64_t seen = word.load(std::memory_order_seq_cst);
+  for (;;) {
+    // A cursor the client wrote past what was lent (or below what was
+    // adopted) is clamped: the server's own record bounds what it frees.
+    const std::uint64_t cursor = std::clamp(slab_cursor(seen), slab.adopted_end, slab.freed_from);
+    if (word.compare_exchange_weak(seen, slab_word(cursor, cursor), std::memory_order_seq_cst)) {
+      return cursor;
+    }
+  }
+}
+
+bool FastWrites::refill(std::uint64_t slot, std::uint64_t connection) {
+  if (!enabled() || slot >= slabs_.size()) {
+    return false;
+  }
+  if (slabs_[slot].lent) {
+    freeze(slot);
+    retire(slot);
+  }
+  const std::uint64_t bytes = slab_granules_ * kStoreAlignment;
+  std::optional<std::uint64_t> offset = table_.lend(bytes);
+  // A full store in service evicts for a slab as a create would for an
+  // object, a slab's worth at once; freed bytes that do not join into one
+  // extent leave the client on the server's path.
+  if (!offset && table_.evict(bytes) >= bytes) {
+    offset = table_.lend(bytes);
+  }
+  if (!offset) {
+    return false;
+  }
+  Slab& slab = slabs_[slot];
+  slab.lent = true;
+  slab.connection = connection;
+  slab.offset = *offset;
+  slab.granules = slab_granules_;
+  slab.adopted_end = 0;
+  slab.freed_from = slab_granules_;
+  ++lent_;
+  ClientSlot& client = view_.client(slot);
+  client.slab_offset.store(*offset, std::memory_order_relaxed);
+  client.slab_alloc.store(slab_word(0, slab_granules_), std::memory_order_seq_cst);
+  return true;
+}
+
+void FastWrites::retire(std::uint64_t slot) {
+  Slab& slab = slabs_[slot];
+  give_back(slab, slab.adopted_end, slab.freed_from);
+  slab.lent = false;
+  slab.adopted_end = slab.freed_from = slab.granules = 0;
+  --lent_;
+  ClientSlot& client = view_.client(slot);
+  client.slab_alloc.store(0, std::memory_order_seq_cst);
+  client.slab_offset.store(0, std::memory_order_relaxed);
+}
+
+bool FastWrites::pending() const noexcept {
+  for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
+    const ClientSlot& client = view_.client(slot);
+    if (client.ring_head.load(std::memory_order_seq_cst) != client.ring_tail.load(std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t FastWrites::drain_all(const Hooks& hooks) {
+  std::size_t handled = 0;
+  for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
+    const ClientSlot& client = view_.client(slot);
+    const std::uint64_t head = client.ring_head.load(std::memory_order_acquire);
+    const std::uint64_t tail = client.ring_tail.load(std::memory_order_relaxed);
+    if (head != tail) {
+      handled += head - tail;
+      drain(slot, hooks);
+    }
+  }
+  return handled;
+}
+
+void FastWrites::drain(std::uint64_t slot, const Hooks& hooks) {
+  ClientSlot& client = view_.client(slot);
+  const std::uint64_t records = view_.header().ring_records;
+  const std::uint64_t head = client.ring_head.load(std::memory_order_acquire);
+  std::uint64_t tail = client.ring_tail.load(std::memory_order_relaxed);
+  if (head - tail > records) {
+    // Only a client writing garbage gets here: its ring is dropped.
+    client.ring_tail.store(head, std::memory_order_release);
+    if (slabs_[slot].lent) {
+      hooks.misbehaved(slabs_[slot].connection);
+    }
+    return;
+  }
+  const PublishRecord* ring = view_.ring(slot);
+  for (; tail != head; ++tail) {
+    const PublishRecord& r = ring[tail % records];
+    const bool ok = handle(slot, r.kind.load(std::memory_order_relaxed), r.index.load(std::memory_order_relaxed),
+                           r.generation.load(std::memory_order_relaxed), r.cell.load(std::memory_order_relaxed), hooks);
+    if (!ok && slabs_[slot].lent) {
+      hooks.misbehaved(slabs_[slot].connection);
+    }
+  }
+  client.ring_tail.store(tail, std::memory_order_release);
+}
+
+bool FastWrites::handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t index, std::uint32_t generation,
+                        std::uint32_t cell, const Hooks& hooks) {
+  if (!slabs_[slot].lent) {
+    return false;  // records come only from a client that holds a slab
+  }
+  switch (kind) {
+    case kPublishAdopt:
+    case kPublishAdoptNamed:
+      return adopt(slot, index, generation, kind == kPublishAdoptNamed);
+    case kPublishRebind:
+      if (cell >= view_.header().cells) {
+        return false;
+      }
+      hooks.rebind(cell);
+      drop_held(slabs_[slot], index, generation);
+      return true;
+    case kPublishDropNamed:
+      drop_held(slabs_[slot], index, generation);
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool FastWrites::adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, bool hold) {
+  Slab& slab = slabs_[slot];
+  if (index >= view_.slots() || view_.entry(index).owner.load(std::memory_order_relaxed) != slot + 1) {
+    return false;
+  }
+  const std::uint64_t cursor = std::clamp(slab_cursor(view_.client(slot).slab_alloc.load(std::memory_order_seq_cst)),
+                                          slab.adopted_end, slab.freed_from);
+  const std::uint64_t lo = slab.offset + slab.adopted_end * kStoreAlignment;
+  const std::uint64_t hi = slab.offset + cursor * kStoreAlignment;
+  const auto extent = table_.adopt(index, generation, slab.connection, lo, hi);
+  if (!extent) {
+    const std::uint64_t ctl = view_.entry(index).ctl.load(std::memory_order_seq_cst);
+    if (ctl_generation(ctl) == generation && !table_.adopted(index)) {
+      table_.discard(index, ctl);
+    }
+    return false;
+  }
+  // Bytes the client skipped (an allocation it abandoned) are free again.
+  give_back(slab, slab.adopted_end, (extent->first - slab.offset) / kStoreAlignment);
+  slab.adopted_end = (extent->second - slab.offset) / kStoreAlignment;
+  if (hold) {
+    table_.hold(index);
+    slab.held.emplace_back(index, generation);
+  }
+  return true;
+}
+
+void FastWrites::drop_held(Slab& slab, std::uint32_t index, std::uint32_t generation) {
+  const auto it = std::find(slab.held.begin(), slab.held.end(), std::pair{index, generation});
+  if (it == slab.held.end()) {
+    return;
+  }
+  slab.held.erase(it);
+  if (const std::optional<ObjectId> id = table_.id_at(index, generation, false)) {
+    table_.unpin(*id);  // removes the value unless a name holds it now
+  }
+}
+
+void FastWrites::release_held(std::uint64_t slot) {
+  Slab& slab = slabs_[slot];
+  while (!slab.held.empty()) {
+    const auto [index, generation] = slab.held.back();
+    drop_held(slab, index, generation);
+  }
+}
+
+void FastWrites::adopt_orphans(std::uint64_t slot, std::uint64_t cursor) {
+  // Entries claimed between the allocation and the ring record: only a
+  // client killed in that window leaves them, so a full scan is rare.
+  std::vector<std::tuple<std::uint64_t, std::uint32_t, std::uint64_t>> orphans;  // offset, index, ctl
+  for (std::uint64_t i = 0; i < view_.slots(); ++i) {
+    const ObjectEntry& e = view_.entry(i);
+    const std::uint64_t ctl = e.ctl.load(std::memory_order_seq_cst);
+    const std::uint32_t state = ctl_state(ctl);
+    if ((state == kEntryCreated || state == kEntrySealed) && e.owner.load(std::memory_order_relaxed) == slot + 1 &&
+        !table_.adopted(static_cast<std::uint32_t>(i))) {
+      orphans.emplace_back(e.data_offset, static_cast<std::uint32_t>(i), ctl);
+    }
+  }
+  std::sort(orphans.begin(), orphans.end());
+  Slab& slab = slabs_[slot];
+  for (const auto& [offset, index, ctl] : orphans) {
+    const std::uint64_t end_before = slab.adopted_end;
+    if (slab.adopted_end >= cursor || !adopt(slot, index, ctl_generation(ctl), false)) {
+      slab.adopted_end = end_before;
+      if (!table_.adopted(index)) {
+        table_.discard(index, ctl);
+      }
+    }
+  }
+}
+
+void FastWrites::client_gone(std::uint64_t slot, const Hooks& hooks) {
+  if (slot >= slabs_.size()) {
+    return;
+  }
+  drain(slot, hooks);
+  ClientSlot& client = view_.client(slot);
+  client.ring_head.store(0, std::memory_order_relaxed);
+  client.ring_tail.store(0, std::memory_order_relaxed);
+  if (!slabs_[slot].lent) {
+    return;
+  }
+  const std::uint64_t cursor = freeze(slot);
+  if (cursor > slabs_[slot].adopted_end) {
+    adopt_orphans(slot, cursor);
+  }
+  retire(slot);
+}
+
+std::uint64_t FastWrites::recall_all() {
+  std::uint64_t freed = 0;
+  for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
+    Slab& slab = slabs_[slot];
+    if (!slab.lent) {
+      continue;
+    }
+    const std::uint64_t cursor = freeze(slot);
+    give_back(slab, cursor, slab.freed_from);
+    freed += (slab.freed_from - cursor) * kStoreAlignment;
+    slab.freed_from = cursor;
+  }
+  return freed;
+}
+
+bool FastWrites::awaited(std::uint64_t target) const noexcept {
+  const std::uint32_t index = target_index(target);
+  if (index >= view_.slots() || table_.adopted(index)) {
+    return false;
+  }
+  const ObjectEntry& e = view_.entry(index);
+  const std::uint32_t owner = e.owner.load(std::memory_order_relaxed);
+  return e.ctl.load(std::memory_order_seq_cst) == make_ctl(target_generation(target), kEntrySealed) && owner != 0 &&
+         owner <= slabs_.size() && slabs_[owner - 1].lent;
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,98 @@
+#pragma once
+// The server's side of client-side writes (docs/STORE_FAST_WRITES.md): the
+// slabs it lends, and the publish rings it drains to learn what clients
+// wrote without asking. The server stays the authority: it checks every
+// client-written entry against the slab it lent before adopting it into
+// the ObjectTable, and it takes back what a dead client left.
+//
+// A slab is tracked in 64-byte granules from its start:
+//   [0, adopted_end)          objects the server adopted (or gaps it freed)
+//   [adopted_end, cursor)     allocated by the client, not adopted yet
+//   [cursor, limit)           free for the client
+//   [freed_from, granules)    already given back (a recall)
+// The client moves `cursor` in the shared allocation word; the server
+// lowers `limit` to recall the rest. Everything the server frees is below
+// `freed_from` and at or above `adopted_end`, so nothing is freed twice.
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "store/common/layout.hpp"
+#include "store/server/object_table.hpp"
+
+namespace shmkit::detail {
+
+class FastWrites {
+ public:
+  FastWrites(const ArenaView& view, ObjectTable& table);
+
+  [[nodiscard]] bool enabled() const noexcept { return slab_granules_ != 0; }
+  // Some client holds a slab (so its ring may fill at any time).
+  [[nodiscard]] bool any_lent() const noexcept { return lent_ != 0; }
+
+  // What draining asks of the caller: reconcile a name cell a client
+  // swapped, and drop a client that wrote something it may not.
+  struct Hooks {
+    std::function<void(std::uint32_t cell)> rebind;
+    std::function<void(std::uint64_t connection)> misbehaved;
+  };
+
+  // Retires the slab of client `slot` (connection `connection`) and lends
+  // it a new one; false when no free extent is large enough (the client
+  // then creates through the server, which may evict). The client's ring
+  // must have been drained.
+  bool refill(std::uint64_t slot, std::uint64_t connection);
+  // Handles every record in every ring; returns how many there were.
+  std::size_t drain_all(const Hooks& hooks);
+  // Records waiting in any ring.
+  [[nodiscard]] bool pending() const noexcept;
+  // Client `slot` is gone: handles its ring, adopts the entries it wrote
+  // and did not report (after checking them like any other), and gives
+  // back the rest of its slab. Its held values stay held until
+  // release_held (after the caller reconciled every cell).
+  void client_gone(std::uint64_t slot, const Hooks& hooks);
+  // Drops the holds of client `slot` on values it meant to bind.
+  void release_held(std::uint64_t slot);
+  // Memory is short: stops every slab at its cursor and frees the rest;
+  // returns the bytes freed.
+  std::uint64_t recall_all();
+  // `target` is a sealed object written by a client that still holds its
+  // slab and has not been adopted yet: its own records will follow.
+  [[nodiscard]] bool awaited(std::uint64_t target) const noexcept;
+
+ private:
+  struct Slab {
+    bool lent = false;
+    std::uint64_t connection = 0;
+    std::uint64_t offset = 0;  // in the data region
+    std::uint64_t granules = 0;
+    std::uint64_t adopted_end = 0;
+    std::uint64_t freed_from = 0;
+    // Values adopted for a name and held until their rebind record.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> held;  // index, generation
+  };
+
+  void drain(std::uint64_t slot, const Hooks& hooks);
+  // Handles one record; false when it is not acceptable.
+  bool handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell,
+              const Hooks& hooks);
+  bool adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, bool hold);
+  void drop_held(Slab& slab, std::uint32_t index, std::uint32_t generation);
+  // Stops the client allocating from its slab; returns the cursor.
+  std::uint64_t freeze(std::uint64_t slot) noexcept;
+  // Gives back [adopted_end, freed_from) of a slab and forgets it.
+  void retire(std::uint64_t slot);
+  // Adopts, in offset order, the entries a dead client claimed and did not report.
+  void adopt_orphans(std::uint64_t slot, std::uint64_t cursor);
+  void give_back(Slab& slab, std::uint64_t from, std::uint64_t to);
+
+  ArenaView view_;
+  ObjectTable& table_;
+  std::uint64_t slab_granules_;
+  std::vector<Slab> slabs_;
+  std::uint64_t lent_ = 0;
+};
+
+}  // namespace shmkit::detail
