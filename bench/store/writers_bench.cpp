@@ -41,7 +41,9 @@
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +165,7 @@ struct Options {
   int control_fd = -1;
   int ready_fd = -1;
   int go_fd = -1;
+  pid_t parent = 0;
 };
 
 // The two peers behind one interface: set and get of a name's value.
@@ -337,6 +340,12 @@ void run_reader(const Options& o, const Shared& shared) {
 
 // A child: `role` is "writer" or "reader".
 int run_child(const Options& o) {
+  // A child outlives a killed parent only to spin: the reader waits for
+  // writers that may be gone, and nobody reads the figures.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != o.parent) {
+    return 1;
+  }
   const Shared shared = Shared::map(o.control_fd, o.writers, o.sets);
   try {
     if (o.role == "writer") {
@@ -442,7 +451,9 @@ int run_parent(const Options& o) {
                                   "--ready-fd",
                                   std::to_string(ready[i][1]),
                                   "--go-fd",
-                                  std::to_string(go[0])};
+                                  std::to_string(go[0]),
+                                  "--parent",
+                                  std::to_string(::getpid())};
     if (o.redis.empty()) {
       a.insert(a.end(), {"--socket", socket});
     } else {
@@ -607,6 +618,7 @@ int main(int argc, char** argv) {
   app.add_option("--control-fd", o.control_fd)->group("");
   app.add_option("--ready-fd", o.ready_fd)->group("");
   app.add_option("--go-fd", o.go_fd)->group("");
+  app.add_option("--parent", o.parent)->group("");
   CLI11_PARSE(app, argc, argv);
   try {
     return o.role.empty() ? run_parent(o) : run_child(o);
