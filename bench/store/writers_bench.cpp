@@ -72,9 +72,9 @@ constexpr std::size_t kMaxWriters = 16;
 // Sets (writers) and gets (reader) before the barrier: connections, the
 // name index and the pages of the value are touched before timing starts.
 constexpr std::uint64_t kWarmup = 200;
-// Reader latencies kept: when full, every other one is dropped and only
-// every 2nd (4th, ...) get is timed from then on, so the samples stay spread
-// over the whole run.
+// Reader latencies kept: when full, every other one is dropped and from
+// then on only every 2nd (4th, ...) get's is kept, so the samples stay
+// spread over the whole run.
 constexpr std::size_t kReaderSamples = std::size_t{1} << 20;
 const std::string kNamespace = "writers";
 
@@ -101,7 +101,7 @@ struct alignas(64) ReaderSlot {
   std::uint64_t foreign;  // a value of the wrong size or writer
   std::uint64_t stale;    // a sequence number older than one seen before
   std::uint64_t samples;  // latencies kept
-  std::uint64_t stride;   // one get in `stride` timed
+  std::uint64_t stride;   // one get's latency in `stride` kept
 };
 
 struct Control {
@@ -588,7 +588,7 @@ int run_parent(const Options& o) {
       " \"set_p50_ns\": %.0f, \"set_p99_ns\": %.0f, \"set_max_ns\": %.0f,\n"
       " \"per_writer\": [%s],\n"
       " \"reader\": {\"gets\": %llu, \"seconds\": %.4f, \"gets_per_second\": %.0f, \"get_p50_ns\": %.0f, "
-      "\"get_p99_ns\": %.0f, \"get_max_ns\": %.0f, \"timed_one_in\": %llu},\n"
+      "\"get_p99_ns\": %.0f, \"get_max_ns\": %.0f, \"kept_one_in\": %llu},\n"
       " \"ok\": %s, \"errors\": %s}\n",
       o.redis.empty() ? "\"shmkit\"" : "\"redis\"", o.redis.empty() ? std::to_string(o.spin_us).c_str() : "null",
       o.writers, static_cast<unsigned long long>(o.sets), kValueBytes, seconds, all.size(), sets_per_second, sets.p50,
