@@ -13,15 +13,27 @@ trip per operation, as a store client pays), stops it, and prints one table
 (operation, shmkit p50, peer, peer p50, ratio, what the figure is), with the
 64 MiB put next to memcpy, followed by the store's latency targets, each PASS or
 MISS. redis-benchmark reports latency in 1 us steps, so Redis figures are
-rounded to the us. Without the redis-server package (scripts/install-deps
---bench) or a built LMDB peer their rows say so; the script exits 0
-unless it is used wrongly (the targets are informative). bench/compare/report.py runs this with the other comparisons.
+rounded to the us.
+
+It also runs build/bench/store/store_writers_bench (4 writer processes
+setting a 100 B value by name, each its own, and 1 reader getting them by
+name meanwhile; see bench/store/writers_bench.cpp) on the store with its
+default spin_us and with --spin-us 0, and the same program on the Redis
+server with hiredis (SET/GET, the same processes, barrier and timing, which
+redis-benchmark cannot express: its clients live in one process and all
+run the same command). The three alternate, WRITER_REPETITIONS times each,
+and each one's rows quote its run with the most sets/s. Without the
+redis-server package (scripts/install-deps --bench) or a built LMDB peer
+their rows say so; the script exits 0 unless it is used wrongly (the
+targets are informative). bench/compare/report.py runs this with the other comparisons.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -33,7 +45,9 @@ from compare_common import (Comparison, Figure, INSTALL_HINT, Source, Unavailabl
 
 SHMKIT_BINARY = Path("bench") / "store_store_bench"
 LMDB_BINARY = Path("bench") / "store" / "store_lmdb_peer_bench"
-PEER = "Redis over a Unix socket (redis-benchmark, 1 client) and LMDB (C API, same process)"
+WRITERS_BINARY = Path("bench") / "store" / "store_writers_bench"
+PEER = ("Redis over a Unix socket (redis-benchmark, 1 client; hiredis for 4 writers x 1 reader) and LMDB "
+        "(C API, same process)")
 P50 = "median time per operation, 100 B values"
 
 # operation, shmkit benchmark, peer, peer source ("redis": a redis-benchmark
@@ -55,6 +69,24 @@ ROWS = [
 # operation, shmkit benchmark, peer benchmark in the same program: bandwidth in GB/s
 MEMCPY_ROWS = [
     ("put 64 MiB (create, copy, seal)", "BM_Store_Put64MiB", "memcpy 64 MiB, prefaulted", "BM_Store_Memcpy64MiB"),
+]
+
+# store_writers_bench: writer processes, sets of a 100 B value per writer
+# (sized for ~2 s a run on a 2-core machine), repetitions of each of the
+# three configurations (the store, the store with --spin-us 0, Redis).
+WRITERS = 4
+WRITER_SETS, WRITER_SETS_QUICK = 10000, 1000
+WRITER_REPETITIONS, WRITER_REPETITIONS_QUICK = 3, 1
+WRITER_RUNS = {"shmkit": [], "shmkit --spin-us 0": ["--spin-us", "0"], "redis": None}  # None: --redis SOCKET
+WRITER_SHAPE = f"{WRITERS} writer processes + 1 reader, 100 B, a name per writer"
+# operation suffix, figure of store_writers_bench's JSON, unit, Redis's side, what the figure is
+WRITER_ROWS = [
+    ("sets/s", "sets_per_second", "ops/s", "Redis SET, same processes (hiredis)",
+     f"sets of all writers per second, first start to last end; {WRITER_SHAPE}"),
+    ("set p99", "set_p99_ns", "ns", "Redis SET, same processes (hiredis)",
+     f"p99 of each set timed alone, writers merged; {WRITER_SHAPE}"),
+    ("reader gets/s", "reader_gets_per_second", "ops/s", "Redis GET, same processes (hiredis)",
+     f"reader's gets by name while the writers set; {WRITER_SHAPE}"),
 ]
 
 
@@ -104,12 +136,78 @@ def rows_from(shmkit: Source, lmdb: Source, redis: Source) -> list:
     return rows
 
 
+def writer_rows(shmkit: Source, no_spin: Source, redis: Source) -> list:
+    """The rows of store_writers_bench: the store (default, --spin-us 0) next to Redis."""
+    rows = []
+    for label, ours in ((f"{WRITERS} writers x 1 reader", shmkit), (f"{WRITERS} writers x 1 reader, --spin-us 0",
+                                                                     no_spin)):
+        for what, key, unit, peer, measures in WRITER_ROWS:
+            rows.append(row("store", f"{label}: {what}", measures, unit, ours.get(key), peer, redis.get(key)))
+    return rows
+
+
+def writer_figures(result: dict) -> dict[str, float]:
+    """One store_writers_bench JSON result -> the figures rows use."""
+    return {"sets_per_second": result["sets_per_second"], "set_p50_ns": result["set_p50_ns"],
+            "set_p99_ns": result["set_p99_ns"], "reader_gets_per_second": result["reader"]["gets_per_second"],
+            "reader_get_p99_ns": result["reader"]["get_p99_ns"]}
+
+
+def run_writers_once(binary: Path, args: list[str], sets: int) -> dict:
+    command = [str(binary), "--writers", str(WRITERS), "--sets", str(sets), *args]
+    progress(f"running {' '.join(command)}")
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{binary.name} exited with {completed.returncode}: {completed.stderr.strip()[-300:]}")
+    return json.loads(completed.stdout)
+
+
+def run_writers(build_dir: Path, quick: bool) -> tuple[dict[str, Source], dict[str, list[dict]]]:
+    """store_writers_bench on the store (WRITER_RUNS) and on a private Redis,
+    alternating; a Source per configuration (its run with the most sets/s),
+    and every run's JSON."""
+    binary = build_dir / WRITERS_BINARY
+    label = str(binary)
+    repetitions, sets = (WRITER_REPETITIONS_QUICK, WRITER_SETS_QUICK) if quick else (WRITER_REPETITIONS, WRITER_SETS)
+    runs: dict[str, list[dict]] = {name: [] for name in WRITER_RUNS}
+    errors: dict[str, str] = {}
+    if not binary.exists():
+        errors = {name: f"{binary} is not built: run scripts/build" for name in WRITER_RUNS}
+    with contextlib.ExitStack() as stack:
+        redis_socket = None
+        if "redis" not in errors:
+            try:
+                redis_socket = stack.enter_context(redis_server())
+            except (Unavailable, RuntimeError) as e:
+                errors["redis"] = str(e)
+        for _ in range(repetitions):
+            for name, args in WRITER_RUNS.items():
+                if name in errors:
+                    continue
+                try:
+                    runs[name].append(run_writers_once(binary, ["--redis", str(redis_socket)] if args is None else args,
+                                                       sets))
+                except (OSError, ValueError, KeyError, RuntimeError, subprocess.SubprocessError) as e:
+                    errors[name] = f"{label} failed ({name}): {type(e).__name__}: {e}"
+    sources = {}
+    for name in WRITER_RUNS:
+        source_label = "Redis" if name == "redis" else f"{label} ({name})"
+        if name in errors:
+            sources[name] = Source(source_label, error=errors[name])
+        else:
+            best = max(runs[name], key=lambda r: r["sets_per_second"])
+            sources[name] = Source(source_label, writer_figures(best))
+    return sources, runs
+
+
 def missing_prerequisites(build_dir: Path) -> list[str]:
     missing = [f"{build_dir / SHMKIT_BINARY} (its rows stay empty): run scripts/build"
                ] if not (build_dir / SHMKIT_BINARY).exists() else []
     if not (build_dir / LMDB_BINARY).exists():
         missing.append(f"{build_dir / LMDB_BINARY} (no LMDB rows): install liblmdb-dev (scripts/install-deps), "
                        "then scripts/build")
+    if not (build_dir / WRITERS_BINARY).exists():
+        missing.append(f"{build_dir / WRITERS_BINARY} (no writers x reader rows): run scripts/build")
     if shutil.which("redis-server") is None or shutil.which("redis-benchmark") is None:
         missing.append(f"redis-server and redis-benchmark (no Redis rows): run {INSTALL_HINT}")
     return missing
@@ -134,6 +232,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
     shmkit = Source.measure(str(build_dir / SHMKIT_BINARY), lambda: benchmark(SHMKIT_BINARY))
     lmdb = Source.measure("LMDB", lmdb_figures)
     redis = Source.measure("Redis", lambda: run_redis(requests))
+    writers, writer_runs = run_writers(build_dir, quick)
 
     s = shmkit.values
 
@@ -143,6 +242,11 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
     def put_share() -> tuple[str, bool]:
         share = s["BM_Store_Put64MiB"].bytes_per_second / s["BM_Store_Memcpy64MiB"].bytes_per_second
         return f"{share:.0%} of memcpy", share >= 0.7
+
+    def writers_next_to_redis() -> tuple[str, None]:
+        ours, theirs = writers["shmkit"].values, writers["redis"].values
+        return (f"{ours['sets_per_second']:.0f} sets/s ({ours['sets_per_second'] / theirs['sets_per_second']:.2f}x "
+                f"Redis), p99 {ours['set_p99_ns'] / 1e3:.1f} us (Redis {theirs['set_p99_ns'] / 1e3:.1f} us)", None)
 
     targets = [
         target("get p50 <= 1 us", lambda: (f"{p50('BM_Store_GetSealedSmall'):.0f} ns",
@@ -156,18 +260,21 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
                                                    p50("BM_Store_GetName") <= 2000)),
         target("set of a small value p50 <= 20 us", lambda: (f"{p50('BM_Store_SetName100B'):.0f} ns",
                                                              p50("BM_Store_SetName100B") <= 20000)),
+        target(f"{WRITERS} writer processes x 1 reader: sets/s and p99 next to Redis", writers_next_to_redis),
     ]
     return Comparison(
         section="store",
         peer=PEER,
-        rows=rows_from(shmkit, lmdb, redis),
+        rows=rows_from(shmkit, lmdb, redis) + writer_rows(writers["shmkit"], writers["shmkit --spin-us 0"],
+                                                           writers["redis"]),
         targets=targets,
         raw={
             "benchmark_context": context,
             "shmkit": {name: asdict(f) for name, f in shmkit.values.items()},
             "lmdb": {name: asdict(f) for name, f in lmdb.values.items()},
             "redis_p50_ns": redis.values,
-            "errors": {x.label: x.error for x in (shmkit, lmdb, redis) if x.error},
+            "writers": writer_runs,
+            "errors": {x.label: x.error for x in (shmkit, lmdb, redis, *writers.values()) if x.error},
         },
     )
 

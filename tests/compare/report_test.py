@@ -161,6 +161,37 @@ class StoreRowsTest(unittest.TestCase):
             self.assertIn("scripts/install-deps --bench", r.note)
         self.assertTrue(all(r.ratio for r in rows if not r.peer.startswith("Redis")))
 
+    @staticmethod
+    def writers_run(sets_per_second: float, p99_ns: float, gets_per_second: float) -> dict:
+        """store_writers_bench's JSON (the fields writer_figures reads and a few more)."""
+        return json.loads(json.dumps({
+            "peer": "shmkit", "writers": 4, "sets_per_writer": 1000, "sets_per_second": sets_per_second,
+            "set_p50_ns": p99_ns / 4, "set_p99_ns": p99_ns, "per_writer": [],
+            "reader": {"gets": 1, "gets_per_second": gets_per_second, "get_p50_ns": 1.0, "get_p99_ns": 2.0},
+            "ok": True, "errors": ""}))
+
+    def test_writer_rows_pair_the_store_with_redis(self):
+        figures = store_compare.writer_figures
+        shmkit = Source("writers", figures(self.writers_run(40000.0, 50000.0, 2e6)))
+        no_spin = Source("writers", figures(self.writers_run(10000.0, 400000.0, 1e6)))
+        redis = Source("Redis", figures(self.writers_run(20000.0, 100000.0, 50000.0)))
+        rows = {r.operation: r for r in store_compare.writer_rows(shmkit, no_spin, redis)}
+        self.assertEqual(len(rows), 2 * len(store_compare.WRITER_ROWS))
+        self.assertEqual(rows["4 writers x 1 reader: sets/s"].ratio, 2.0)
+        self.assertEqual(rows["4 writers x 1 reader: set p99"].ratio, 2.0)
+        self.assertEqual(rows["4 writers x 1 reader: reader gets/s"].ratio, 40.0)
+        self.assertEqual(rows["4 writers x 1 reader, --spin-us 0: sets/s"].ratio, 0.5)
+        self.assertEqual(rows["4 writers x 1 reader, --spin-us 0: set p99"].ratio, 0.25)
+        self.assertTrue(all(not r.note for r in rows.values()))
+
+    def test_writer_rows_without_redis_or_the_program_say_why(self):
+        shmkit = Source("writers", store_compare.writer_figures(self.writers_run(40000.0, 50000.0, 2e6)))
+        not_built = Source("writers", error="build/bench/store/store_writers_bench is not built: run scripts/build")
+        no_redis = Source("Redis", error="redis-server is not installed: run " + compare_common.INSTALL_HINT)
+        rows = store_compare.writer_rows(shmkit, not_built, no_redis)
+        self.assertTrue(all(r.ratio is None and "redis-server is not installed" in r.note for r in rows))
+        self.assertTrue(all("not built" in r.note for r in rows if "--spin-us 0" in r.operation))
+
 
 class BridgeRowsTest(unittest.TestCase):
     def test_rows_pair_each_figure_with_redis_py(self):
