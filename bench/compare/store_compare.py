@@ -243,6 +243,12 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
         share = s["BM_Store_Put64MiB"].bytes_per_second / s["BM_Store_Memcpy64MiB"].bytes_per_second
         return f"{share:.0%} of memcpy", share >= 0.7
 
+    def set_no_spin() -> tuple[str, bool]:
+        ours, redis_set = p50("BM_Store_SetName100BNoSpin"), redis.values["SET"]
+        # The ratio moves with Redis's own figure (15-90 us on this VM,
+        # lowest when the machine is busy and its thread never sleeps).
+        return f"{ours:.0f} ns, {redis_set / ours:.0f}x Redis SET", ours <= 1000
+
     def writers_next_to_redis() -> tuple[str, None]:
         ours, theirs = writers["shmkit"].values, writers["redis"].values
         return (f"{ours['sets_per_second']:.0f} sets/s ({ours['sets_per_second'] / theirs['sets_per_second']:.2f}x "
@@ -251,8 +257,8 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
     targets = [
         target("get p50 <= 1 us", lambda: (f"{p50('BM_Store_GetSealedSmall'):.0f} ns",
                                            p50("BM_Store_GetSealedSmall") <= 1000)),
-        target("create_and_seal 100 B p50 <= 15 us", lambda: (f"{p50('BM_Store_CreateAndSeal100B'):.0f} ns",
-                                                               p50("BM_Store_CreateAndSeal100B") <= 15000)),
+        target("create_and_seal 100 B p50 <= 1 us (client-side write)",
+               lambda: (f"{p50('BM_Store_CreateAndSeal100B'):.0f} ns", p50("BM_Store_CreateAndSeal100B") <= 1000)),
         target("contains p50 <= 500 ns", lambda: (f"{p50('BM_Store_Contains'):.0f} ns",
                                                   p50("BM_Store_Contains") <= 500)),
         target("64 MiB put >= 70% of memcpy", put_share),
@@ -260,6 +266,7 @@ def collect(build_dir: Path, quick: bool = False) -> Comparison:
                                                    p50("BM_Store_GetName") <= 2000)),
         target("set of a small value p50 <= 20 us", lambda: (f"{p50('BM_Store_SetName100B'):.0f} ns",
                                                              p50("BM_Store_SetName100B") <= 20000)),
+        target("set by name 100 B, --spin-us 0: p50 <= 1 us (ratio to Redis SET shown)", set_no_spin),
         target(f"{WRITERS} writer processes x 1 reader: sets/s and p99 next to Redis", writers_next_to_redis),
     ]
     return Comparison(

@@ -259,6 +259,23 @@ void BM_Store_SetName100BNoSpin(benchmark::State& state) {
 }
 BENCHMARK(BM_Store_SetName100BNoSpin);
 
+// Set of a numbers-only config struct (the demo's per-frame result): its
+// YAML text and binary image are encoded, then published like any value.
+void BM_Store_SetNameStruct(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  FrameNumbers value;
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      ++value.frame;
+      latencies.time([&] { brain.set("stats", value); });
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Store_SetNameStruct);
+
 // The same with --persist: every set is committed to LMDB (no fsync) first.
 void BM_Store_SetName100BPersisted(benchmark::State& state) {
   const std::string dir = "/tmp/shmkit-store-bench-persist-" + std::to_string(::getpid());
