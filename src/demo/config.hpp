@@ -49,8 +49,12 @@ BOOST_DESCRIBE_STRUCT(LoggerSettings, (), (source_id, ring_mib, compression_leve
 
 struct StoreSettings {
   std::uint32_t capacity_mib = 64;
+  // Map the whole arena in every process at start: the store's objects
+  // move through the arena, and each first read or write of a page would
+  // otherwise be a page fault (~10 us on a VM) inside a store call.
+  bool prefault = true;
 };
-BOOST_DESCRIBE_STRUCT(StoreSettings, (), (capacity_mib))
+BOOST_DESCRIBE_STRUCT(StoreSettings, (), (capacity_mib, prefault))
 
 struct DemoConfig {
   double seconds = 8;                        // of acquisition; setup and assembly add about 1 s

@@ -225,8 +225,9 @@ Rig::Rig(const DemoConfig& config, const std::filesystem::path& out, RigSignals&
       signals_(signals),
       record_(new_record()),
       socket_path_(socket_path_in(out)),
-      server_(
-          StoreServer::start({.capacity = std::size_t{config.store.capacity_mib} << 20, .socket_path = socket_path_})),
+      server_(StoreServer::start({.capacity = std::size_t{config.store.capacity_mib} << 20,
+                                  .socket_path = socket_path_,
+                                  .prefault = config.store.prefault})),
       store_(RigStore::connect(socket_path_, kNamespace)),
       frames_(record_.names.frames(), config.camera),
       counters_(SharedArray<std::uint64_t>::create(record_.names.counters(), {kCounterCount, kCounterStride},
