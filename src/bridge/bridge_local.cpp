@@ -113,9 +113,36 @@ void Bridge::State::export_local(const BridgeKey& key, const ObjectId& id) {
         std::to_string(options.max_value_bytes) + " bytes (--max-value-bytes)");
     return;
   }
-  if (redis && !export_value(key, stamp, buffer->metadata(), buffer->data())) {
-    pull(key);  // Redis holds a newer value: it wins here too
+  if (!redis) {
+    return;
   }
+  if (!export_value(key, stamp, buffer->metadata(), buffer->data())) {
+    pull(key);  // Redis holds a newer value: it wins here too
+    return;
+  }
+  restore_if_overwritten(key, id, stamp, buffer->metadata(), buffer->data());
+}
+
+void Bridge::State::restore_if_overwritten(const BridgeKey& key, const ObjectId& id, const detail::Stamp& stamp,
+                                           std::span<const std::byte> metadata, std::span<const std::byte> data) {
+  // A local set reaches the bridge as an event, up to a millisecond after
+  // it returned (the store announces client-side writes when it drains
+  // them), so an import can be decided against the value before it and
+  // land after it. Only an import of this bridge, older than this value,
+  // is undone; a newer local value has its own event on the way.
+  const std::optional<ObjectId> now = store.find_name(key.first, key.second);
+  if (!now || *now == id) {
+    return;
+  }
+  const std::optional<ObjectBuffer> current = store.get(*now, std::chrono::milliseconds(0));
+  if (!current || !current->valid()) {
+    return;
+  }
+  const std::optional<detail::Stamp> imported = detail::read_trailer(current->metadata());
+  if (!imported || !detail::newer(stamp, *imported)) {
+    return;
+  }
+  apply(key, stamp, metadata, data);
 }
 
 bool Bridge::State::export_value(const BridgeKey& key, const detail::Stamp& stamp, std::span<const std::byte> metadata,

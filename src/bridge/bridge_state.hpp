@@ -62,6 +62,11 @@ struct Bridge::State {
   void export_erase(const BridgeKey& key, const detail::Stamp& stamp);
   // Exports the local value `id` of `key` if it was set here (not imported).
   void export_local(const BridgeKey& key, const ObjectId& id);
+  // After Redis took the local value `id`: if an import of an older value
+  // replaced it in the store meanwhile (the import was decided before this
+  // value's event arrived), the store gets `id`'s bytes back.
+  void restore_if_overwritten(const BridgeKey& key, const ObjectId& id, const detail::Stamp& stamp,
+                              std::span<const std::byte> metadata, std::span<const std::byte> data);
 
   // bridge_remote.cpp
   void on_message(detail::RedisReply message);

@@ -24,6 +24,21 @@ std::int64_t now_unix_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// A name operation of this client (see StoreConnection::read_name): the
+// counters the server reads before it reuses a dropped name's cell.
+class NameOp {
+ public:
+  explicit NameOp(ClientSlot& slot) noexcept : slot_(slot) {
+    slot_.name_ops_begun.fetch_add(1, std::memory_order_seq_cst);
+  }
+  NameOp(const NameOp&) = delete;
+  NameOp& operator=(const NameOp&) = delete;
+  ~NameOp() { slot_.name_ops_ended.fetch_add(1, std::memory_order_seq_cst); }
+
+ private:
+  ClientSlot& slot_;
+};
+
 ExistsError exists(const ObjectId& id) {
   return ExistsError("object " + id.hex() + " already exists; ids are write-once, remove it first or use another id");
 }
@@ -130,7 +145,7 @@ std::optional<StoreConnection::FastCreated> StoreConnection::fast_create_locked(
   }
   // From here a failure leaves the bytes unused: the server frees them
   // when this client publishes its next object, or gives back its slab.
-  const ArenaView::Found claimed = v.claim(id);
+  const ArenaView::Found claimed = v.claim(id, client_slot_ + 1);
   if (claimed.index == v.slots()) {
     return std::nullopt;
   }
@@ -147,23 +162,27 @@ std::optional<StoreConnection::FastCreated> StoreConnection::fast_create_locked(
   e.lru.store(h.lru_clock.load(std::memory_order_relaxed), std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (v.duplicate_of(id, index)) {
+    ArenaView::write_id(e, ObjectId{});  // no lookup may match a freed entry
     e.ctl.store(make_ctl(generation + 1, kEntryTombstone), std::memory_order_seq_cst);
     throw exists(id);
   }
   publish_locked(kind, index, generation, 0);
-  return FastCreated{{index, generation}, *offset};
+  return FastCreated{{index, generation, claimed.ctl}, *offset};
 }
 
 bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name, const ObjectId& id,
                                      std::span<const std::byte> data, std::span<const std::byte> metadata) {
   const ArenaView& v = arena_.view();
-  std::uint64_t cell = 0;
-  // A name's first bind allocates its cell: that is the server's.
-  if (v.header().slab_bytes == 0 || names_.view().lookup(ns, name, cell) != NameLookup::found ||
-      cell >= v.header().cells) {
+  if (v.header().slab_bytes == 0) {
     return false;
   }
   const std::lock_guard lock(mutex_);
+  const NameOp op(v.client(client_slot_));
+  std::uint64_t cell = 0;
+  // A name's first bind gives it its cell: that is the server's.
+  if (names_.view().lookup(ns, name, cell) != NameLookup::found || cell >= cell_count_) {
+    return false;
+  }
   const std::optional<FastCreated> fast = fast_create_locked(id, data.size(), metadata.size(), kPublishAdoptNamed);
   if (!fast) {
     return false;
@@ -179,8 +198,10 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   seal_locked(id);
   // Readers see the old value or the new one: the cell changes in one
   // step, and the old value stays pinned until the server drains the ring.
+  // The cell still belongs to this name: the server quarantines a dropped
+  // name's cell until this operation has ended (name_cells.hpp).
   const std::uint64_t target = cell_target(fast->pending.index, fast->pending.generation);
-  std::atomic<std::uint64_t>& word = v.cell(cell);
+  std::atomic<std::uint64_t>& word = cells_[cell];
   std::uint64_t seen = word.load(std::memory_order_seq_cst);
   while (seen != 0 && !word.compare_exchange_weak(seen, target, std::memory_order_seq_cst)) {
   }
@@ -211,43 +232,53 @@ void StoreConnection::await_published() const noexcept {
   }
 }
 
-NameLookup StoreConnection::name_target(std::string_view ns, std::string_view name,
-                                        std::uint64_t& target) const noexcept {
+StoreConnection::NameRead StoreConnection::read_name(const std::shared_ptr<StoreConnection>& self,
+                                                     std::string_view ns, std::string_view name, ObjectBuffer* out,
+                                                     ObjectId* id) {
+  const ArenaView& v = arena_.view();
+  const std::lock_guard lock(mutex_);
+  const NameOp op(v.client(client_slot_));
   std::uint64_t cell = 0;
-  const NameLookup found = names_.view().lookup(ns, name, cell);
-  if (found != NameLookup::found) {
-    return found;
+  switch (names_.view().lookup(ns, name, cell)) {
+    case NameLookup::absent:
+      return NameRead::absent;
+    case NameLookup::unindexed:
+      return NameRead::ask_server;
+    case NameLookup::found:
+      break;
   }
-  const ArenaView& v = arena_.view();
-  if (cell >= v.header().cells) {
-    return NameLookup::unindexed;
+  if (cell >= cell_count_) {
+    return NameRead::ask_server;
   }
-  target = v.cell(cell).load(std::memory_order_seq_cst);
-  return target == 0 ? NameLookup::absent : NameLookup::found;
-}
-
-std::optional<ObjectId> StoreConnection::id_of_target(std::uint64_t target) const noexcept {
-  const ArenaView& v = arena_.view();
+  const std::uint64_t target = cells_[cell].load(std::memory_order_seq_cst);
+  if (target == 0) {
+    return NameRead::absent;  // being dropped
+  }
   const std::uint32_t index = target_index(target);
+  const std::uint32_t generation = target_generation(target);
   if (index >= v.slots()) {
-    return std::nullopt;
+    return NameRead::moved;  // a damaged cell: the caller asks the server after a few
+  }
+  if (out != nullptr) {
+    return lease_sealed_locked(self, index, generation, nullptr, *out) ? NameRead::got : NameRead::moved;
   }
   const ObjectEntry& e = v.entry(index);
-  const std::uint64_t sealed = make_ctl(target_generation(target), kEntrySealed);
+  const std::uint64_t sealed = make_ctl(generation, kEntrySealed);
   if (e.ctl.load(std::memory_order_seq_cst) != sealed) {
-    return std::nullopt;
+    return NameRead::moved;
   }
-  ObjectId id;
+  ObjectId read;
   for (std::size_t w = 0; w < 5; ++w) {
     const std::uint32_t word = e.id_words[w].load(std::memory_order_relaxed);
-    std::memcpy(id.bytes.data() + 4 * w, &word, 4);
+    std::memcpy(read.bytes.data() + 4 * w, &word, 4);
   }
   // Still the same object after the read: the id words were not rewritten.
   std::atomic_thread_fence(std::memory_order_acquire);
   if (e.ctl.load(std::memory_order_relaxed) != sealed) {
-    return std::nullopt;
+    return NameRead::moved;
   }
-  return id;
+  *id = read;
+  return NameRead::got;
 }
 
 }  // namespace shmkit::detail

@@ -56,16 +56,16 @@ std::optional<ObjectId> StoreClient::find_name(const std::string& ns, const std:
   // the cell holds the newer one. Only a damaged cell keeps missing; the
   // server's own table then answers.
   for (int attempt = 0; attempt < kCellAttempts; ++attempt) {
-    std::uint64_t target = 0;
-    const detail::NameLookup lookup = connection_->name_target(ns, name, target);
-    if (lookup == detail::NameLookup::absent) {
+    ObjectId id;
+    const auto read = connection_->read_name(connection_, ns, name, nullptr, &id);
+    if (read == detail::StoreConnection::NameRead::got) {
+      return id;
+    }
+    if (read == detail::StoreConnection::NameRead::absent) {
       return std::nullopt;
     }
-    if (lookup == detail::NameLookup::unindexed) {
+    if (read == detail::StoreConnection::NameRead::ask_server) {
       break;
-    }
-    if (const std::optional<ObjectId> id = connection_->id_of_target(target)) {
-      return id;
     }
   }
   try {
@@ -118,13 +118,13 @@ ObjectBuffer StoreClient::get_named(const std::string& ns, const std::string& na
   validate_pair(ns, name);
   // The common case, a bound name: its cell, then a lease on the object.
   for (int attempt = 0; attempt < kCellAttempts; ++attempt) {
-    std::uint64_t target = 0;
-    if (connection_->name_target(ns, name, target) != detail::NameLookup::found) {
-      break;
-    }
     ObjectBuffer buffer;
-    if (connection_->try_get_target(connection_, target, buffer)) {
+    const auto read = connection_->read_name(connection_, ns, name, &buffer, nullptr);
+    if (read == detail::StoreConnection::NameRead::got) {
       return buffer;
+    }
+    if (read != detail::StoreConnection::NameRead::moved) {
+      break;
     }
   }
   const Clock::time_point deadline = timeout.count() < 0 ? Clock::time_point::max() : Clock::now() + timeout;

@@ -53,7 +53,10 @@ StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, N
       arena_(std::move(arena)),
       names_(std::move(names)),
       client_slot_(client_slot),
-      pid_(::getpid()) {}
+      pid_(::getpid()),
+      cells_(cell_array(arena_.view(), names_.view())),
+      cell_count_(arena_.view().header().slab_bytes != 0 ? arena_.view().header().cells
+                                                          : names_.view().header().cells) {}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);
@@ -188,30 +191,15 @@ bool StoreConnection::try_get(const std::shared_ptr<StoreConnection>& self, cons
   if (ctl_state(ctl) != kEntrySealed) {
     return false;
   }
-  return lease_sealed(self, static_cast<std::uint32_t>(found.index), ctl_generation(ctl), &id, out);
+  const std::lock_guard lock(mutex_);
+  return lease_sealed_locked(self, static_cast<std::uint32_t>(found.index), ctl_generation(ctl), &id, out);
 }
 
-bool StoreConnection::try_get_target(const std::shared_ptr<StoreConnection>& self, std::uint64_t target,
-                                     ObjectBuffer& out) {
-  const ArenaView& v = arena_.view();
-  const std::uint32_t index = target_index(target);
-  if (index >= v.slots()) {
-    return false;
-  }
-  const std::uint64_t ctl = settle(v.entry(index), v.entry(index).ctl.load(std::memory_order_seq_cst));
-  if (ctl != make_ctl(target_generation(target), kEntrySealed)) {
-    return false;
-  }
-  return lease_sealed(self, index, target_generation(target), nullptr, out);
-}
-
-bool StoreConnection::lease_sealed(const std::shared_ptr<StoreConnection>& self, std::uint32_t index,
-                                   std::uint32_t generation, const ObjectId* id, ObjectBuffer& out) {
+bool StoreConnection::lease_sealed_locked(const std::shared_ptr<StoreConnection>& self, std::uint32_t index,
+                                          std::uint32_t generation, const ObjectId* id, ObjectBuffer& out) {
   const ArenaView& v = arena_.view();
   ObjectEntry& entry = v.entry(index);
   const std::uint64_t key = lease_key(generation, index);
-
-  const std::lock_guard lock(mutex_);
   LeaseRecord* leases = v.leases(client_slot_);
   std::uint32_t lease = 0;
   if (const auto it = lease_of_.find(key); it != lease_of_.end()) {
@@ -317,7 +305,7 @@ WritableBuffer StoreConnection::create(const ObjectId& id, std::size_t data_size
   } else {
     const CreatedObject created = receive_created_locked(encode_create({&sizes, 1}), {&sizes, 1}).front();
     offset = created.offset;
-    created_[id] = Pending{created.index, created.generation};
+    created_[id] = Pending{created.index, created.generation, make_ctl(created.generation, kEntryCreated)};
   }
   std::byte* base = arena_.view().data_rw() + offset;
   if (!metadata.empty()) {
@@ -376,7 +364,8 @@ void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
       const std::vector<CreatedObject> created = receive_created_locked(encode_create(sizes), sizes);
       for (std::size_t i = 0; i < remote.size(); ++i) {
         fill(*remote[i], created[i].offset);
-        created_[remote[i]->id] = Pending{created[i].index, created[i].generation};
+        created_[remote[i]->id] =
+            Pending{created[i].index, created[i].generation, make_ctl(created[i].generation, kEntryCreated)};
       }
     }
   } catch (...) {
@@ -413,7 +402,7 @@ void StoreConnection::seal_locked(const ObjectId& id) {
   }
   const Pending pending = it->second;
   created_.erase(it);
-  std::uint64_t expected = make_ctl(pending.generation, kEntryCreated);
+  std::uint64_t expected = pending.created_ctl;
   if (!v.entry(pending.index)
            .ctl.compare_exchange_strong(expected, make_ctl(pending.generation, kEntrySealed),
                                         std::memory_order_seq_cst)) {

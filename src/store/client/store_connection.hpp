@@ -50,15 +50,20 @@ class StoreConnection {
   // Looks up and references a sealed object; false if it is not sealed.
   // `self` is this connection's owner, stored in the buffer.
   bool try_get(const std::shared_ptr<StoreConnection>& self, const ObjectId& id, ObjectBuffer& out);
-  // References the object a name cell reads (cell_target); false when it
-  // is no longer sealed (a rebind freed it since the cell was read).
-  bool try_get_target(const std::shared_ptr<StoreConnection>& self, std::uint64_t target, ObjectBuffer& out);
-  // The object a name is bound to, read from the shared index and the
-  // name's cell without a round trip (`target` is set when found).
-  [[nodiscard]] NameLookup name_target(std::string_view ns, std::string_view name,
-                                       std::uint64_t& target) const noexcept;
-  // The id of the sealed object a cell reads, or nullopt if it is gone.
-  [[nodiscard]] std::optional<ObjectId> id_of_target(std::uint64_t target) const noexcept;
+  // What one read of a name through the shared index and its cell found.
+  enum class NameRead : std::uint8_t {
+    got,         // the object is referenced in `out` (or its id is in `id`)
+    absent,      // the name is not bound
+    ask_server,  // the name has no cell (too long for the index, or none was free)
+    moved        // the object the cell read is gone (a rebind freed it): read again
+  };
+  // One read of a name, counted as a name operation (ClientSlot::
+  // name_ops_begun/ended) and done under the connection mutex, so a cell
+  // the server frees is not given to another name while this client may
+  // still read it. With `out` it references the object, else it reads
+  // its id into `id`.
+  NameRead read_name(const std::shared_ptr<StoreConnection>& self, std::string_view ns, std::string_view name,
+                     ObjectBuffer* out, ObjectId* id);
 
   // Waits (up to a second) until the server has handled what this client
   // published, so the store's counters include its own writes.
@@ -90,6 +95,7 @@ class StoreConnection {
   struct Pending {
     std::uint32_t index;
     std::uint32_t generation;
+    std::uint64_t created_ctl;  // the control word while created (seal's CAS expects it)
   };
   struct FastCreated {
     Pending pending;
@@ -107,8 +113,8 @@ class StoreConnection {
   void publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell) noexcept;
   // References entry `index` of `generation` if it is sealed; `id` is read
   // from the entry when null.
-  bool lease_sealed(const std::shared_ptr<StoreConnection>& self, std::uint32_t index, std::uint32_t generation,
-                    const ObjectId* id, ObjectBuffer& out);
+  bool lease_sealed_locked(const std::shared_ptr<StoreConnection>& self, std::uint32_t index,
+                           std::uint32_t generation, const ObjectId* id, ObjectBuffer& out);
   std::vector<std::byte> request_locked(const Frame& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
@@ -132,7 +138,9 @@ class StoreConnection {
   ArenaMapping arena_;
   NameIndexMapping names_;
   std::uint32_t client_slot_;
-  pid_t pid_;         // recorded in the objects it creates itself
+  pid_t pid_;  // recorded in the objects it creates itself
+  std::atomic<std::uint64_t>* cells_;  // the name cells (cell_array)
+  std::uint64_t cell_count_;
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
   bool broken_ = false;
   std::chrono::steady_clock::time_point last_reply_{};  // when the last reply frame was complete

@@ -58,6 +58,16 @@ enum : std::uint32_t {
 [[nodiscard]] constexpr std::uint32_t ctl_generation(std::uint64_t ctl) noexcept {
   return static_cast<std::uint32_t>(ctl >> 32);
 }
+// A client claims a slot as `created` with its client slot + 1 in bits
+// 8..31 of the control word, in the same CAS, so a client killed right
+// after its claim still left its mark (the entry's `owner` field is written
+// after the claim). The server's own creates carry 0 there.
+[[nodiscard]] constexpr std::uint64_t claimed_ctl(std::uint32_t generation, std::uint32_t owner) noexcept {
+  return make_ctl(generation, kEntryCreated) | (static_cast<std::uint64_t>(owner & 0xffffffU) << 8);
+}
+[[nodiscard]] constexpr std::uint32_t ctl_owner(std::uint64_t ctl) noexcept {
+  return static_cast<std::uint32_t>(ctl >> 8) & 0xffffffU;
+}
 
 struct ArenaHeader {
   std::atomic<std::uint64_t> magic;  // written last by the server
@@ -143,7 +153,11 @@ struct ClientSlot {
   // The publish ring: records [tail, head) are the server's to read.
   std::atomic<std::uint64_t> ring_head;  // written by the client
   std::atomic<std::uint64_t> ring_tail;  // written by the server
-  std::uint64_t reserved[2];
+  // Name operations (a name index lookup and the use of the cell it gave)
+  // begun and ended by this client: the server reuses a dropped name's
+  // cell only once every operation begun before the drop has ended.
+  std::atomic<std::uint64_t> name_ops_begun;
+  std::atomic<std::uint64_t> name_ops_ended;
   // PublishRecord ring[ring_records], then LeaseRecord leases[leases_per_client].
 };
 
@@ -173,7 +187,9 @@ struct PublishRecord {
 }
 
 // A name cell holds the object a name is bound to as (index + 1, generation);
-// 0 means unbound.
+// 0 means unbound. A name index entry whose cell is kNoCell (no cell was
+// free) is answered by the server.
+inline constexpr std::uint64_t kNoCell = ~std::uint64_t{0};
 [[nodiscard]] constexpr std::uint64_t cell_target(std::uint32_t index, std::uint32_t generation) noexcept {
   return ((static_cast<std::uint64_t>(index) + 1) << 32) | generation;
 }
@@ -299,10 +315,13 @@ class ArenaView {
   }
 
   // Claims a free slot on the probe chain of `id` for a new object with a
-  // CAS from empty or tombstone to `created` (same generation: freeing
-  // bumps it), so the server and clients never take one slot twice. The
-  // caller writes the entry's fields next. index == slots(): chain full.
-  [[nodiscard]] Found claim(const ObjectId& id) const noexcept {
+  // CAS from empty or tombstone to `created` by `owner` (same generation:
+  // freeing bumps it), so the server and clients never take one slot
+  // twice. The caller writes the entry's fields next. index == slots():
+  // chain full. While clients claim, the server never turns tombstones
+  // back into empty slots (object_table.cpp), so an entry is never left
+  // behind an empty slot that would end its lookups early.
+  [[nodiscard]] Found claim(const ObjectId& id, std::uint32_t owner) const noexcept {
     const std::uint64_t n = slots();
     const std::uint64_t home = home_slot(id, n);
     for (std::uint64_t probe = 0; probe < n; ++probe) {
@@ -313,7 +332,7 @@ class ArenaView {
         continue;
       }
       raise_max_probe(probe);  // before anyone can find the entry
-      const std::uint64_t claimed = make_ctl(ctl_generation(ctl), kEntryCreated);
+      const std::uint64_t claimed = claimed_ctl(ctl_generation(ctl), owner);
       if (e.ctl.compare_exchange_strong(ctl, claimed, std::memory_order_seq_cst)) {
         return {index, claimed};
       }

@@ -32,6 +32,8 @@
 
 #include <shmkit/store/object_id.hpp>
 
+#include "store/common/layout.hpp"
+
 namespace shmkit::detail {
 
 inline constexpr std::uint64_t kNameIndexMagic = 0x32'58'44'4e'4d'4e'4b'53ULL;  // "SKNMNDX2"
@@ -42,6 +44,10 @@ enum : std::uint32_t { kNameSlotEmpty = 0, kNameSlotUsed = 1, kNameSlotTombstone
 struct NameIndexHeader {
   std::uint64_t magic;
   std::uint64_t entries;  // power of two
+  // Where the name cells are when clients may not write them (fast writes
+  // off: see cell_array); 0 when they are in the arena.
+  std::uint64_t cells_offset;
+  std::uint64_t cells;
   // Odd while the server rebuilds the table; readers retry until it is
   // even and unchanged across their probe.
   alignas(64) std::atomic<std::uint64_t> table_seq;
@@ -112,6 +118,10 @@ class NameIndexView {
     return reinterpret_cast<NameIndexEntry*>(base_ + kNameIndexEntriesOffset)[index];
   }
   [[nodiscard]] bool mapped() const noexcept { return base_ != nullptr; }
+  [[nodiscard]] std::atomic<std::uint64_t>* cells() const noexcept {
+    const std::uint64_t offset = header().cells_offset;
+    return offset == 0 ? nullptr : reinterpret_cast<std::atomic<std::uint64_t>*>(base_ + offset);
+  }
 
   [[nodiscard]] NameLookup lookup(std::string_view ns, std::string_view name, std::uint64_t& cell) const noexcept {
     if (!indexable(ns, name)) {
@@ -196,5 +206,13 @@ class NameIndexView {
 
   std::byte* base_ = nullptr;
 };
+
+// The name cells of a store: in the arena, where clients swap them, when
+// the store lets clients write (fast writes); otherwise in the name index,
+// which clients map read-only, so no client can change which object
+// another finds under a name.
+[[nodiscard]] inline std::atomic<std::uint64_t>* cell_array(const ArenaView& arena, const NameIndexView& names) noexcept {
+  return arena.header().slab_bytes != 0 ? &arena.cell(0) : names.cells();
+}
 
 }  // namespace shmkit::detail

@@ -16,10 +16,11 @@
 
 namespace shmkit::detail {
 
-NameIndexMapping NameIndexMapping::create(std::uint64_t max_names) {
+NameIndexMapping NameIndexMapping::create(std::uint64_t max_names, bool with_cells) {
   const std::uint64_t entries = std::bit_ceil(std::max<std::uint64_t>(2 * max_names, 16));
   NameIndexMapping m;
-  m.bytes_ = round_up(kNameIndexEntriesOffset + entries * sizeof(NameIndexEntry), page_size());
+  const std::uint64_t cells_offset = round_up(kNameIndexEntriesOffset + entries * sizeof(NameIndexEntry), 64);
+  m.bytes_ = round_up(cells_offset + (with_cells ? max_names * sizeof(std::uint64_t) : 0), page_size());
   m.fd_ = ::memfd_create("shmkit-store-names", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (m.fd_ < 0) {
     throw_system_error("cannot create the store's name index (memfd_create)", errno);
@@ -46,6 +47,8 @@ NameIndexMapping NameIndexMapping::create(std::uint64_t max_names) {
   m.view_ = NameIndexView(m.base_);
   NameIndexHeader& h = m.view_.header();
   h.entries = entries;
+  h.cells_offset = with_cells ? cells_offset : 0;
+  h.cells = with_cells ? max_names : 0;
   h.magic = kNameIndexMagic;
   return m;
 }
@@ -57,7 +60,10 @@ NameIndexMapping NameIndexMapping::attach(int fd) {
   struct stat st {};
   if (::pread(fd, &probe, sizeof(probe), 0) != static_cast<ssize_t>(sizeof(probe)) || probe.magic != kNameIndexMagic ||
       ::fstat(fd, &st) != 0 || !std::has_single_bit(probe.entries) ||
-      kNameIndexEntriesOffset + probe.entries * sizeof(NameIndexEntry) > static_cast<std::uint64_t>(st.st_size)) {
+      kNameIndexEntriesOffset + probe.entries * sizeof(NameIndexEntry) > static_cast<std::uint64_t>(st.st_size) ||
+      (probe.cells_offset != 0 &&
+       (probe.cells_offset % 64 != 0 || probe.cells_offset > static_cast<std::uint64_t>(st.st_size) ||
+        probe.cells > (static_cast<std::uint64_t>(st.st_size) - probe.cells_offset) / sizeof(std::uint64_t)))) {
     throw LayoutError("the name index the store server sent is not a shmkit name index of this version");
   }
   m.bytes_ = static_cast<std::size_t>(st.st_size);

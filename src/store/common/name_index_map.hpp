@@ -14,9 +14,10 @@ class NameIndexMapping {
  public:
   // Server side: an index with room for `max_names` names (twice as many
   // entries, so probe chains stay short), mapped writable, then sealed so
-  // that no other mapping of it can be writable.
+  // that no other mapping of it can be writable. `with_cells`: it also
+  // holds the names' cells (fast writes off; see cell_array).
   // @throws Error (memfd refused), StoreFullError (memory)
-  [[nodiscard]] static NameIndexMapping create(std::uint64_t max_names);
+  [[nodiscard]] static NameIndexMapping create(std::uint64_t max_names, bool with_cells);
 
   // Client side: maps the index behind `fd` read-only (taking ownership).
   // @throws LayoutError (not a name index), Error

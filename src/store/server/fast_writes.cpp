@@ -18,17 +18,14 @@ void FastWrites::give_back(Slab& slab, std::uint64_t from, std::uint64_t to) {
 }
 
 std::uint64_t FastWrites::freeze(std::uint64_t slot) noexcept {
-  std::atomic<std::uint64_t>& word = view_.client(slot).slab_alloc;
+  // Clearing the limit stops the client's next allocation (its cursor is
+  // then past the limit) in one wait-free step, whatever it writes there.
+  const std::uint64_t seen = view_.client(slot).slab_alloc.fetch_and(~std::uint64_t{0xffffffffU},
+                                                                       std::memory_order_seq_cst);
+  // A cursor the client wrote past what was lent (or below what was
+  // adopted) is clamped: the server's own record bounds what it frees.
   const Slab& slab = slabs_[slot];
-  std::uint64_t seen = word.load(std::memory_order_seq_cst);
-  for (;;) {
-    // A cursor the client wrote past what was lent (or below what was
-    // adopted) is clamped: the server's own record bounds what it frees.
-    const std::uint64_t cursor = std::clamp(slab_cursor(seen), slab.adopted_end, slab.freed_from);
-    if (word.compare_exchange_weak(seen, slab_word(cursor, cursor), std::memory_order_seq_cst)) {
-      return cursor;
-    }
-  }
+  return std::clamp(slab_cursor(seen), slab.adopted_end, slab.freed_from);
 }
 
 bool FastWrites::refill(std::uint64_t slot, std::uint64_t connection) {
@@ -77,6 +74,9 @@ void FastWrites::retire(std::uint64_t slot) {
 
 bool FastWrites::pending() const noexcept {
   for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
+    if (!slabs_[slot].lent) {
+      continue;  // records come only from clients with a slab
+    }
     const ClientSlot& client = view_.client(slot);
     if (client.ring_head.load(std::memory_order_seq_cst) != client.ring_tail.load(std::memory_order_relaxed)) {
       return true;
@@ -159,8 +159,13 @@ bool FastWrites::adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t ge
   const std::uint64_t hi = slab.offset + cursor * kStoreAlignment;
   const auto extent = table_.adopt(index, generation, slab.connection, lo, hi);
   if (!extent) {
-    const std::uint64_t ctl = view_.entry(index).ctl.load(std::memory_order_seq_cst);
-    if (ctl_generation(ctl) == generation && !table_.adopted(index)) {
+    // Discarded only when it claims bytes of this client's slab: an entry
+    // another client is writing, which this one marked as its own, stays.
+    const ObjectEntry& e = view_.entry(index);
+    const std::uint64_t ctl = e.ctl.load(std::memory_order_seq_cst);
+    const std::uint64_t start = e.data_offset;
+    const bool in_slab = start >= slab.offset && start - slab.offset < slab.granules * kStoreAlignment;
+    if (in_slab && ctl_generation(ctl) == generation && !table_.adopted(index)) {
       table_.discard(index, ctl);
     }
     return false;
@@ -171,6 +176,7 @@ bool FastWrites::adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t ge
   if (hold) {
     table_.hold(index);
     slab.held.emplace_back(index, generation);
+    held_.insert(cell_target(index, generation));
   }
   return true;
 }
@@ -181,6 +187,7 @@ void FastWrites::drop_held(Slab& slab, std::uint32_t index, std::uint32_t genera
     return;
   }
   slab.held.erase(it);
+  held_.erase(cell_target(index, generation));
   if (const std::optional<ObjectId> id = table_.id_at(index, generation, false)) {
     table_.unpin(*id);  // removes the value unless a name holds it now
   }
@@ -202,40 +209,41 @@ void FastWrites::adopt_orphans(std::uint64_t slot, std::uint64_t cursor) {
     const ObjectEntry& e = view_.entry(i);
     const std::uint64_t ctl = e.ctl.load(std::memory_order_seq_cst);
     const std::uint32_t state = ctl_state(ctl);
-    if ((state == kEntryCreated || state == kEntrySealed) && e.owner.load(std::memory_order_relaxed) == slot + 1 &&
-        !table_.adopted(static_cast<std::uint32_t>(i))) {
+    // A created entry carries its claimer in the control word (set by the
+    // claim itself); a sealed one was sealed after its owner was written.
+    const bool mine = (state == kEntryCreated && ctl_owner(ctl) == slot + 1) ||
+                      (state == kEntrySealed && e.owner.load(std::memory_order_relaxed) == slot + 1);
+    if (mine && !table_.adopted(static_cast<std::uint32_t>(i))) {
       orphans.emplace_back(e.data_offset, static_cast<std::uint32_t>(i), ctl);
     }
   }
   std::sort(orphans.begin(), orphans.end());
   Slab& slab = slabs_[slot];
   for (const auto& [offset, index, ctl] : orphans) {
-    const std::uint64_t end_before = slab.adopted_end;
+    // A claim killed before it wrote the entry's fields cannot be adopted:
+    // it is discarded, and its bytes (if any) are freed with the slab.
     if (slab.adopted_end >= cursor || !adopt(slot, index, ctl_generation(ctl), false)) {
-      slab.adopted_end = end_before;
       if (!table_.adopted(index)) {
-        table_.discard(index, ctl);
+        table_.discard(index, view_.entry(index).ctl.load(std::memory_order_seq_cst));
       }
     }
   }
 }
 
-void FastWrites::client_gone(std::uint64_t slot, const Hooks& hooks) {
-  if (slot >= slabs_.size()) {
-    return;
+bool FastWrites::client_gone(std::uint64_t slot, const Hooks& hooks) {
+  if (slot >= slabs_.size() || !slabs_[slot].lent) {
+    return false;
   }
   drain(slot, hooks);
   ClientSlot& client = view_.client(slot);
   client.ring_head.store(0, std::memory_order_relaxed);
   client.ring_tail.store(0, std::memory_order_relaxed);
-  if (!slabs_[slot].lent) {
-    return;
-  }
   const std::uint64_t cursor = freeze(slot);
   if (cursor > slabs_[slot].adopted_end) {
     adopt_orphans(slot, cursor);
   }
   retire(slot);
+  return true;
 }
 
 std::uint64_t FastWrites::recall_all() {

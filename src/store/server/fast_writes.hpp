@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -51,8 +52,14 @@ class FastWrites {
   // Client `slot` is gone: handles its ring, adopts the entries it wrote
   // and did not report (after checking them like any other), and gives
   // back the rest of its slab. Its held values stay held until
-  // release_held (after the caller reconciled every cell).
-  void client_gone(std::uint64_t slot, const Hooks& hooks);
+  // release_held (after the caller reconciled every cell). False when the
+  // client never had a slab (it wrote nothing itself).
+  bool client_gone(std::uint64_t slot, const Hooks& hooks);
+  // The object in `index` of `generation` is a value a client wrote for a
+  // name and has not sent the rebind record of yet.
+  [[nodiscard]] bool held(std::uint32_t index, std::uint32_t generation) const noexcept {
+    return held_.contains(cell_target(index, generation));
+  }
   // Drops the holds of client `slot` on values it meant to bind.
   void release_held(std::uint64_t slot);
   // Memory is short: stops every slab at its cursor and frees the rest;
@@ -92,6 +99,7 @@ class FastWrites {
   ObjectTable& table_;
   std::uint64_t slab_granules_;
   std::vector<Slab> slabs_;
+  std::unordered_set<std::uint64_t> held_;  // cell_target of every held value, over all slabs
   std::uint64_t lent_ = 0;
 };
 

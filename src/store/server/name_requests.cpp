@@ -201,45 +201,75 @@ void RequestHandler::publish_binding(const std::string& ns, const std::string& n
     cells_.publish(*cell, target);
     return;
   }
-  // The cell reads the object before the index shows the name. There is a
-  // cell for every name the store may hold (ArenaHeader::cells).
+  // The cell reads the object before the index shows the name. With no
+  // cell free (all quarantined), readers ask the server for this name.
   if (indexable(ns, name)) {
-    if (const std::optional<std::uint32_t> cell = cells_.assign(key, target)) {
-      name_index_.bind(ns, name, *cell);
-    }
+    const std::optional<std::uint32_t> cell = cells_.assign(key, target);
+    name_index_.bind(ns, name, cell ? *cell : kNoCell);
   }
 }
 
 void RequestHandler::withdraw_binding(const std::string& ns, const std::string& name) {
   name_index_.unbind(ns, name);
-  cells_.release(NameKey{ns, name});
+  cells_.release(NameKey{ns, name}, name_ops_in_flight());
+}
+
+std::vector<NameCells::Waiting> RequestHandler::name_ops_in_flight() const {
+  std::vector<NameCells::Waiting> waiting;
+  const ArenaView& view = arena_.view();
+  for (std::uint64_t slot = 0; slot < client_slot_used_.size(); ++slot) {
+    if (!client_slot_used_[slot]) {
+      continue;
+    }
+    const ClientSlot& client = view.client(slot);
+    const std::uint64_t begun = client.name_ops_begun.load(std::memory_order_seq_cst);
+    if (client.name_ops_ended.load(std::memory_order_seq_cst) != begun) {
+      waiting.push_back({slot, client_incarnation_[slot], begun});
+    }
+  }
+  return waiting;
+}
+
+bool RequestHandler::name_op_done(const NameCells::Waiting& w) const {
+  // A client's name operations are serialised by its connection mutex,
+  // so once `begun` operations have ended, the one in flight has.
+  return !client_slot_used_[w.slot] || client_incarnation_[w.slot] != w.incarnation ||
+         arena_.view().client(w.slot).name_ops_ended.load(std::memory_order_seq_cst) >= w.begun;
 }
 
 void RequestHandler::compact_name_index() {
   name_index_.compact_if_needed(names_, [this](const std::string& ns, const std::string& name) -> std::uint64_t {
-    return cells_.cell_of(NameKey{ns, name}).value_or(0);
+    return cells_.cell_of(NameKey{ns, name}).value_or(kNoCell);
   });
 }
 
-void RequestHandler::reconcile_cell(std::uint32_t cell) {
+void RequestHandler::reconcile_cell(std::uint32_t cell, std::optional<std::uint64_t> departing) {
   if (!cells_.in_use(cell)) {
     return;  // dropped since: the value's hold goes with the record
   }
-  std::atomic<std::uint64_t>& word = arena_.view().cell(cell);
+  std::atomic<std::uint64_t>& word = cells_.word(cell);
   std::uint64_t current = word.load(std::memory_order_seq_cst);
   const std::uint64_t accepted = cells_.accepted(cell);
   if (current == accepted) {
     return;
   }
-  const std::optional<ObjectId> id =
-      current == 0 ? std::nullopt : table_.id_at(target_index(current), target_generation(current), true);
-  if (!id) {
+  // A client may only bind a name to a value it wrote for a name: one
+  // held for its rebind record, or, for a client that died between its
+  // swap and its record, one of its own.
+  const std::uint32_t index = target_index(current);
+  const std::uint32_t generation = target_generation(current);
+  const std::optional<ObjectId> id = current == 0 ? std::nullopt : table_.id_at(index, generation, true);
+  const bool vouched = id && table_.intact(index) &&
+                      (fast_.held(index, generation) ||
+                       (departing && arena_.view().entry(index).owner.load() == *departing + 1));
+  if (!vouched) {
     if (current != 0 && fast_.awaited(current)) {
       return;  // a live client's value not adopted yet: its own record settles it
     }
-    // Nothing the store holds: the name keeps the value the server knows.
+    // Anything else: the name keeps the value the server knows.
     word.compare_exchange_strong(current, accepted, std::memory_order_seq_cst);
-    loop_.log("store: the cell of name '" + cells_.key(cell).second + "' held no object; restored its value");
+    loop_.log("store: the cell of name '" + cells_.key(cell).second +
+              "' held a value no client wrote for it; restored its value");
     return;
   }
   const NameKey key = cells_.key(cell);
@@ -258,11 +288,11 @@ void RequestHandler::reconcile_cell(std::uint32_t cell) {
   }
 }
 
-void RequestHandler::reconcile_all_cells() {
+void RequestHandler::reconcile_all_cells(std::uint64_t departing) {
   std::vector<std::uint32_t> in_use;
   cells_.for_each([&](std::uint32_t cell) { in_use.push_back(cell); });
   for (const std::uint32_t cell : in_use) {
-    reconcile_cell(cell);
+    reconcile_cell(cell, departing);
   }
 }
 

@@ -138,7 +138,7 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
   // Clients claim slots too (client-side writes), so the slot is taken
   // with a CAS, and an id a client is creating at this moment is caught
   // by the duplicate check after the id is written.
-  const ArenaView::Found claimed = view_.claim(id);
+  const ArenaView::Found claimed = view_.claim(id, 0);
   if (claimed.index == view_.slots()) {
     free_list_.free(*offset, need);
     error = "the store index has no free slot for object " + id.hex() + "; start the store with a larger --max-objects";
@@ -181,6 +181,9 @@ void ObjectTable::free_slot(std::uint32_t index) {
   // The generation bump makes every lease and cached lookup of the old
   // object stale before the slot can be reused.
   ++slot.generation;
+  // Cleared first, so no lookup of this id matches the slot once a client
+  // claims it and before it writes its own id.
+  ArenaView::write_id(view_.entry(index), ObjectId{});
   view_.entry(index).ctl.store(make_ctl(slot.generation, kEntryTombstone), std::memory_order_seq_cst);
   free_list_.free(slot.offset, slot.allocated);
   auto& h = view_.header();
@@ -193,7 +196,12 @@ void ObjectTable::free_slot(std::uint32_t index) {
   --live_;
   // A tombstone followed by an empty slot ends every probe chain that
   // reaches it anyway, so it (and tombstones before it) can become empty,
-  // which keeps lookups of missing ids short.
+  // which keeps lookups of missing ids short. Not while clients claim slots
+  // themselves: a claim racing this could land behind a slot just emptied,
+  // where lookups stop (ArenaView::claim); tombstones are reused instead.
+  if (view_.header().slab_bytes != 0) {
+    return;
+  }
   const std::uint64_t n = view_.slots();
   if (state(static_cast<std::uint32_t>((index + 1) & (n - 1))) != kEntryEmpty) {
     return;
@@ -264,6 +272,27 @@ std::optional<ObjectId> ObjectTable::id_at(std::uint32_t index, std::uint32_t ge
     return std::nullopt;
   }
   return slots_[index].id;
+}
+
+bool ObjectTable::intact(std::uint32_t index) const noexcept {
+  const Slot& slot = slots_[index];
+  const ObjectEntry& e = view_.entry(index);
+  return slot.live && e.data_offset == slot.offset && e.data_size == slot.data_size &&
+         e.metadata_size == slot.metadata_size && ArenaView::id_matches(e, slot.id);
+}
+
+void ObjectTable::repair_entries() noexcept {
+  for (const auto& [id, index] : by_id_) {
+    const Slot& slot = slots_[index];
+    if (intact(index)) {
+      continue;
+    }
+    ObjectEntry& e = view_.entry(index);
+    ArenaView::write_id(e, slot.id);
+    e.data_offset = slot.offset;
+    e.data_size = slot.data_size;
+    e.metadata_size = slot.metadata_size;
+  }
 }
 
 std::optional<std::pair<std::uint32_t, std::uint32_t>> ObjectTable::where(const ObjectId& id) const noexcept {

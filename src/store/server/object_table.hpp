@@ -80,6 +80,15 @@ class ObjectTable {
   [[nodiscard]] std::optional<ObjectId> id_at(std::uint32_t index, std::uint32_t generation,
                                               bool sealed) const noexcept;
   [[nodiscard]] bool adopted(std::uint32_t index) const noexcept { return slots_[index].live; }
+  // The shared entry of a live object still says what the server recorded
+  // (id, offset, sizes): no client wrote over it.
+  [[nodiscard]] bool intact(std::uint32_t index) const noexcept;
+  // Rewrites, from the server's record, every shared entry of a live
+  // object that a client wrote over (a client that creates objects itself
+  // writes their entries, and a later client in the same slot could write
+  // them again); called when a client that wrote entries is gone, so the
+  // values it left bound to names stay readable.
+  void repair_entries() noexcept;
   // The slot and generation of a live object.
   [[nodiscard]] std::optional<std::pair<std::uint32_t, std::uint32_t>> where(const ObjectId& id) const noexcept;
   // Keeps an object from eviction and removal like a name does, before it

@@ -16,7 +16,7 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
     : loop_(loop),
       arena_(ArenaMapping::create(options)),
       max_names_(arena_.view().header().cells),
-      name_index_map_(NameIndexMapping::create(max_names_)),
+      name_index_map_(NameIndexMapping::create(max_names_, arena_.view().header().slab_bytes == 0)),
       name_index_(name_index_map_.view()),
       spill_(options.spill_dir.empty() ? nullptr : std::make_unique<SpillStore>(options.spill_dir)),
       table_(
@@ -24,7 +24,8 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
           spill_ ? std::function<bool(const ObjectRecord&)>(
                        [this](const ObjectRecord& record) { return spill_object(record); })
                  : nullptr),
-      cells_(arena_.view()),
+      cells_(cell_array(arena_.view(), name_index_map_.view()), max_names_,
+             [this](const NameCells::Waiting& w) { return name_op_done(w); }),
       fast_(arena_.view(), table_),
       fast_hooks_{[this](std::uint32_t cell) { reconcile_cell(cell); },
                   [this](std::uint64_t connection) {
@@ -37,7 +38,8 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
       persistence_(options.persist_dir.empty()
                        ? nullptr
                        : std::make_unique<NamePersistence>(options.persist_dir, options.persist_sync)),
-      client_slot_used_(arena_.view().header().max_clients, false) {
+      client_slot_used_(arena_.view().header().max_clients, false),
+      client_incarnation_(arena_.view().header().max_clients, 0) {
   table_.set_reclaim([this] { return fast_.recall_all(); });
   if (persistence_) {
     load_persisted();
@@ -246,6 +248,9 @@ std::optional<std::uint64_t> RequestHandler::admit(pid_t pid) {
   cs.slab_alloc.store(0, std::memory_order_relaxed);
   cs.ring_head.store(0, std::memory_order_relaxed);
   cs.ring_tail.store(0, std::memory_order_relaxed);
+  cs.name_ops_begun.store(0, std::memory_order_relaxed);
+  cs.name_ops_ended.store(0, std::memory_order_relaxed);
+  ++client_incarnation_[slot];
   cs.pid = pid;
   cs.in_use.store(1, std::memory_order_seq_cst);
   *free_slot = true;
@@ -272,9 +277,11 @@ void RequestHandler::disconnected(Connection& c) noexcept {
       // What it published, and what it wrote and died before publishing,
       // is adopted; its slab's rest is freed; its cells are settled before
       // the values it held for a name are let go.
-      fast_.client_gone(slot, fast_hooks_);
-      reconcile_all_cells();
-      fast_.release_held(slot);
+      if (fast_.client_gone(slot, fast_hooks_)) {
+        table_.repair_entries();
+        reconcile_all_cells(slot);
+        fast_.release_held(slot);
+      }
     } catch (...) {
       // Only allocation can fail here.
     }

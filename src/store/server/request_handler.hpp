@@ -101,10 +101,17 @@ class RequestHandler {
   void withdraw_binding(const std::string& ns, const std::string& name);
   void compact_name_index();
   // A client swapped `cell`: the name now refers to the object the cell
-  // holds, if it is one the store holds (pinned, announced, waiters
-  // woken); anything else in the cell is replaced by the last accepted value.
-  void reconcile_cell(std::uint32_t cell);
-  void reconcile_all_cells();
+  // holds if a client wrote it for a name (held for its rebind record, or
+  // written by the `departing` client); then it is pinned, announced and
+  // waiters are woken. Anything else in the cell is replaced by the last
+  // accepted value.
+  void reconcile_cell(std::uint32_t cell, std::optional<std::uint64_t> departing = std::nullopt);
+  // Every cell, after the client in slot `departing` is gone.
+  void reconcile_all_cells(std::uint64_t departing);
+  // The clients in the middle of a name operation (NameCells::Waiting),
+  // and whether the one `w` waits for has ended.
+  [[nodiscard]] std::vector<NameCells::Waiting> name_ops_in_flight() const;
+  [[nodiscard]] bool name_op_done(const NameCells::Waiting& w) const;
   void wake_name_waiters(const NameKey& key, const ObjectId& id);
   // A name_changed event to the name subscribers; `id` unset for an erase.
   void announce_name(const std::string& ns, const std::string& name, const ObjectId& id, std::uint64_t data_size,
@@ -134,6 +141,9 @@ class RequestHandler {
   std::unique_ptr<NamePersistence> persistence_;
   std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids
   std::vector<bool> client_slot_used_;
+  // Bumped on every admit: a cell quarantined for a slot's client waits
+  // for that client only, not for the next one in the slot.
+  std::vector<std::uint64_t> client_incarnation_;
 };
 
 }  // namespace shmkit::detail
