@@ -6,13 +6,20 @@
 // this binary (and the array module's ping-pong) and prints the ratios.
 //
 // Latency benchmarks time each round trip on its own and report the median
-// and 99th percentile of half of it as the counters p50_ns and p99_ns.
+// and 99th percentile of half of it as the counters p50_ns and p99_ns. They
+// read the TSC for that, not steady_clock: clock_gettime costs 40-90 ns in
+// this VM, and a round trip timed with it included one such call, a fifth
+// of the channel's one-way figure. The counter timer_ns is what one timer
+// read still adds to a round trip.
 
 #include <shmkit/channel/channel.hpp>
 #include <shmkit/core/error.hpp>
 
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
@@ -66,7 +73,47 @@ void set_first_word(std::span<std::byte> bytes, std::uint64_t value) {
   std::memcpy(bytes.data(), &value, sizeof value);
 }
 
-// Median and 99th percentile of `samples` (ns), as counters.
+// Times round trips in TSC ticks (a few ns to read; the TSC is constant-rate
+// on every x86 core Linux runs on) and turns ticks into ns with a rate
+// measured against steady_clock once per process. Elsewhere it reads
+// steady_clock.
+class RoundTripTimer {
+ public:
+  static std::uint64_t now() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+
+  static double ns_per_tick() {
+    static const double rate = [] {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::uint64_t c0 = now();
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(50)) {
+      }
+      const auto t1 = std::chrono::steady_clock::now();
+      const std::uint64_t c1 = now();
+      return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(c1 - c0);
+    }();
+    return rate;
+  }
+
+  // What a timed interval includes besides the work: the median of many
+  // back-to-back reads, in ns.
+  static double overhead_ns() {
+    std::vector<std::uint64_t> deltas(1001);
+    for (auto& delta : deltas) {
+      const std::uint64_t a = now();
+      delta = now() - a;
+    }
+    std::nth_element(deltas.begin(), deltas.begin() + 500, deltas.end());
+    return static_cast<double>(deltas[500]) * ns_per_tick();
+  }
+};
+
+// Median and 99th percentile of `samples` (ns), as counters, and the timer's own cost.
 void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
   if (samples.empty()) {
     return;
@@ -74,6 +121,7 @@ void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
   std::sort(samples.begin(), samples.end());
   state.counters["p50_ns"] = samples[samples.size() / 2];
   state.counters["p99_ns"] = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
+  state.counters["timer_ns"] = RoundTripTimer::overhead_ns();
 }
 
 pid_t fork_child() {
@@ -163,14 +211,15 @@ void BM_Channel_PingPong(benchmark::State& state) {
   }
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     auto loan = spin_loan(ping);
     set_first_word(loan->bytes(), ++sequence);
     ping.publish(std::move(*loan));
     auto reply = spin_receive(pong, child);
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     if (!reply || first_word(reply->bytes()) != sequence) {
       state.SkipWithError("the echo process died or answered out of order");
       break;
@@ -243,15 +292,16 @@ void BM_Channel_UnixSocketPingPong(benchmark::State& state) {
   ::close(fds[1]);
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     set_first_word(buffer, ++sequence);
     if (!write_all(fds[0], buffer.data(), bytes) || !read_all(fds[0], buffer.data(), bytes)) {
       state.SkipWithError("the echo process died");
       break;
     }
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     state.SetIterationTime(elapsed / 2e9);
     one_way.push_back(elapsed / 2);
   }
@@ -313,16 +363,17 @@ void BM_Channel_MqueuePingPong(benchmark::State& state) {
   }
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     ++sequence;
     std::memcpy(buffer.data(), &sequence, sizeof sequence);
     if (::mq_send(ping, buffer.data(), bytes, 0) != 0 || ::mq_receive(pong, buffer.data(), bytes, nullptr) < 0) {
       state.SkipWithError("mq_send / mq_receive failed");
       break;
     }
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     state.SetIterationTime(elapsed / 2e9);
     one_way.push_back(elapsed / 2);
   }
