@@ -110,6 +110,10 @@ class PublisherState {
   std::uint64_t sequence_ = 0;
   std::uint64_t owner_ = 0;
   std::uint64_t last_reclaim_ns_ = 0;  // a refused loan looks for dead holders at most once a millisecond
+  // Blocking policy: the lowest subscriber cursor read so far, valid while
+  // ChannelControl::subscriber_epoch stays at `epoch_` (cursors only grow).
+  std::uint64_t unread_from_ = 0;
+  std::uint64_t epoch_ = UINT64_MAX;
 };
 
 /// A subscriber's private bookkeeping: its record, the sequence it reads

@@ -88,14 +88,35 @@ std::optional<std::uint32_t> PublisherState::try_loan() noexcept {
   const std::size_t candidates = count_ - protect_;
   // Under the blocking policy a sample some subscriber has not read yet
   // must not be reused; `order_` is oldest first, so the first such sample
-  // ends the search.
-  const std::uint64_t unread_from = core_->blocking() ? min_cursor() : UINT64_MAX;
+  // ends the search. Cursors only grow, so the lowest one read before stays
+  // a safe bound until a subscriber joins (it may start further back, and
+  // bumps subscriber_epoch); it is read again only when it stops a loan.
+  // Reading every cursor per loan pulled each subscriber's cursor line over
+  // on every sample.
+  std::uint64_t unread_from = UINT64_MAX;
+  bool fresh = false;
+  if (core_->blocking()) {
+    const std::uint64_t epoch = core_->control().subscriber_epoch.load(std::memory_order_acquire);
+    if (epoch != epoch_) {
+      epoch_ = epoch;
+      unread_from_ = min_cursor();
+      fresh = true;
+    }
+    unread_from = unread_from_;
+  }
   for (std::size_t i = 0; i < candidates; ++i) {
     const std::uint32_t k = order_[i];
     ChannelSlot& slot = core_->slot(k);
     const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
     if (sequence != 0 && sequence >= unread_from) {
-      break;
+      if (fresh) {
+        break;
+      }
+      unread_from = unread_from_ = min_cursor();
+      fresh = true;
+      if (sequence >= unread_from) {
+        break;
+      }
     }
     std::uint64_t expected = 0;
     if (slot.holders.load(std::memory_order_relaxed) == 0 &&

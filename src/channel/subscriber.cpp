@@ -63,6 +63,9 @@ SubscriberState::SubscriberState(std::shared_ptr<ChannelCore> core, const Subscr
   record_->skipped.store(0, std::memory_order_relaxed);
   record_->cursor.store(cursor_, std::memory_order_relaxed);
   record_->owner.store(owner_word(self.pid, ChannelOwnerState::active), std::memory_order_release);
+  // A blocking publisher reads the cursors again (ours may be below the
+  // lowest it knew).
+  core_->control().subscriber_epoch.fetch_add(1, std::memory_order_acq_rel);
 }
 
 SubscriberState::~SubscriberState() {

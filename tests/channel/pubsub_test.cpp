@@ -194,6 +194,38 @@ TEST(ChannelTest, BlockingPolicyWaitsForTheSlowReaderAndTimesOut) {
   EXPECT_EQ(sub.missed(), 0U);
 }
 
+TEST(ChannelTest, LateJoinerUnderTheBlockingPolicyMissesNothing) {
+  // The publisher keeps the lowest cursor it read until a subscriber joins;
+  // one joining with history starts below it and must still hold it up.
+  const ScopedChannelName name;
+  ChannelOptions options = tick_options(8, 4);
+  options.overflow = shmkit::ChannelOverflow::block;
+  auto pub = shmkit::Publisher<Tick>::create(name, options);
+  auto early = shmkit::Subscriber<Tick>::connect(name, {.start = shmkit::SubscriberStart::now});
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(pub.send({i, ~i}));
+    ASSERT_TRUE(early.receive()) << "the early subscriber keeps up";
+  }
+  auto late = shmkit::Subscriber<Tick>::connect(name);  // cursor 7: the 4 newest of 10
+  std::uint64_t sent = 10;
+  while (pub.send({sent + 1, ~(sent + 1)})) {
+    ++sent;
+    ASSERT_LT(sent, 100U) << "the blocking policy never refused";
+  }
+  EXPECT_EQ(sent, 14U) << "8 slots: 4 free of old samples, then sample 7 (unread by the late joiner) stops it";
+  auto first = late.receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)->value, 7U);
+  first.reset();
+  EXPECT_TRUE(pub.send({15, ~std::uint64_t{15}})) << "reading sample 7 frees its slot";
+  for (std::uint64_t i = 8; i <= 15; ++i) {
+    auto sample = late.receive();
+    ASSERT_TRUE(sample) << "sample " << i << " is gone";
+    EXPECT_EQ((*sample)->value, i);
+  }
+  EXPECT_EQ(late.missed(), 0U);
+}
+
 TEST(ChannelTest, EverySlotHeldMeansNoLoanUntilOneIsReleased) {
   const ScopedChannelName name;
   auto pub = shmkit::Publisher<Tick>::create(name, tick_options(4, 1));
