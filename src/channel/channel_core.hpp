@@ -34,6 +34,23 @@ namespace shmkit::detail {
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call).
 [[nodiscard]] std::uint64_t monotonic_ns() noexcept;
 
+/// Starts fetching the cache line at `p` in a writable state, so the write
+/// (or locked RMW) that follows later does not wait for another core to
+/// hand the line over. PREFETCHW: AMD since the K6, Intel since Broadwell;
+/// older Intel cores execute it as a NOP.
+inline void prefetch_for_write(const void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/// Starts fetching the cache line at `p` for reading.
+inline void prefetch_for_read(const void* p) noexcept {
+  __builtin_prefetch(p, 0, 3);
+}
+
 class ChannelCore {
  public:
   static constexpr std::string_view kWhat = "channel";
@@ -142,7 +159,9 @@ class SubscriberState {
 
  private:
   bool hold(std::uint32_t slot, std::uint64_t sequence) noexcept;
-  void advance(std::uint64_t cursor) noexcept;
+  // Stores the cursor; `released_later`: it passed over nothing but the
+  // sample just held, so the publisher may wait for release() to wake it.
+  void advance(std::uint64_t cursor, bool released_later) noexcept;
 
   std::shared_ptr<ChannelCore> core_;
   std::uint32_t index_ = 0;
@@ -150,6 +169,7 @@ class SubscriberState {
   ChannelSubscriber* record_ = nullptr;
   std::vector<std::uint32_t> held_;  // per slot, sized once
   std::uint64_t cursor_ = 1;
+  std::uint64_t known_published_ = 0;  // `published` as last read by receive()
   std::uint64_t missed_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t skipped_ = 0;

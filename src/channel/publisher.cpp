@@ -184,15 +184,26 @@ std::uint64_t PublisherState::publish(std::uint32_t k, std::uint64_t bytes,
     std::copy(shape.begin(), shape.end(), slot.shape);
   }
   slot.sequence.store(sequence, std::memory_order_relaxed);
+  // A plain store, not an RMW (one locked instruction less per sample):
+  // while the slot was on loan no subscriber could hold it (the loan took
+  // it at 0, and a subscriber that sets its bit and sees kSlotLoaned backs
+  // out), so any bit here besides kSlotLoaned is one its subscriber is
+  // taking back out, and that subscriber's fetch_and is harmless after this
+  // store. Release: the sample and its record are written before it.
+  slot.holders.store(0, std::memory_order_release);
   core_->ring(sequence).store(k, std::memory_order_relaxed);
   control.newest_slot.store(k, std::memory_order_relaxed);
-  // An RMW rather than a store: subscribers that tried this slot while it
-  // was on loan may still be taking their bit back out.
-  slot.holders.fetch_and(~kSlotLoaned, std::memory_order_release);
   // seq_cst: the store must be ordered before the read of `waiters` below,
   // or a subscriber that starts waiting right now could sleep through it.
   control.published.store(sequence, std::memory_order_seq_cst);
   order_[count_++] = k;
+  // The next loan most likely takes the oldest slot: start taking its
+  // record and first payload line back from the subscribers that read it
+  // now, so loan() and the writes after it do not wait for them.
+  if (count_ > protect_) {
+    prefetch_for_write(&core_->slot(order_[0]));
+    prefetch_for_write(core_->payload(order_[0]));
+  }
   if (control.waiters.load(std::memory_order_seq_cst) != 0) {
     control.publish_unix_ns.store(
         static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
