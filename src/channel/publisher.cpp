@@ -138,8 +138,8 @@ std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeo
   if (timeout.count() <= 0) {
     // Out of slots: perhaps because a dead subscriber still holds some.
     // Looking costs /proc reads, so a publisher that spins on loan() does
-    // it at most once a millisecond.
-    const std::uint64_t now = monotonic_ns();
+    // it at most once a millisecond (and reads the cheap clock to know).
+    const std::uint64_t now = clock_.now();
     if (now - last_reclaim_ns_ >= 1000000 && (last_reclaim_ns_ = now, core_->reclaim_dead() > 0)) {
       if (auto k = try_loan()) {
         return k;
@@ -177,7 +177,7 @@ std::uint64_t PublisherState::publish(std::uint32_t k, std::uint64_t bytes,
   ChannelControl& control = core_->control();
   ChannelSlot& slot = core_->slot(k);
   const std::uint64_t sequence = ++sequence_;
-  slot.publish_ns = monotonic_ns();
+  slot.publish_ns = clock_.now();
   slot.bytes = bytes;
   slot.ndim = static_cast<std::uint32_t>(shape.size());
   if (shape.data() != slot.shape && shape.data() != core_->fixed_shape()) {

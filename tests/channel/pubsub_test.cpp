@@ -8,6 +8,7 @@
 #include <shmkit/core/segment_scan.hpp>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -224,6 +225,36 @@ TEST(ChannelTest, LateJoinerUnderTheBlockingPolicyMissesNothing) {
     EXPECT_EQ((*sample)->value, i);
   }
   EXPECT_EQ(late.missed(), 0U);
+}
+
+TEST(ChannelTest, PublishStampIsTheMonotonicClockAtPublish) {
+  // publish_ns is read through the TSC where the kernel keeps time with it,
+  // extrapolating from clock_gettime once the publisher is 10 ms old, and
+  // must agree with CLOCK_MONOTONIC (to a microsecond by design; the bound
+  // here is wider) and never go backwards. 50 ms of publishes.
+  const ScopedChannelName name;
+  auto pub = shmkit::Publisher<Tick>::create(name, tick_options(8, 1));
+  auto sub = shmkit::Subscriber<Tick>::connect(name, {.start = shmkit::SubscriberStart::now});
+  const auto now_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000U + static_cast<std::uint64_t>(ts.tv_nsec);
+  };
+  constexpr std::uint64_t kSlack = 20000;
+  const std::uint64_t start = now_ns();
+  std::uint64_t last = 0;
+  for (std::uint64_t i = 1; now_ns() - start < 50000000; ++i) {
+    const std::uint64_t before = now_ns();
+    ASSERT_TRUE(pub.send({i, ~i}));
+    const std::uint64_t after = now_ns();
+    auto sample = sub.receive();
+    ASSERT_TRUE(sample);
+    const std::uint64_t stamp = sample->publish_ns();
+    ASSERT_GE(stamp + kSlack, before) << "sample " << i;
+    ASSERT_LE(stamp, after + kSlack) << "sample " << i;
+    ASSERT_GE(stamp, last) << "sample " << i;
+    last = stamp;
+  }
 }
 
 TEST(ChannelTest, EverySlotHeldMeansNoLoanUntilOneIsReleased) {

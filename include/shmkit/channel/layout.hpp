@@ -134,7 +134,7 @@ struct ChannelSlot {
   alignas(64) std::atomic<std::uint64_t> holders;
   /// Sequence number of the sample in the slot; 0 while on loan or empty.
   std::atomic<std::uint64_t> sequence;
-  std::uint64_t publish_ns;  ///< CLOCK_MONOTONIC at publish (the same clock in every process)
+  std::uint64_t publish_ns;  ///< CLOCK_MONOTONIC at publish (the same clock in every process; see Sample::publish_ns)
   std::uint64_t bytes;       ///< payload bytes of this sample
   std::uint32_t ndim;        ///< variable_array: dimensions of this sample
   std::uint32_t reserved;
