@@ -24,6 +24,7 @@
 #include <mqueue.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -411,9 +412,21 @@ BENCHMARK(BM_Channel_MqueuePingPong)->Arg(kSmall)->Arg(kLarge)->UseManualTime()-
   }
 }
 
+double cpu_ns(const rusage& usage) {
+  return (static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e9 +
+          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e3);
+}
+
 // Publishes samples of `bytes` as fast as `subscribers` processes take them
 // (the blocking policy: no subscriber misses one), one per iteration.
+// Counters per sample and subscriber, from the subscribers' rusage (their
+// whole life: connecting adds a few page faults): sub_cpu_ns (CPU time),
+// sub_faults (page faults), sub_switches (context switches); and the
+// publisher's context switches per sample, pub_switches. Rates that differ
+// while these do not are the scheduler's doing, not the channel's.
 void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers, bool spin) {
+  rusage children_before{};
+  ::getrusage(RUSAGE_CHILDREN, &children_before);
   const ChannelName name("rate");
   shmkit::ChannelOptions options{.sample = spec_of(bytes),
                                  .slots = 64,
@@ -442,6 +455,8 @@ void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers,
   ::close(ready[0]);
   ::close(ready[1]);
   std::uint64_t sequence = 0;
+  rusage self_before{};
+  ::getrusage(RUSAGE_SELF, &self_before);
   for (auto _ : state) {
     auto loan = spin_loan(pub);
     if (!loan) {
@@ -465,6 +480,21 @@ void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers,
   if (!all_received) {
     state.SkipWithError("a subscriber missed a sample or saw one out of order");
   }
+  rusage self_after{};
+  ::getrusage(RUSAGE_SELF, &self_after);
+  rusage children_after{};
+  ::getrusage(RUSAGE_CHILDREN, &children_after);
+  const double per = static_cast<double>(std::max<std::int64_t>(state.iterations(), 1)) * subscribers;
+  state.counters["sub_cpu_ns"] = (cpu_ns(children_after) - cpu_ns(children_before)) / per;
+  state.counters["sub_faults"] = static_cast<double>((children_after.ru_minflt + children_after.ru_majflt) -
+                                                     (children_before.ru_minflt + children_before.ru_majflt)) /
+                                 per;
+  state.counters["sub_switches"] = static_cast<double>((children_after.ru_nvcsw + children_after.ru_nivcsw) -
+                                                       (children_before.ru_nvcsw + children_before.ru_nivcsw)) /
+                                   per;
+  state.counters["pub_switches"] = static_cast<double>((self_after.ru_nvcsw + self_after.ru_nivcsw) -
+                                                       (self_before.ru_nvcsw + self_before.ru_nivcsw)) /
+                                   static_cast<double>(std::max<std::int64_t>(state.iterations(), 1));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * bytes * static_cast<std::uint64_t>(subscribers)));
