@@ -6,17 +6,25 @@
 // this binary (and the array module's ping-pong) and prints the ratios.
 //
 // Latency benchmarks time each round trip on its own and report the median
-// and 99th percentile of half of it as the counters p50_ns and p99_ns.
+// and 99th percentile of half of it as the counters p50_ns and p99_ns. They
+// read the TSC for that, not steady_clock: clock_gettime costs 40-90 ns in
+// this VM, and a round trip timed with it included one such call, a fifth
+// of the channel's one-way figure. The counter timer_ns is what one timer
+// read still adds to a round trip.
 
 #include <shmkit/channel/channel.hpp>
 #include <shmkit/core/error.hpp>
 
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,7 +74,47 @@ void set_first_word(std::span<std::byte> bytes, std::uint64_t value) {
   std::memcpy(bytes.data(), &value, sizeof value);
 }
 
-// Median and 99th percentile of `samples` (ns), as counters.
+// Times round trips in TSC ticks (a few ns to read; the TSC is constant-rate
+// on every x86 core Linux runs on) and turns ticks into ns with a rate
+// measured against steady_clock once per process. Elsewhere it reads
+// steady_clock.
+class RoundTripTimer {
+ public:
+  static std::uint64_t now() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+
+  static double ns_per_tick() {
+    static const double rate = [] {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::uint64_t c0 = now();
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(50)) {
+      }
+      const auto t1 = std::chrono::steady_clock::now();
+      const std::uint64_t c1 = now();
+      return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(c1 - c0);
+    }();
+    return rate;
+  }
+
+  // What a timed interval includes besides the work: the median of many
+  // back-to-back reads, in ns.
+  static double overhead_ns() {
+    std::vector<std::uint64_t> deltas(1001);
+    for (auto& delta : deltas) {
+      const std::uint64_t a = now();
+      delta = now() - a;
+    }
+    std::nth_element(deltas.begin(), deltas.begin() + 500, deltas.end());
+    return static_cast<double>(deltas[500]) * ns_per_tick();
+  }
+};
+
+// Median and 99th percentile of `samples` (ns), as counters, and the timer's own cost.
 void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
   if (samples.empty()) {
     return;
@@ -74,6 +122,7 @@ void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
   std::sort(samples.begin(), samples.end());
   state.counters["p50_ns"] = samples[samples.size() / 2];
   state.counters["p99_ns"] = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
+  state.counters["timer_ns"] = RoundTripTimer::overhead_ns();
 }
 
 pid_t fork_child() {
@@ -163,14 +212,15 @@ void BM_Channel_PingPong(benchmark::State& state) {
   }
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     auto loan = spin_loan(ping);
     set_first_word(loan->bytes(), ++sequence);
     ping.publish(std::move(*loan));
     auto reply = spin_receive(pong, child);
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     if (!reply || first_word(reply->bytes()) != sequence) {
       state.SkipWithError("the echo process died or answered out of order");
       break;
@@ -243,15 +293,16 @@ void BM_Channel_UnixSocketPingPong(benchmark::State& state) {
   ::close(fds[1]);
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     set_first_word(buffer, ++sequence);
     if (!write_all(fds[0], buffer.data(), bytes) || !read_all(fds[0], buffer.data(), bytes)) {
       state.SkipWithError("the echo process died");
       break;
     }
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     state.SetIterationTime(elapsed / 2e9);
     one_way.push_back(elapsed / 2);
   }
@@ -313,16 +364,17 @@ void BM_Channel_MqueuePingPong(benchmark::State& state) {
   }
   std::vector<double> one_way;
   one_way.reserve(static_cast<std::size_t>(state.max_iterations));
+  const double ns_per_tick = RoundTripTimer::ns_per_tick();
   std::uint64_t sequence = 0;
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t start = RoundTripTimer::now();
     ++sequence;
     std::memcpy(buffer.data(), &sequence, sizeof sequence);
     if (::mq_send(ping, buffer.data(), bytes, 0) != 0 || ::mq_receive(pong, buffer.data(), bytes, nullptr) < 0) {
       state.SkipWithError("mq_send / mq_receive failed");
       break;
     }
-    const auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = static_cast<double>(RoundTripTimer::now() - start) * ns_per_tick;
     state.SetIterationTime(elapsed / 2e9);
     one_way.push_back(elapsed / 2);
   }
@@ -360,9 +412,21 @@ BENCHMARK(BM_Channel_MqueuePingPong)->Arg(kSmall)->Arg(kLarge)->UseManualTime()-
   }
 }
 
+double cpu_ns(const rusage& usage) {
+  return (static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e9 +
+          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e3);
+}
+
 // Publishes samples of `bytes` as fast as `subscribers` processes take them
 // (the blocking policy: no subscriber misses one), one per iteration.
+// Counters per sample and subscriber, from the subscribers' rusage (their
+// whole life: connecting adds a few page faults): sub_cpu_ns (CPU time),
+// sub_faults (page faults), sub_switches (context switches); and the
+// publisher's context switches per sample, pub_switches. Rates that differ
+// while these do not are the scheduler's doing, not the channel's.
 void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers, bool spin) {
+  rusage children_before{};
+  ::getrusage(RUSAGE_CHILDREN, &children_before);
   const ChannelName name("rate");
   shmkit::ChannelOptions options{.sample = spec_of(bytes),
                                  .slots = 64,
@@ -391,6 +455,8 @@ void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers,
   ::close(ready[0]);
   ::close(ready[1]);
   std::uint64_t sequence = 0;
+  rusage self_before{};
+  ::getrusage(RUSAGE_SELF, &self_before);
   for (auto _ : state) {
     auto loan = spin_loan(pub);
     if (!loan) {
@@ -414,6 +480,21 @@ void run_throughput(benchmark::State& state, std::size_t bytes, int subscribers,
   if (!all_received) {
     state.SkipWithError("a subscriber missed a sample or saw one out of order");
   }
+  rusage self_after{};
+  ::getrusage(RUSAGE_SELF, &self_after);
+  rusage children_after{};
+  ::getrusage(RUSAGE_CHILDREN, &children_after);
+  const double per = static_cast<double>(std::max<std::int64_t>(state.iterations(), 1)) * subscribers;
+  state.counters["sub_cpu_ns"] = (cpu_ns(children_after) - cpu_ns(children_before)) / per;
+  state.counters["sub_faults"] = static_cast<double>((children_after.ru_minflt + children_after.ru_majflt) -
+                                                     (children_before.ru_minflt + children_before.ru_majflt)) /
+                                 per;
+  state.counters["sub_switches"] = static_cast<double>((children_after.ru_nvcsw + children_after.ru_nivcsw) -
+                                                       (children_before.ru_nvcsw + children_before.ru_nivcsw)) /
+                                   per;
+  state.counters["pub_switches"] = static_cast<double>((self_after.ru_nvcsw + self_after.ru_nivcsw) -
+                                                       (self_before.ru_nvcsw + self_before.ru_nivcsw)) /
+                                   static_cast<double>(std::max<std::int64_t>(state.iterations(), 1));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(
       static_cast<std::int64_t>(state.iterations() * bytes * static_cast<std::uint64_t>(subscribers)));

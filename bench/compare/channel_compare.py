@@ -14,8 +14,10 @@ BM_Array_CrossProcessLatency of build/bench/array_array_bench (one cache line
 bounced between two processes: the floor any shared-memory transport pays),
 in the same run, and prints one table (operation, shmkit, peer, peer figure,
 ratio, what the figure is) followed by the targets, each PASS or MISS.
-Latency figures are the median one-way time (half a busy-wait round trip);
-every figure is the best of N repetitions. A POSIX message may not exceed
+Latency figures are the median one-way time (half a busy-wait round trip,
+each round trip timed on its own with the TSC: clock_gettime costs 30-90 ns
+in a VM, which a steady_clock timing added to every round trip); every
+figure is the best of N repetitions. A POSIX message may not exceed
 /proc/sys/fs/mqueue/msgsize_max (8 KiB unless root raises it), so the 4 MiB
 message-queue row is empty with that reason on most machines. The targets
 are informative: the script exits 0 unless it is used wrongly.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -210,6 +211,71 @@ std::uint64_t monotonic_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+// The TSC is CLOCK_MONOTONIC's own source (so constant-rate and in step on
+// every core) exactly when the kernel's clocksource is "tsc".
+bool kernel_clock_is_tsc() noexcept {
+  static const bool tsc = [] {
+    std::FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+    if (f == nullptr) {
+      return false;
+    }
+    char name[16] = {};
+    const bool ok = std::fgets(name, sizeof name, f) != nullptr && std::strcmp(name, "tsc\n") == 0;
+    std::fclose(f);
+    return ok;
+  }();
+  return tsc;
+}
+
+}  // namespace
+
+PublishClock::PublishClock() noexcept {
+#if defined(__x86_64__)
+  if (kernel_clock_is_tsc()) {
+    for (int attempt = 0; attempt < 8 && !tsc_; ++attempt) {
+      tsc_ = read_pair(first_tsc_, first_ns_);
+    }
+    anchor_tsc_ = first_tsc_;
+    anchor_ns_ = first_ns_;
+  }
+#endif
+}
+
+bool PublishClock::read_pair([[maybe_unused]] std::uint64_t& tsc, std::uint64_t& ns) noexcept {
+#if defined(__x86_64__)
+  const std::uint64_t before = __builtin_ia32_rdtsc();
+  ns = monotonic_ns();
+  const std::uint64_t after = __builtin_ia32_rdtsc();
+  tsc = before + (after - before) / 2;
+  // About 400 ns at 2.5 GHz; clock_gettime takes 30-90 ns.
+  return after - before < (std::uint64_t{1} << 10);
+#else
+  ns = monotonic_ns();
+  return false;
+#endif
+}
+
+std::uint64_t PublishClock::anchor() noexcept {
+  std::uint64_t tsc = 0;
+  std::uint64_t ns = 0;
+  if (read_pair(tsc, ns)) {
+    // An interrupted pair would skew every reading up to the next anchor,
+    // so it is used only as this one reading; the next publish tries again.
+    anchor_tsc_ = tsc;
+    anchor_ns_ = ns;
+    // Over 10 ms, the pairs' few hundred ns of uncertainty make a rate
+    // error below 40 ppm: under 40 ns over one anchor's span.
+    if (ns - first_ns_ >= 10000000 && tsc > first_tsc_) {
+      mult_ = static_cast<std::uint64_t>(static_cast<double>(ns - first_ns_) / static_cast<double>(tsc - first_tsc_) *
+                                         4294967296.0);
+    }
+  }
+  last_ = ns > last_ ? ns : last_;
+  return last_;
 }
 
 void check_sample_dtype(const ChannelCore& core, Dtype expected) {

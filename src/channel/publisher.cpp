@@ -88,14 +88,35 @@ std::optional<std::uint32_t> PublisherState::try_loan() noexcept {
   const std::size_t candidates = count_ - protect_;
   // Under the blocking policy a sample some subscriber has not read yet
   // must not be reused; `order_` is oldest first, so the first such sample
-  // ends the search.
-  const std::uint64_t unread_from = core_->blocking() ? min_cursor() : UINT64_MAX;
+  // ends the search. Cursors only grow, so the lowest one read before stays
+  // a safe bound until a subscriber joins (it may start further back, and
+  // bumps subscriber_epoch); it is read again only when it stops a loan.
+  // Reading every cursor per loan pulled each subscriber's cursor line over
+  // on every sample.
+  std::uint64_t unread_from = UINT64_MAX;
+  bool fresh = false;
+  if (core_->blocking()) {
+    const std::uint64_t epoch = core_->control().subscriber_epoch.load(std::memory_order_acquire);
+    if (epoch != epoch_) {
+      epoch_ = epoch;
+      unread_from_ = min_cursor();
+      fresh = true;
+    }
+    unread_from = unread_from_;
+  }
   for (std::size_t i = 0; i < candidates; ++i) {
     const std::uint32_t k = order_[i];
     ChannelSlot& slot = core_->slot(k);
     const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
     if (sequence != 0 && sequence >= unread_from) {
-      break;
+      if (fresh) {
+        break;
+      }
+      unread_from = unread_from_ = min_cursor();
+      fresh = true;
+      if (sequence >= unread_from) {
+        break;
+      }
     }
     std::uint64_t expected = 0;
     if (slot.holders.load(std::memory_order_relaxed) == 0 &&
@@ -117,8 +138,8 @@ std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeo
   if (timeout.count() <= 0) {
     // Out of slots: perhaps because a dead subscriber still holds some.
     // Looking costs /proc reads, so a publisher that spins on loan() does
-    // it at most once a millisecond.
-    const std::uint64_t now = monotonic_ns();
+    // it at most once a millisecond (and reads the cheap clock to know).
+    const std::uint64_t now = clock_.now();
     if (now - last_reclaim_ns_ >= 1000000 && (last_reclaim_ns_ = now, core_->reclaim_dead() > 0)) {
       if (auto k = try_loan()) {
         return k;
@@ -156,22 +177,33 @@ std::uint64_t PublisherState::publish(std::uint32_t k, std::uint64_t bytes,
   ChannelControl& control = core_->control();
   ChannelSlot& slot = core_->slot(k);
   const std::uint64_t sequence = ++sequence_;
-  slot.publish_ns = monotonic_ns();
+  slot.publish_ns = clock_.now();
   slot.bytes = bytes;
   slot.ndim = static_cast<std::uint32_t>(shape.size());
   if (shape.data() != slot.shape && shape.data() != core_->fixed_shape()) {
     std::copy(shape.begin(), shape.end(), slot.shape);
   }
   slot.sequence.store(sequence, std::memory_order_relaxed);
+  // A plain store, not an RMW (one locked instruction less per sample):
+  // while the slot was on loan no subscriber could hold it (the loan took
+  // it at 0, and a subscriber that sets its bit and sees kSlotLoaned backs
+  // out), so any bit here besides kSlotLoaned is one its subscriber is
+  // taking back out, and that subscriber's fetch_and is harmless after this
+  // store. Release: the sample and its record are written before it.
+  slot.holders.store(0, std::memory_order_release);
   core_->ring(sequence).store(k, std::memory_order_relaxed);
   control.newest_slot.store(k, std::memory_order_relaxed);
-  // An RMW rather than a store: subscribers that tried this slot while it
-  // was on loan may still be taking their bit back out.
-  slot.holders.fetch_and(~kSlotLoaned, std::memory_order_release);
   // seq_cst: the store must be ordered before the read of `waiters` below,
   // or a subscriber that starts waiting right now could sleep through it.
   control.published.store(sequence, std::memory_order_seq_cst);
   order_[count_++] = k;
+  // The next loan most likely takes the oldest slot: start taking its
+  // record and first payload line back from the subscribers that read it
+  // now, so loan() and the writes after it do not wait for them.
+  if (count_ > protect_) {
+    prefetch_for_write(&core_->slot(order_[0]));
+    prefetch_for_write(core_->payload(order_[0]));
+  }
   if (control.waiters.load(std::memory_order_seq_cst) != 0) {
     control.publish_unix_ns.store(
         static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),

@@ -63,6 +63,9 @@ SubscriberState::SubscriberState(std::shared_ptr<ChannelCore> core, const Subscr
   record_->skipped.store(0, std::memory_order_relaxed);
   record_->cursor.store(cursor_, std::memory_order_relaxed);
   record_->owner.store(owner_word(self.pid, ChannelOwnerState::active), std::memory_order_release);
+  // A blocking publisher reads the cursors again (ours may be below the
+  // lowest it knew).
+  core_->control().subscriber_epoch.fetch_add(1, std::memory_order_acq_rel);
 }
 
 SubscriberState::~SubscriberState() {
@@ -104,9 +107,15 @@ bool SubscriberState::hold(std::uint32_t k, std::uint64_t sequence) noexcept {
   return true;
 }
 
-void SubscriberState::advance(std::uint64_t cursor) noexcept {
+void SubscriberState::advance(std::uint64_t cursor, bool released_later) noexcept {
   cursor_ = cursor;
-  if (core_->blocking()) {
+  if (core_->blocking() && released_later) {
+    // The cursor passed only over the sample now held: its slot can be
+    // reused only once release() clears our bit, and release() orders this
+    // store before its look at the publisher's flag (a locked RMW, then a
+    // seq_cst load). So a plain store here, and no xchg per sample.
+    record_->cursor.store(cursor, std::memory_order_release);
+  } else if (core_->blocking()) {
     // The publisher may be waiting for us to read: the store must be seen
     // before we look at its flag (seq_cst pairs with its store and re-check).
     record_->cursor.store(cursor, std::memory_order_seq_cst);
@@ -121,10 +130,17 @@ void SubscriberState::advance(std::uint64_t cursor) noexcept {
 }
 
 std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
-  const std::uint64_t published = core_->control().published.load(std::memory_order_acquire);
   std::uint64_t cursor = cursor_;
-  if (cursor > published) {
-    return std::nullopt;
+  // Behind the newest sample seen last time, read on without looking at the
+  // control line: the publisher writes it on every sample, and each read of
+  // it from here makes the publisher's next store wait for the line.
+  std::uint64_t published = known_published_;
+  const bool fresh = cursor > published;
+  if (fresh) {
+    published = known_published_ = core_->control().published.load(std::memory_order_acquire);
+    if (cursor > published) {
+      return std::nullopt;
+    }
   }
   const std::uint64_t missed_before = missed_;
   std::optional<Held> got;
@@ -138,13 +154,21 @@ std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
     // Keeping up, the sample wanted is the newest: its slot is on the line
     // just read. A stale value fails the sequence check and the ring decides.
     const std::uint32_t newest =
-        cursor == published ? core_->control().newest_slot.load(std::memory_order_relaxed) : UINT32_MAX;
-    if (newest != UINT32_MAX && hold(newest, cursor)) {
-      got = Held{newest, cursor};
-      ++cursor;
-      break;
+        fresh && cursor == published ? core_->control().newest_slot.load(std::memory_order_relaxed) : UINT32_MAX;
+    if (newest < core_->slots()) {
+      // The payload's first line is fetched while hold() waits for the
+      // slot record's: two transfers from the publisher's core at once.
+      prefetch_for_read(core_->payload(newest));
+      if (hold(newest, cursor)) {
+        got = Held{newest, cursor};
+        ++cursor;
+        break;
+      }
     }
     const std::uint32_t k = core_->ring(cursor).load(std::memory_order_acquire);
+    if (k < core_->slots()) {
+      prefetch_for_read(core_->payload(k));
+    }
     if (hold(k, cursor)) {
       got = Held{k, cursor};
       ++cursor;
@@ -158,8 +182,17 @@ std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
   }
   if (got) {
     record_->received.store(++received_, std::memory_order_relaxed);
+    if (cursor <= published) {
+      // Behind: the next sample is already published. Start fetching its
+      // record and first payload line now, so the next receive() finds them.
+      const std::uint32_t next = core_->ring(cursor).load(std::memory_order_relaxed);
+      if (next < core_->slots()) {
+        prefetch_for_write(&core_->slot(next));
+        prefetch_for_read(core_->payload(next));
+      }
+    }
   }
-  advance(cursor);
+  advance(cursor, got.has_value() && missed_ == missed_before);
   return got;
 }
 
@@ -178,7 +211,7 @@ std::optional<SubscriberState::Held> SubscriberState::latest() noexcept {
     if (published >= cursor_) {
       skipped_ += published - cursor_;
       record_->skipped.store(skipped_, std::memory_order_relaxed);
-      advance(published + 1);
+      advance(published + 1, false);
     }
     record_->received.store(++received_, std::memory_order_relaxed);
     return Held{k, published};

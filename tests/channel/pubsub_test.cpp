@@ -8,6 +8,7 @@
 #include <shmkit/core/segment_scan.hpp>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,68 @@ TEST(ChannelTest, BlockingPolicyWaitsForTheSlowReaderAndTimesOut) {
   first.reset();
   EXPECT_TRUE(pub.send({5, ~std::uint64_t{5}}).has_value()) << "reading one frees one";
   EXPECT_EQ(sub.missed(), 0U);
+}
+
+TEST(ChannelTest, LateJoinerUnderTheBlockingPolicyMissesNothing) {
+  // The publisher keeps the lowest cursor it read until a subscriber joins;
+  // one joining with history starts below it and must still hold it up.
+  const ScopedChannelName name;
+  ChannelOptions options = tick_options(8, 4);
+  options.overflow = shmkit::ChannelOverflow::block;
+  auto pub = shmkit::Publisher<Tick>::create(name, options);
+  auto early = shmkit::Subscriber<Tick>::connect(name, {.start = shmkit::SubscriberStart::now});
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(pub.send({i, ~i}));
+    ASSERT_TRUE(early.receive()) << "the early subscriber keeps up";
+  }
+  auto late = shmkit::Subscriber<Tick>::connect(name);  // cursor 7: the 4 newest of 10
+  std::uint64_t sent = 10;
+  while (pub.send({sent + 1, ~(sent + 1)})) {
+    ++sent;
+    ASSERT_LT(sent, 100U) << "the blocking policy never refused";
+  }
+  EXPECT_EQ(sent, 14U) << "8 slots: 4 free of old samples, then sample 7 (unread by the late joiner) stops it";
+  auto first = late.receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)->value, 7U);
+  first.reset();
+  EXPECT_TRUE(pub.send({15, ~std::uint64_t{15}})) << "reading sample 7 frees its slot";
+  for (std::uint64_t i = 8; i <= 15; ++i) {
+    auto sample = late.receive();
+    ASSERT_TRUE(sample) << "sample " << i << " is gone";
+    EXPECT_EQ((*sample)->value, i);
+  }
+  EXPECT_EQ(late.missed(), 0U);
+}
+
+TEST(ChannelTest, PublishStampIsTheMonotonicClockAtPublish) {
+  // publish_ns is read through the TSC where the kernel keeps time with it,
+  // extrapolating from clock_gettime once the publisher is 10 ms old, and
+  // must agree with CLOCK_MONOTONIC (to a microsecond by design; the bound
+  // here is wider) and never go backwards. 50 ms of publishes.
+  const ScopedChannelName name;
+  auto pub = shmkit::Publisher<Tick>::create(name, tick_options(8, 1));
+  auto sub = shmkit::Subscriber<Tick>::connect(name, {.start = shmkit::SubscriberStart::now});
+  const auto now_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000U + static_cast<std::uint64_t>(ts.tv_nsec);
+  };
+  constexpr std::uint64_t kSlack = 20000;
+  const std::uint64_t start = now_ns();
+  std::uint64_t last = 0;
+  for (std::uint64_t i = 1; now_ns() - start < 50000000; ++i) {
+    const std::uint64_t before = now_ns();
+    ASSERT_TRUE(pub.send({i, ~i}));
+    const std::uint64_t after = now_ns();
+    auto sample = sub.receive();
+    ASSERT_TRUE(sample);
+    const std::uint64_t stamp = sample->publish_ns();
+    ASSERT_GE(stamp + kSlack, before) << "sample " << i;
+    ASSERT_LE(stamp, after + kSlack) << "sample " << i;
+    ASSERT_GE(stamp, last) << "sample " << i;
+    last = stamp;
+  }
 }
 
 TEST(ChannelTest, EverySlotHeldMeansNoLoanUntilOneIsReleased) {

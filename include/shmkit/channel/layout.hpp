@@ -29,7 +29,7 @@
 
 namespace shmkit {
 
-inline constexpr std::uint32_t kChannelLayoutVersion = 1;
+inline constexpr std::uint32_t kChannelLayoutVersion = 2;
 
 /// Prefix of every channel segment name: channel `x` lives in
 /// `/dev/shm/shmkit-chan.x`.
@@ -85,6 +85,11 @@ struct ChannelControl {
   std::atomic<std::uint64_t> publisher_generation;  ///< bumped on every claim
   std::atomic<std::uint64_t> loans_failed;          ///< loans refused (every slot held, or block timed out)
   std::atomic<std::uint64_t> reclaimed;             ///< dead participants whose slots were taken back
+  /// Bumped by every subscriber once it is connected. A blocking publisher
+  /// keeps the lowest cursor it read until this changes (a new subscriber
+  /// may start further back), so it need not read every cursor per loan.
+  /// Written rarely, so the publisher finds it in its own cache.
+  std::atomic<std::uint64_t> subscriber_epoch;
 
   /// Blocking policy: the publisher raises `publisher_waiting` and sleeps on
   /// `space_futex`; a subscriber that reads or releases a sample wakes it.
@@ -99,6 +104,8 @@ static_assert(offsetof(ChannelControl, published) == 0);
 static_assert(offsetof(ChannelControl, newest_slot) < 64, "the newest slot shares the publish counter's line");
 static_assert(offsetof(ChannelControl, publisher_owner) == 64, "the publisher's claim gets its own cache line");
 static_assert(offsetof(ChannelControl, space_futex) == 128, "the blocking policy's words get their own cache line");
+static_assert(offsetof(ChannelControl, subscriber_epoch) < 128,
+              "the subscriber epoch is on the read-mostly claim line");
 
 /// One subscriber's record. The first line changes when it connects or
 /// leaves; the second only when it reads (the subscriber is its only writer).
@@ -127,7 +134,7 @@ struct ChannelSlot {
   alignas(64) std::atomic<std::uint64_t> holders;
   /// Sequence number of the sample in the slot; 0 while on loan or empty.
   std::atomic<std::uint64_t> sequence;
-  std::uint64_t publish_ns;  ///< CLOCK_MONOTONIC at publish (the same clock in every process)
+  std::uint64_t publish_ns;  ///< CLOCK_MONOTONIC at publish (the same clock in every process; see Sample::publish_ns)
   std::uint64_t bytes;       ///< payload bytes of this sample
   std::uint32_t ndim;        ///< variable_array: dimensions of this sample
   std::uint32_t reserved;
