@@ -65,9 +65,13 @@ void StoreConnection::publish_locked(std::uint32_t kind, std::uint32_t index, st
   record.generation.store(generation, std::memory_order_relaxed);
   record.cell.store(cell, std::memory_order_relaxed);
   slot.ring_head.store(head + 1, std::memory_order_seq_cst);
-  // A server that went to sleep with no timeout is rung, by one client.
+  // A server that went to sleep with no timeout is rung, by one client;
+  // so is any server when someone waits for name events (the bridge, a
+  // watcher): one send, no reply awaited, instead of up to a millisecond.
   std::atomic<std::uint32_t>& asleep = v.header().server_asleep;
-  if (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0) {
+  const bool announce = kind == kPublishRebind && v.header().name_subscribers.load(std::memory_order_relaxed) != 0;
+  if (announce ||
+      (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0)) {
     notify_locked(Request::drain_notice, 0, 0);
   }
 }

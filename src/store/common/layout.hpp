@@ -103,6 +103,9 @@ struct ArenaHeader {
   // there even when tombstones have left no empty slot to end a chain.
   std::atomic<std::uint64_t> max_probe;
   alignas(64) std::atomic<std::uint32_t> subscribers;  // > 0: sealers notify the server
+  // > 0: a client that rebinds a name itself rings the server at once, so
+  // name events go out without waiting for the next drain.
+  std::atomic<std::uint32_t> name_subscribers;
   // Objects evicted to the spill environment and not restored yet.
   alignas(64) std::atomic<std::uint64_t> spilled_objects;
   std::atomic<std::uint64_t> spilled_bytes;

@@ -210,6 +210,7 @@ bool RequestHandler::handle_subscription(Connection& c, Request type, FrameReade
       return false;
     }
     c.name_subscriber = true;
+    arena_.view().header().name_subscribers.fetch_add(1, std::memory_order_seq_cst);
     loop_.reply(c, encode_ok_reply());
     loop_.log("store: client pid " + std::to_string(c.pid) + " subscribed to name changes");
     return true;
@@ -270,6 +271,9 @@ void RequestHandler::disconnected(Connection& c) noexcept {
   const ArenaView& view = arena_.view();
   if (c.subscriber) {
     view.header().subscribers.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  if (c.name_subscriber) {
+    view.header().name_subscribers.fetch_sub(1, std::memory_order_seq_cst);
   }
   if (c.client_slot >= 0) {
     const auto slot = static_cast<std::uint64_t>(c.client_slot);
