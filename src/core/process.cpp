@@ -1,6 +1,9 @@
 #include <shmkit/core/process.hpp>
 
+#include <pthread.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <fstream>
 #include <sstream>
@@ -9,6 +12,12 @@
 namespace shmkit {
 
 namespace {
+
+std::atomic<pid_t> cached_pid{0};
+
+void refresh_cached_pid() noexcept {
+  cached_pid.store(::getpid(), std::memory_order_relaxed);
+}
 
 struct StatFields {
   char state = '?';
@@ -69,6 +78,19 @@ bool is_alive(const ProcessIdentity& identity) noexcept {
     return false;
   }
   return identity.start_ticks == 0 || fields->start_ticks == identity.start_ticks;
+}
+
+pid_t current_pid() noexcept {
+  // Registered once; a child's first call already sees its own pid, set by
+  // the handler in the child before fork() returns.
+  static const bool registered = [] {
+    refresh_cached_pid();
+    return ::pthread_atfork(nullptr, nullptr, refresh_cached_pid) == 0;
+  }();
+  if (!registered) {
+    return ::getpid();
+  }
+  return cached_pid.load(std::memory_order_relaxed);
 }
 
 }  // namespace shmkit

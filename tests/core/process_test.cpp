@@ -22,6 +22,19 @@ TEST(ProcessTest, CurrentProcessHasOwnPidAndStartTicks) {
   EXPECT_EQ(self.start_ticks, *shmkit::process_start_ticks(::getpid()));
 }
 
+TEST(ProcessTest, CachedPidFollowsFork) {
+  EXPECT_EQ(shmkit::current_pid(), ::getpid());  // cached from here on
+  Child child([] {
+    shmkit::testing::require(shmkit::current_pid() == ::getpid(), "a forked child sees its parent's pid");
+    Child grandchild([] {
+      shmkit::testing::require(shmkit::current_pid() == ::getpid(), "a grandchild sees its parent's pid");
+    });
+    shmkit::testing::require(grandchild.wait().exit_code == 0, "grandchild failed");
+  });
+  EXPECT_TRUE(exited_ok(child.wait()));
+  EXPECT_EQ(shmkit::current_pid(), ::getpid());
+}
+
 TEST(ProcessTest, SelfIsAlive) {
   EXPECT_TRUE(shmkit::is_alive(shmkit::current_process()));
 }

@@ -20,6 +20,11 @@ struct ProcessIdentity {
 /// The calling process's identity.
 [[nodiscard]] ProcessIdentity current_process() noexcept;
 
+/// getpid() without a system call (glibc no longer caches it): read once,
+/// and again in every child fork() creates. For hot paths that stamp
+/// their pid, such as each store set.
+[[nodiscard]] pid_t current_pid() noexcept;
+
 /// Start time of `pid` in clock ticks after boot, or nullopt if there is no
 /// such process (or /proc cannot be read).
 [[nodiscard]] std::optional<std::uint64_t> process_start_ticks(pid_t pid) noexcept;

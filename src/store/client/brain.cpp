@@ -1,4 +1,5 @@
 #include <shmkit/core/name.hpp>
+#include <shmkit/core/process.hpp>
 #include <shmkit/store/brain.hpp>
 
 #include <unistd.h>
@@ -62,7 +63,7 @@ Brain::~Brain() = default;
 
 ObjectId Brain::next_id() noexcept {
   ObjectId id;
-  const auto pid = static_cast<std::uint32_t>(::getpid());
+  const auto pid = static_cast<std::uint32_t>(current_pid());
   const std::uint64_t counter = id_counter_.fetch_add(1, std::memory_order_relaxed);
   std::memcpy(id.bytes.data(), &pid, 4);
   std::memcpy(id.bytes.data() + 4, &id_prefix_, 8);
@@ -77,7 +78,7 @@ std::string Brain::describe(const std::string& name) const {
 std::vector<std::byte> Brain::metadata_for(const detail::EncodedValue& value, std::string_view description) const {
   ValueInfo info = value.info;
   info.description = description;
-  info.creator_pid = ::getpid();
+  info.creator_pid = current_pid();
   info.created_unix_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<std::byte> metadata = detail::encode_value_metadata(info);

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include <shmkit/core/error.hpp>
+#include <shmkit/core/process.hpp>
 
 #include "store/client/store_connection.hpp"
 
@@ -70,8 +71,7 @@ void StoreConnection::publish_locked(std::uint32_t kind, std::uint32_t index, st
   // watcher): one send, no reply awaited, instead of up to a millisecond.
   std::atomic<std::uint32_t>& asleep = v.header().server_asleep;
   const bool announce = kind == kPublishRebind && v.header().name_subscribers.load(std::memory_order_relaxed) != 0;
-  if (announce ||
-      (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0)) {
+  if (announce || (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0)) {
     notify_locked(Request::drain_notice, 0, 0);
   }
 }
@@ -158,7 +158,7 @@ std::optional<StoreConnection::FastCreated> StoreConnection::fast_create_locked(
   ObjectEntry& e = v.entry(index);
   ArenaView::write_id(e, id);
   e.owner.store(client_slot_ + 1, std::memory_order_relaxed);
-  e.creator_pid = pid_;
+  e.creator_pid = current_pid();
   e.data_offset = *offset;
   e.data_size = data_size;
   e.metadata_size = metadata_size;
@@ -236,9 +236,8 @@ void StoreConnection::await_published() const noexcept {
   }
 }
 
-StoreConnection::NameRead StoreConnection::read_name(const std::shared_ptr<StoreConnection>& self,
-                                                     std::string_view ns, std::string_view name, ObjectBuffer* out,
-                                                     ObjectId* id) {
+StoreConnection::NameRead StoreConnection::read_name(const std::shared_ptr<StoreConnection>& self, std::string_view ns,
+                                                     std::string_view name, ObjectBuffer* out, ObjectId* id) {
   const ArenaView& v = arena_.view();
   const std::lock_guard lock(mutex_);
   const NameOp op(v.client(client_slot_));

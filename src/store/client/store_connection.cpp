@@ -53,10 +53,9 @@ StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, N
       arena_(std::move(arena)),
       names_(std::move(names)),
       client_slot_(client_slot),
-      pid_(::getpid()),
       cells_(cell_array(arena_.view(), names_.view())),
       cell_count_(arena_.view().header().slab_bytes != 0 ? arena_.view().header().cells
-                                                          : names_.view().header().cells) {}
+                                                         : names_.view().header().cells) {}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);

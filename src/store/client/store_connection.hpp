@@ -113,8 +113,8 @@ class StoreConnection {
   void publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell) noexcept;
   // References entry `index` of `generation` if it is sealed; `id` is read
   // from the entry when null.
-  bool lease_sealed_locked(const std::shared_ptr<StoreConnection>& self, std::uint32_t index,
-                           std::uint32_t generation, const ObjectId* id, ObjectBuffer& out);
+  bool lease_sealed_locked(const std::shared_ptr<StoreConnection>& self, std::uint32_t index, std::uint32_t generation,
+                           const ObjectId* id, ObjectBuffer& out);
   std::vector<std::byte> request_locked(const Frame& frame);
   // Reads one reply frame: its status and the body after it.
   std::pair<Status, std::vector<std::byte>> receive_locked();
@@ -138,7 +138,6 @@ class StoreConnection {
   ArenaMapping arena_;
   NameIndexMapping names_;
   std::uint32_t client_slot_;
-  pid_t pid_;  // recorded in the objects it creates itself
   std::atomic<std::uint64_t>* cells_;  // the name cells (cell_array)
   std::uint64_t cell_count_;
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
