@@ -26,9 +26,8 @@ TEST(ProcessTest, CachedPidFollowsFork) {
   EXPECT_EQ(shmkit::current_pid(), ::getpid());  // cached from here on
   Child child([] {
     shmkit::testing::require(shmkit::current_pid() == ::getpid(), "a forked child sees its parent's pid");
-    Child grandchild([] {
-      shmkit::testing::require(shmkit::current_pid() == ::getpid(), "a grandchild sees its parent's pid");
-    });
+    Child grandchild(
+        [] { shmkit::testing::require(shmkit::current_pid() == ::getpid(), "a grandchild sees its parent's pid"); });
     shmkit::testing::require(grandchild.wait().exit_code == 0, "grandchild failed");
   });
   EXPECT_TRUE(exited_ok(child.wait()));

@@ -211,7 +211,8 @@ class NameIndexView {
 // the store lets clients write (fast writes); otherwise in the name index,
 // which clients map read-only, so no client can change which object
 // another finds under a name.
-[[nodiscard]] inline std::atomic<std::uint64_t>* cell_array(const ArenaView& arena, const NameIndexView& names) noexcept {
+[[nodiscard]] inline std::atomic<std::uint64_t>* cell_array(const ArenaView& arena,
+                                                            const NameIndexView& names) noexcept {
   return arena.header().slab_bytes != 0 ? &arena.cell(0) : names.cells();
 }
 

@@ -20,8 +20,8 @@ void FastWrites::give_back(Slab& slab, std::uint64_t from, std::uint64_t to) {
 std::uint64_t FastWrites::freeze(std::uint64_t slot) noexcept {
   // Clearing the limit stops the client's next allocation (its cursor is
   // then past the limit) in one wait-free step, whatever it writes there.
-  const std::uint64_t seen = view_.client(slot).slab_alloc.fetch_and(~std::uint64_t{0xffffffffU},
-                                                                       std::memory_order_seq_cst);
+  const std::uint64_t seen =
+      view_.client(slot).slab_alloc.fetch_and(~std::uint64_t{0xffffffffU}, std::memory_order_seq_cst);
   // A cursor the client wrote past what was lent (or below what was
   // adopted) is clamped: the server's own record bounds what it frees.
   const Slab& slab = slabs_[slot];

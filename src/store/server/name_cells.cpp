@@ -4,8 +4,7 @@
 
 namespace shmkit::detail {
 
-NameCells::NameCells(std::atomic<std::uint64_t>* cells, std::uint64_t count,
-                     std::function<bool(const Waiting&)> done)
+NameCells::NameCells(std::atomic<std::uint64_t>* cells, std::uint64_t count, std::function<bool(const Waiting&)> done)
     : words_(cells), done_(std::move(done)) {
   for (std::uint64_t cell = 0; cell < count; ++cell) {
     free_.push_back(static_cast<std::uint32_t>(cell));

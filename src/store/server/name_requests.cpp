@@ -259,9 +259,9 @@ void RequestHandler::reconcile_cell(std::uint32_t cell, std::optional<std::uint6
   const std::uint32_t index = target_index(current);
   const std::uint32_t generation = target_generation(current);
   const std::optional<ObjectId> id = current == 0 ? std::nullopt : table_.id_at(index, generation, true);
-  const bool vouched = id && table_.intact(index) &&
-                      (fast_.held(index, generation) ||
-                       (departing && arena_.view().entry(index).owner.load() == *departing + 1));
+  const bool vouched =
+      id && table_.intact(index) &&
+      (fast_.held(index, generation) || (departing && arena_.view().entry(index).owner.load() == *departing + 1));
   if (!vouched) {
     if (current != 0 && fast_.awaited(current)) {
       return;  // a live client's value not adopted yet: its own record settles it
