@@ -6,12 +6,12 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <chrono>
 
 #include <shmkit/core/error.hpp>
 #include <shmkit/core/process.hpp>
+#include <shmkit/core/segment.hpp>
 
 #include "store/client/store_connection.hpp"
 
@@ -93,11 +93,10 @@ bool StoreConnection::refill_locked() {
   if (v.header().prefault != 0) {
     return true;  // mapped populated at connect
   }
-  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t page = page_size();
   const auto start = reinterpret_cast<std::uintptr_t>(v.data_rw() + v.client(client_slot_).slab_offset.load());
   const std::uintptr_t first = start & ~(page - 1);
-  const std::uintptr_t end = (start + bytes + page - 1) & ~(page - 1);
-  (void)::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE);
+  (void)::madvise(reinterpret_cast<void*>(first), round_up(start + bytes, page) - first, MADV_POPULATE_WRITE);
   return true;
 }
 
@@ -127,8 +126,7 @@ std::optional<StoreConnection::FastCreated> StoreConnection::fast_create_locked(
                                                                                 std::uint32_t kind) {
   const ArenaView& v = arena_.view();
   const ArenaHeader& h = v.header();
-  const std::uint64_t payload = std::max<std::uint64_t>(data_size + metadata_size, 1);
-  const std::uint64_t need = (payload + kStoreAlignment - 1) & ~std::uint64_t{kStoreAlignment - 1};
+  const std::uint64_t need = round_up(std::max<std::uint64_t>(data_size + metadata_size, 1), kStoreAlignment);
   // Large objects would use up a slab in a few writes; a crowded index is
   // the server's to refuse with its message.
   // The object count lags by what this client published and the server
@@ -191,13 +189,7 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   if (!fast) {
     return false;
   }
-  std::byte* base = v.data_rw() + fast->offset;
-  if (!data.empty()) {
-    std::memcpy(base, data.data(), data.size());
-  }
-  if (!metadata.empty()) {
-    std::memcpy(base + data.size(), metadata.data(), metadata.size());
-  }
+  copy_object(v.data_rw() + fast->offset, data, metadata);
   created_[id] = fast->pending;
   seal_locked(id);
   // Readers see the old value or the new one: the cell changes in one
@@ -270,11 +262,7 @@ StoreConnection::NameRead StoreConnection::read_name(const std::shared_ptr<Store
   if (e.ctl.load(std::memory_order_seq_cst) != sealed) {
     return NameRead::moved;
   }
-  ObjectId read;
-  for (std::size_t w = 0; w < 5; ++w) {
-    const std::uint32_t word = e.id_words[w].load(std::memory_order_relaxed);
-    std::memcpy(read.bytes.data() + 4 * w, &word, 4);
-  }
+  const ObjectId read = ArenaView::read_id(e);
   // Still the same object after the read: the id words were not rewritten.
   std::atomic_thread_fence(std::memory_order_acquire);
   if (e.ctl.load(std::memory_order_relaxed) != sealed) {

@@ -54,8 +54,7 @@ StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, N
       names_(std::move(names)),
       client_slot_(client_slot),
       cells_(cell_array(arena_.view(), names_.view())),
-      cell_count_(arena_.view().header().slab_bytes != 0 ? arena_.view().header().cells
-                                                         : names_.view().header().cells) {}
+      cell_count_(cell_count(arena_.view(), names_.view())) {}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);
@@ -237,14 +236,7 @@ bool StoreConnection::lease_sealed_locked(const std::shared_ptr<StoreConnection>
   entry.lru.store(v.header().lru_clock.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   out.release();
   out.connection_ = self;
-  if (id != nullptr) {
-    out.id_ = *id;
-  } else {
-    for (std::size_t w = 0; w < 5; ++w) {
-      const std::uint32_t word = entry.id_words[w].load(std::memory_order_relaxed);
-      std::memcpy(out.id_.bytes.data() + 4 * w, &word, 4);
-    }
-  }
+  out.id_ = id != nullptr ? *id : ArenaView::read_id(entry);
   out.lease_ = lease;
   const std::byte* base = v.data_ro() + entry.data_offset;
   out.data_ = {base, entry.data_size};
@@ -336,13 +328,7 @@ std::vector<CreatedObject> StoreConnection::receive_created_locked(const Frame& 
 void StoreConnection::create_batch(std::span<const ObjectToPut> objects) {
   const std::lock_guard lock(mutex_);
   const auto fill = [this](const ObjectToPut& object, std::uint64_t offset) {
-    std::byte* base = arena_.view().data_rw() + offset;
-    if (!object.data.empty()) {
-      std::memcpy(base, object.data.data(), object.data.size());
-    }
-    if (!object.metadata.empty()) {
-      std::memcpy(base + object.data.size(), object.metadata.data(), object.metadata.size());
-    }
+    copy_object(arena_.view().data_rw() + offset, object.data, object.metadata);
   };
   // What fits this client's slab is created here; the rest in one round trip.
   std::vector<const ObjectToPut*> remote;

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <type_traits>
 
 #include <shmkit/store/object_id.hpp>
@@ -216,6 +217,18 @@ static_assert(sizeof(ObjectEntry) == 128, "index slots are two cache lines");
 static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64 && sizeof(PublishRecord) == 16,
               "client slots are packed");
 
+// Writes an object's bytes at `base` in the data region: its data, then
+// its metadata right after (the layout every entry describes).
+inline void copy_object(std::byte* base, std::span<const std::byte> data,
+                        std::span<const std::byte> metadata) noexcept {
+  if (!data.empty()) {
+    std::memcpy(base, data.data(), data.size());
+  }
+  if (!metadata.empty()) {
+    std::memcpy(base + data.size(), metadata.data(), metadata.size());
+  }
+}
+
 // Sizes of every region for one set of options.
 struct ArenaGeometry {
   std::uint64_t index_slots;
@@ -273,6 +286,17 @@ class ArenaView {
       }
     }
     return true;
+  }
+
+  // The id an entry holds (relaxed reads: callers check the control word
+  // around it when the entry may be rewritten meanwhile).
+  [[nodiscard]] static ObjectId read_id(const ObjectEntry& entry) noexcept {
+    ObjectId id;
+    for (std::size_t w = 0; w < 5; ++w) {
+      const std::uint32_t word = entry.id_words[w].load(std::memory_order_relaxed);
+      std::memcpy(id.bytes.data() + 4 * w, &word, 4);
+    }
+    return id;
   }
 
   static void write_id(ObjectEntry& entry, const ObjectId& id) noexcept {

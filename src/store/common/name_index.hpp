@@ -215,5 +215,8 @@ class NameIndexView {
                                                             const NameIndexView& names) noexcept {
   return arena.header().slab_bytes != 0 ? &arena.cell(0) : names.cells();
 }
+[[nodiscard]] inline std::uint64_t cell_count(const ArenaView& arena, const NameIndexView& names) noexcept {
+  return arena.header().slab_bytes != 0 ? arena.header().cells : names.header().cells;
+}
 
 }  // namespace shmkit::detail

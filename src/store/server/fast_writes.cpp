@@ -20,12 +20,15 @@ void FastWrites::give_back(Slab& slab, std::uint64_t from, std::uint64_t to) {
 std::uint64_t FastWrites::freeze(std::uint64_t slot) noexcept {
   // Clearing the limit stops the client's next allocation (its cursor is
   // then past the limit) in one wait-free step, whatever it writes there.
-  const std::uint64_t seen =
-      view_.client(slot).slab_alloc.fetch_and(~std::uint64_t{0xffffffffU}, std::memory_order_seq_cst);
+  return clamped_cursor(
+      slot, view_.client(slot).slab_alloc.fetch_and(~std::uint64_t{0xffffffffU}, std::memory_order_seq_cst));
+}
+
+std::uint64_t FastWrites::clamped_cursor(std::uint64_t slot, std::uint64_t word) const noexcept {
   // A cursor the client wrote past what was lent (or below what was
   // adopted) is clamped: the server's own record bounds what it frees.
   const Slab& slab = slabs_[slot];
-  return std::clamp(slab_cursor(seen), slab.adopted_end, slab.freed_from);
+  return std::clamp(slab_cursor(word), slab.adopted_end, slab.freed_from);
 }
 
 bool FastWrites::refill(std::uint64_t slot, std::uint64_t connection) {
@@ -138,10 +141,10 @@ bool FastWrites::handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t in
         return false;
       }
       hooks.rebind(cell);
-      drop_held(slabs_[slot], index, generation);
+      drop_held(slot, cell_target(index, generation));
       return true;
     case kPublishDropNamed:
-      drop_held(slabs_[slot], index, generation);
+      drop_held(slot, cell_target(index, generation));
       return true;
     default:
       return false;
@@ -153,8 +156,7 @@ bool FastWrites::adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t ge
   if (index >= view_.slots() || view_.entry(index).owner.load(std::memory_order_relaxed) != slot + 1) {
     return false;
   }
-  const std::uint64_t cursor = std::clamp(slab_cursor(view_.client(slot).slab_alloc.load(std::memory_order_seq_cst)),
-                                          slab.adopted_end, slab.freed_from);
+  const std::uint64_t cursor = clamped_cursor(slot, view_.client(slot).slab_alloc.load(std::memory_order_seq_cst));
   const std::uint64_t lo = slab.offset + slab.adopted_end * kStoreAlignment;
   const std::uint64_t hi = slab.offset + cursor * kStoreAlignment;
   const auto extent = table_.adopt(index, generation, slab.connection, lo, hi);
@@ -175,29 +177,31 @@ bool FastWrites::adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t ge
   slab.adopted_end = (extent->second - slab.offset) / kStoreAlignment;
   if (hold) {
     table_.hold(index);
-    slab.held.emplace_back(index, generation);
-    held_.insert(cell_target(index, generation));
+    held_.emplace(cell_target(index, generation), slot);
   }
   return true;
 }
 
-void FastWrites::drop_held(Slab& slab, std::uint32_t index, std::uint32_t generation) {
-  const auto it = std::find(slab.held.begin(), slab.held.end(), std::pair{index, generation});
-  if (it == slab.held.end()) {
+void FastWrites::drop_held(std::uint64_t slot, std::uint64_t target) {
+  const auto it = held_.find(target);
+  if (it == held_.end() || it->second != slot) {
     return;
   }
-  slab.held.erase(it);
-  held_.erase(cell_target(index, generation));
-  if (const std::optional<ObjectId> id = table_.id_at(index, generation, false)) {
+  held_.erase(it);
+  if (const std::optional<ObjectId> id = table_.id_at(target_index(target), target_generation(target), false)) {
     table_.unpin(*id);  // removes the value unless a name holds it now
   }
 }
 
 void FastWrites::release_held(std::uint64_t slot) {
-  Slab& slab = slabs_[slot];
-  while (!slab.held.empty()) {
-    const auto [index, generation] = slab.held.back();
-    drop_held(slab, index, generation);
+  std::vector<std::uint64_t> mine;
+  for (const auto& [target, holder] : held_) {
+    if (holder == slot) {
+      mine.push_back(target);
+    }
+  }
+  for (const std::uint64_t target : mine) {
+    drop_held(slot, target);
   }
 }
 

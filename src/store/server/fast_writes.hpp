@@ -16,7 +16,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -77,8 +77,6 @@ class FastWrites {
     std::uint64_t granules = 0;
     std::uint64_t adopted_end = 0;
     std::uint64_t freed_from = 0;
-    // Values adopted for a name and held until their rebind record.
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> held;  // index, generation
   };
 
   void drain(std::uint64_t slot, const Hooks& hooks);
@@ -86,7 +84,11 @@ class FastWrites {
   bool handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell,
               const Hooks& hooks);
   bool adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, bool hold);
-  void drop_held(Slab& slab, std::uint32_t index, std::uint32_t generation);
+  // Lets go of the value `target` if client `slot` holds it.
+  void drop_held(std::uint64_t slot, std::uint64_t target);
+  // Where the client in `slot` may have allocated up to: the cursor of its
+  // allocation word `word`, within what the server's record allows.
+  [[nodiscard]] std::uint64_t clamped_cursor(std::uint64_t slot, std::uint64_t word) const noexcept;
   // Stops the client allocating from its slab; returns the cursor.
   std::uint64_t freeze(std::uint64_t slot) noexcept;
   // Gives back [adopted_end, freed_from) of a slab and forgets it.
@@ -99,7 +101,9 @@ class FastWrites {
   ObjectTable& table_;
   std::uint64_t slab_granules_;
   std::vector<Slab> slabs_;
-  std::unordered_set<std::uint64_t> held_;  // cell_target of every held value, over all slabs
+  // Values adopted for a name and held until their rebind record:
+  // cell_target -> the client slot that holds it.
+  std::unordered_map<std::uint64_t, std::uint64_t> held_;
   std::uint64_t lent_ = 0;
 };
 

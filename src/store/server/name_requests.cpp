@@ -166,13 +166,7 @@ bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
     loop_.reply_error(c, s, error);
     return true;
   }
-  std::byte* base = table_.data_of(created.index);
-  if (!m->data.empty()) {
-    std::memcpy(base, m->data.data(), m->data.size());
-  }
-  if (!m->metadata.empty()) {
-    std::memcpy(base + m->data.size(), m->metadata.data(), m->metadata.size());
-  }
+  copy_object(table_.data_of(created.index), m->data, m->metadata);
   table_.seal_created(created.index);
   try {
     s = bind_name(m->ns, m->name, m->id, error);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <utility>
 
 #include "core/detail/futex.hpp"
@@ -10,6 +9,10 @@
 namespace shmkit::detail {
 
 namespace {
+
+std::string exists_message(const ObjectId& id) {
+  return "object " + id.hex() + " already exists; ids are write-once, remove it first or use another id";
+}
 
 std::int64_t now_unix_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -104,7 +107,7 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
     return Status::full;
   }
   if (by_id_.contains(id)) {
-    error = "object " + id.hex() + " already exists; ids are write-once, remove it first or use another id";
+    error = exists_message(id);
     return Status::exists;
   }
   if ((live_ + 1) * 4 > view_.slots() * 3) {
@@ -159,7 +162,7 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
     slot.live = false;
     discard(index, claimed.ctl);
     free_list_.free(*offset, need);
-    error = "object " + id.hex() + " already exists; ids are write-once, remove it first or use another id";
+    error = exists_message(id);
     return Status::exists;
   }
   e.creator_pid = creator;
@@ -206,15 +209,15 @@ void ObjectTable::free_slot(std::uint32_t index) {
   if (state(static_cast<std::uint32_t>((index + 1) & (n - 1))) != kEntryEmpty) {
     return;
   }
-  // A CAS, because a client may claim the tombstone meanwhile.
+  // The generation is the control word's: a claim the server discarded
+  // (create's duplicate check) moved it past this table's record.
   std::uint64_t i = index;
   for (std::uint64_t steps = 0; steps < n; ++steps) {
-    std::uint64_t ctl = view_.entry(i).ctl.load(std::memory_order_seq_cst);
-    if (ctl_state(ctl) != kEntryTombstone ||
-        !view_.entry(i).ctl.compare_exchange_strong(ctl, make_ctl(ctl_generation(ctl), kEntryEmpty),
-                                                    std::memory_order_seq_cst)) {
+    const std::uint64_t ctl = view_.entry(i).ctl.load(std::memory_order_seq_cst);
+    if (ctl_state(ctl) != kEntryTombstone) {
       break;
     }
+    view_.entry(i).ctl.store(make_ctl(ctl_generation(ctl), kEntryEmpty), std::memory_order_seq_cst);
     i = (i + n - 1) & (n - 1);
   }
 }
@@ -235,11 +238,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> ObjectTable::adopt(std::u
   const std::uint64_t offset = e.data_offset;
   const std::uint64_t data_size = e.data_size;
   const std::uint64_t metadata_size = e.metadata_size;
-  ObjectId id;
-  for (std::size_t w = 0; w < 5; ++w) {
-    const std::uint32_t word = e.id_words[w].load(std::memory_order_relaxed);
-    std::memcpy(id.bytes.data() + 4 * w, &word, 4);
-  }
+  const ObjectId id = ArenaView::read_id(e);
   const std::uint64_t capacity = view_.header().capacity;
   if (data_size > capacity || metadata_size > capacity - data_size) {
     return std::nullopt;

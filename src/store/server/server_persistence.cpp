@@ -28,13 +28,7 @@ void RequestHandler::load_persisted() {
         throw StoreFullError("cannot load the named objects of store persistence '" + dir + "': " + error +
                              "; start the store with a larger -m (or --max-objects)");
       }
-      std::byte* base = table_.data_of(created.index);
-      if (!record.data.empty()) {
-        std::memcpy(base, record.data.data(), record.data.size());
-      }
-      if (!record.metadata.empty()) {
-        std::memcpy(base + record.data.size(), record.metadata.data(), record.metadata.size());
-      }
+      copy_object(table_.data_of(created.index), record.data, record.metadata);
       table_.seal_created(created.index, record.creator_pid, record.created_unix_ns);
     }
     if (names_.size() >= max_names_) {
