@@ -3,8 +3,6 @@
 
 #include "bridge_command.hpp"
 
-#include <signal.h>
-
 #include <yaml-cpp/yaml.h>
 #include <shmkit/bridge/bridge.hpp>
 #include <shmkit/core/error.hpp>
@@ -15,17 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/common/stop_signals.hpp"
+
 namespace shmkit::cli {
 
 namespace {
-
-Bridge* running_bridge = nullptr;
-
-void stop_bridge(int /*signal*/) {
-  if (running_bridge != nullptr) {
-    running_bridge->stop();  // async-signal-safe
-  }
-}
 
 struct BridgeCommand {
   BridgeOptions options;
@@ -63,21 +55,9 @@ void run(BridgeCommand& c, bool prefix_given, bool host_given) {
     }
   }
   Bridge bridge = Bridge::create(c.options);
-  running_bridge = &bridge;
-  struct sigaction action {};
-  action.sa_handler = stop_bridge;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
   std::cerr << "shmkit bridge " << bridge.host_id() << ": store '" << c.options.store_socket << "' <-> Redis '"
             << c.options.redis_url << "'" << std::endl;
-  try {
-    bridge.run();
-  } catch (...) {
-    running_bridge = nullptr;
-    throw;
-  }
-  running_bridge = nullptr;
+  run_until_stopped(bridge);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 //                    [--consumer C] [--config FILE]:
 // write every forwarded logger stream to record files until SIGINT/SIGTERM.
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <shmkit/bridge/log_collect.hpp>
@@ -12,18 +11,11 @@
 #include <string>
 
 #include "bridge_command.hpp"
+#include "cli/common/stop_signals.hpp"
 
 namespace shmkit::cli {
 
 namespace {
-
-LogCollector* running_collector = nullptr;
-
-void stop_collector(int /*signal*/) {
-  if (running_collector != nullptr) {
-    running_collector->stop();  // async-signal-safe
-  }
-}
 
 struct CollectArgs {
   LogCollectorOptions options;
@@ -35,21 +27,9 @@ void run_collect(CollectArgs& args) {
   args.options.password = redis_password(args.config);
   args.options.out_dir = args.out;
   LogCollector collector(args.options);
-  running_collector = &collector;
-  struct sigaction action {};
-  action.sa_handler = stop_collector;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
   std::cout << "collecting forwarded logs from " << args.options.redis_url << " into " << args.out << " (pid "
             << ::getpid() << "); stop with Ctrl-C or SIGTERM" << std::endl;
-  try {
-    collector.run();
-  } catch (...) {
-    running_collector = nullptr;
-    throw;
-  }
-  running_collector = nullptr;
+  run_until_stopped(collector);
   const LogCollectorStats s = collector.stats();
   std::cout << "stopped: collected " << s.collected << " entries from " << s.origins
             << " origins; duplicates dropped: " << s.duplicates << "; sequence gaps: " << s.gaps

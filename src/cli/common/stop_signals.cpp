@@ -26,4 +26,33 @@ const char* StopSignals::name(int signal) noexcept {
   return signal == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+namespace {
+
+// Read by the handler: set before the handlers are installed, cleared
+// when the run ends.
+void* volatile stop_target = nullptr;
+void (*volatile stop_call)(void*) noexcept = nullptr;
+
+void on_stop_signal(int /*signal*/) {
+  if (void* target = stop_target; target != nullptr) {
+    stop_call(target);
+  }
+}
+
+}  // namespace
+
+StopHandler::StopHandler(void* target, void (*stop)(void*) noexcept) {
+  stop_call = stop;
+  stop_target = target;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+StopHandler::~StopHandler() {
+  stop_target = nullptr;
+}
+
 }  // namespace shmkit::cli
