@@ -1,7 +1,7 @@
 // The YAML writer: a port of the parts of PyYAML's Emitter (emitter.py,
-// PyYAML 6.0) that a block-style dump of dicts, lists and scalars exercises,
-// plus PyYAML's implicit resolver (resolver.py) that decides when a string
-// must be quoted.
+// PyYAML 6.0) that a block-style dump of dicts, lists and scalars exercises;
+// PyYAML's implicit resolver, which decides when a string must be quoted, is
+// in yaml_resolver.cpp.
 //
 // Why not yaml-cpp's YAML::Emitter: files must read like ataraxis' (PyYAML's)
 // and yaml-cpp writes a different flavour that its options cannot change:
@@ -15,17 +15,13 @@
 #include <shmkit/config/yaml_codec.hpp>
 #include <shmkit/config/yaml_node.hpp>
 
+#include "config/yaml_resolver.hpp"
+
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
-// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized
-// inside libstdc++'s regex compiler (a std::function in a moved state).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -188,78 +184,9 @@ YamlNode encode_text(std::string_view text, EncodeContext& ctx) {
   return YamlNode::string(std::string(text));
 }
 
-// ----------------------------------------------------------------- resolver
+// ------------------------------------------------------------------ emitter
 
 namespace {
-
-// True when PyYAML's resolver (YAML 1.1 implicit types) reads `value`,
-// written plain, as something other than a string: such strings are quoted.
-// The first-character dispatch mirrors PyYAML's table and keeps the regular
-// expressions off the common path.
-bool resolves_to_non_string(std::string_view value) {
-  if (value.empty()) {
-    return true;  // null
-  }
-  static const std::regex kFloat(R"(^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?)"
-                                 R"(|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?)"
-                                 R"(|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*)"
-                                 R"(|[-+]?\.(?:inf|Inf|INF))"
-                                 R"(|\.(?:nan|NaN|NAN))$)");
-  static const std::regex kInt(R"(^(?:[-+]?0b[0-1_]+)"
-                               R"(|[-+]?0[0-7_]+)"
-                               R"(|[-+]?(?:0|[1-9][0-9_]*))"
-                               R"(|[-+]?0x[0-9a-fA-F_]+)"
-                               R"(|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$)");
-  static const std::regex kTimestamp(R"(^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9])"
-                                     R"(|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?)"
-                                     R"((?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?)"
-                                     R"((?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$)");
-  static constexpr std::array<std::string_view, 18> kBools = {"yes",  "Yes",  "YES",  "no",    "No",    "NO",
-                                                              "true", "True", "TRUE", "false", "False", "FALSE",
-                                                              "on",   "On",   "ON",   "off",   "Off",   "OFF"};
-  const std::string text(value);
-  const char first = value.front();
-  switch (first) {
-    case 'y':
-    case 'Y':
-    case 'n':
-    case 'N':
-    case 't':
-    case 'T':
-    case 'f':
-    case 'F':
-    case 'o':
-    case 'O':
-      for (const std::string_view b : kBools) {
-        if (value == b) {
-          return true;
-        }
-      }
-      return value == "null" || value == "Null" || value == "NULL";
-    case '~':
-      return value == "~";
-    case '<':
-      return value == "<<";
-    case '=':
-      return value == "=";
-    case '!':
-    case '&':
-    case '*':
-      return value.size() == 1;
-    case '.':
-      return std::regex_match(text, kFloat);
-    case '-':
-    case '+':
-      return std::regex_match(text, kFloat) || std::regex_match(text, kInt);
-    default:
-      if (first >= '0' && first <= '9') {
-        return std::regex_match(text, kFloat) || std::regex_match(text, kInt) || std::regex_match(text, kTimestamp);
-      }
-      return false;
-  }
-}
-
-// ------------------------------------------------------------------ emitter
 
 constexpr int kBestIndent = 2;
 constexpr std::size_t kBestWidth = 80;
@@ -272,8 +199,44 @@ bool is_space_or_break(char32_t c) {  // PyYAML's '\0 \t\r\n\x85\u2028\u2029'
   return c == 0 || c == U' ' || c == U'\t' || c == U'\r' || is_break(c);
 }
 
-bool is_in(char32_t c, std::u32string_view set) {
-  return set.find(c) != std::u32string_view::npos;
+// A set of ASCII characters as a 128-bit mask. analyze_scalar tests every
+// character of every scalar against these sets; a search of a U"..." literal
+// per test (its length computed each time) took half of a dump's time.
+class AsciiSet {
+ public:
+  consteval explicit AsciiSet(std::string_view chars) {
+    for (const char c : chars) {
+      const auto bit = static_cast<unsigned char>(c);
+      bits_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    }
+  }
+  [[nodiscard]] constexpr bool contains(char32_t c) const noexcept {
+    return c < 128 && ((bits_[c / 64] >> (c % 64)) & 1U) != 0;
+  }
+
+ private:
+  std::uint64_t bits_[2] = {0, 0};
+};
+
+constexpr AsciiSet kLeadingIndicators("#,[]{}&*!|>'\"%@`");
+constexpr AsciiSet kFlowIndicators(",?[]{}");
+constexpr AsciiSet kWordStart("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+constexpr AsciiSet kWordRest("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-/");
+
+// Most scalars of a config are keys and numbers such as "frame_rate_hz" or
+// "1.5e-05": a word character first, then only characters that are never
+// indicators, spaces or breaks in any position. Every style allows them,
+// which the full analysis below would also find, one character at a time.
+bool is_plain_word(std::u32string_view scalar) {
+  if (scalar.empty() || !kWordStart.contains(scalar.front())) {
+    return false;
+  }
+  for (const char32_t ch : scalar.substr(1)) {
+    if (!kWordRest.contains(ch)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 struct ScalarAnalysis {
@@ -289,6 +252,9 @@ struct ScalarAnalysis {
 // Emitter.analyze_scalar with allow_unicode=True.
 ScalarAnalysis analyze_scalar(std::u32string_view scalar) {
   ScalarAnalysis a;
+  if (is_plain_word(scalar)) {
+    return a;
+  }
   if (scalar.empty()) {
     a.empty = true;
     a.allow_flow_plain = false;
@@ -316,7 +282,7 @@ ScalarAnalysis analyze_scalar(std::u32string_view scalar) {
   for (std::size_t index = 0; index < scalar.size();) {
     const char32_t ch = scalar[index];
     if (index == 0) {
-      if (is_in(ch, U"#,[]{}&*!|>'\"%@`")) {
+      if (kLeadingIndicators.contains(ch)) {
         flow_indicators = true;
         block_indicators = true;
       }
@@ -331,7 +297,7 @@ ScalarAnalysis analyze_scalar(std::u32string_view scalar) {
         block_indicators = true;
       }
     } else {
-      if (is_in(ch, U",?[]{}")) {
+      if (kFlowIndicators.contains(ch)) {
         flow_indicators = true;
       }
       if (ch == U':') {
@@ -484,13 +450,14 @@ class Emitter {
       const std::u32string key_text = to_u32(key.text);
       const bool key_implicit = !key.quoted || !resolves_to_non_string(key.text);
       write_indent();
-      if (is_simple_key(key_text)) {
-        scalar(key_text, key_implicit, true);
+      const ScalarAnalysis analysis = analyze_scalar(key_text);
+      if (key_text.size() < 128 && !analysis.empty && !analysis.multiline) {  // a simple key
+        scalar(key_text, analysis, key_implicit, true);
         write_indicator(U":", false);
         node(n.items[i], true, false);
       } else {
         write_indicator(U"?", true, false, true);
-        scalar(key_text, key_implicit, false);
+        scalar(key_text, analysis, key_implicit, false);
         write_indent();
         write_indicator(U":", true, false, true);
         node(n.items[i], true, false);
@@ -499,16 +466,14 @@ class Emitter {
     indent_ = pop_indent();
   }
 
-  static bool is_simple_key(std::u32string_view key) {
-    const ScalarAnalysis a = analyze_scalar(key);
-    return key.size() < 128 && !a.empty && !a.multiline;
-  }
-
   // ----- scalars (expect_scalar, choose_scalar_style, process_scalar)
 
   void scalar(std::u32string_view text, bool implicit, bool simple_key_context) {
+    scalar(text, analyze_scalar(text), implicit, simple_key_context);
+  }
+
+  void scalar(std::u32string_view text, const ScalarAnalysis& a, bool implicit, bool simple_key_context) {
     increase_indent(true, false);
-    const ScalarAnalysis a = analyze_scalar(text);
     Style style = Style::double_quoted;
     if (implicit && !(simple_key_context && (a.empty || a.multiline)) &&
         ((flow_level_ > 0 && a.allow_flow_plain) || (flow_level_ == 0 && a.allow_block_plain))) {
@@ -550,7 +515,11 @@ class Emitter {
 
   void write(std::u32string_view data) {
     for (const char32_t c : data) {
-      append_utf8(out_, c);
+      if (c < 0x80) {
+        out_ += static_cast<char>(c);
+      } else {
+        append_utf8(out_, c);
+      }
     }
     column_ += data.size();
   }

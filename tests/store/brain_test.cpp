@@ -11,11 +11,13 @@
 
 #include <boost/describe.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <complex>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -76,6 +78,40 @@ struct Stats {
   static constexpr std::array<std::string_view, 1> kYamlExclude{"scratch"};
 };
 BOOST_DESCRIBE_STRUCT(Stats, (), (frame, mean, peak, saturated, spot, scratch))
+
+// A field of every kind the YAML codec writes, for the struct image.
+struct Session {
+  std::string animal = "mouse-1";
+  std::string note;  // empty
+  std::filesystem::path out = "/tmp/session";
+  std::optional<double> weight_g;
+  std::optional<std::string> rig = "rig-2";
+  std::vector<std::int32_t> trials{1, 2, 3};
+  std::vector<bool> licks{true, false, true};
+  std::vector<std::string> tags{"a", "", "naïve"};
+  std::array<std::uint16_t, 3> roi{1, 2, 3};
+  std::map<std::string, Spot> spots{{"left", {1.5F, 2}}, {"right", {-1, -2}}};
+  std::chrono::milliseconds iti{300};
+  Trigger trigger = Trigger::external;
+  Camera camera;
+  std::vector<Camera> spares{Camera{}, Camera{}};
+  bool operator==(const Session& o) const {
+    const auto same_spots = [](const auto& a, const auto& b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+               return x.first == y.first && x.second.x == y.second.x && x.second.y == y.second.y;
+             });
+    };
+    const auto same_cameras = [](const Camera& a, const Camera& b) {
+      return a.exposure_us == b.exposure_us && a.roi == b.roi && a.trigger == b.trigger;
+    };
+    return animal == o.animal && note == o.note && out == o.out && weight_g == o.weight_g && rig == o.rig &&
+           trials == o.trials && licks == o.licks && tags == o.tags && roi == o.roi && same_spots(spots, o.spots) &&
+           iti == o.iti && trigger == o.trigger && same_cameras(camera, o.camera) && spares.size() == o.spares.size() &&
+           std::equal(spares.begin(), spares.end(), o.spares.begin(), same_cameras);
+  }
+};
+BOOST_DESCRIBE_STRUCT(Session, (),
+                      (animal, note, out, weight_g, rig, trials, licks, tags, roi, spots, iti, trigger, camera, spares))
 
 namespace {
 
@@ -210,12 +246,12 @@ TEST(BrainTest, ConfigStructsRoundTrip) {
   EXPECT_NE(as_text(yaml).find("animal: mouse-9"), std::string::npos);
 }
 
-// A config struct of numbers keeps a binary image beside its YAML; a
-// reader of the same layout reads the image (no YAML parse), any other
-// reader the YAML, and both give the same value.
-TEST(BrainTest, ConfigStructsOfNumbersAreReadFromTheirImage) {
-  static_assert(detail::kHasImage<Stats> && detail::kHasImage<Spot> && !detail::kHasImage<Rig> &&
-                !detail::kHasImage<Camera>);
+// A config struct keeps a binary image beside its YAML; a reader of the
+// same layout reads the image (no YAML parse), any other reader the YAML,
+// and both give the same value.
+TEST(BrainTest, ConfigStructsAreReadFromTheirImage) {
+  static_assert(detail::kHasImage<Stats> && detail::kHasImage<Spot> && detail::kHasImage<Rig> &&
+                detail::kHasImage<Camera> && detail::kHasImage<Session>);
   TestStore store(4 << 20);
   Brain brain(store.client(), "exp");
   const Stats stats{.frame = 1u << 20, .mean = 0.1, .peak = 65535, .saturated = true, .spot = {2.5F, -3}, .scratch = 9};
@@ -263,6 +299,58 @@ TEST(BrainTest, ConfigStructsOfNumbersAreReadFromTheirImage) {
   EXPECT_EQ(brain.get<Stats>("matching").frame, 2U);
   for (const char* name : {"yaml-only", "other-layout", "short", "long"}) {
     EXPECT_EQ(brain.get<Stats>(name).frame, 1U) << name;
+  }
+}
+
+// Structs with text, optionals, lists, maps, enums and durations have an
+// image too, and it gives what the YAML gives.
+TEST(BrainTest, StructImagesHoldEveryFieldKind) {
+  TestStore store(4 << 20);
+  Brain brain(store.client(), "exp");
+  Session session;
+  session.weight_g = 21.5;
+  session.rig.reset();
+  session.spares[1].trigger = Trigger::internal;
+  session.spares[1].roi[3] = 7;
+  brain.set("session", session);
+  EXPECT_EQ(brain.get<Session>("session"), session);
+
+  const ObjectBuffer buffer = brain.get_buffer("session");
+  const std::optional<detail::StructImage> image = detail::find_struct_image(buffer.metadata());
+  ASSERT_TRUE(image.has_value());
+  EXPECT_EQ(image->fingerprint, detail::image_fingerprint<Session>());
+  const std::optional<Session> from_image = detail::from_image<Session>(image->bytes);
+  ASSERT_TRUE(from_image.has_value());
+  EXPECT_EQ(*from_image, session);
+  EXPECT_EQ(from_yaml_string<Session>(as_text(buffer.data())), session);  // the YAML agrees
+  // Two layouts that differ in one field's kind, name or an enumerator do
+  // not share a fingerprint.
+  EXPECT_NE(detail::image_fingerprint<Session>(), detail::image_fingerprint<Rig>());
+  EXPECT_NE(detail::image_fingerprint<Camera>(), detail::image_fingerprint<Spot>());
+}
+
+// An image is read from shared memory another client wrote: any bytes give
+// a value or nothing (then the YAML is read), never a read past the end or
+// an allocation a count in the bytes asks for.
+TEST(BrainTest, DamagedStructImagesGiveNothingOrAValue) {
+  Session session;
+  session.weight_g = 3;
+  const std::vector<std::byte> image = detail::image_of(session);
+  ASSERT_TRUE(detail::from_image<Session>(image).has_value());
+  for (std::size_t size = 0; size < image.size(); ++size) {
+    EXPECT_FALSE(detail::from_image<Session>(std::span(image).first(size)).has_value()) << size;
+  }
+  std::vector<std::byte> huge_count = image;
+  const std::uint64_t count = std::uint64_t{1} << 60;
+  std::memcpy(huge_count.data(), &count, sizeof count);  // the animal's length
+  EXPECT_FALSE(detail::from_image<Session>(huge_count).has_value());
+  std::mt19937 random(11);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> bytes = image;
+    for (int flips = 0; flips < 3; ++flips) {
+      bytes[random() % bytes.size()] = static_cast<std::byte>(random());
+    }
+    (void)detail::from_image<Session>(bytes);
   }
 }
 

@@ -54,6 +54,7 @@
 #include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 #include <shmkit/store/store_client.hpp>
+#include <shmkit/store/struct_image.hpp>
 #include <shmkit/store/value.hpp>
 
 namespace shmkit {
@@ -112,7 +113,7 @@ struct EncodedValue {
   std::span<const std::byte> data;
   std::vector<std::byte> owned;
   ValueInfo info;
-  // Config structs of numbers only: their binary image, kept in the
+  // Config structs: their binary image (struct_image.hpp), kept in the
   // metadata beside the YAML text (empty for everything else).
   std::vector<std::byte> image;
   std::uint64_t image_fingerprint = 0;
@@ -136,133 +137,6 @@ struct EncodedValue {
     }
   }
 };
-
-// Struct images. A get of a config struct used to parse its YAML text
-// every time (yaml-cpp: ~60 µs for five numbers when warm, over 100 µs
-// cold). A struct whose described members are all numbers (or such
-// structs) is also written as an image, its members' bytes one after the
-// other, with a fingerprint of its layout; a reader of the same layout
-// copies the members out of the image and skips the YAML, which stays the
-// value for every other reader (Python, the CLI, another layout). Only
-// described members travel, excluded ones keep their defaults: the result
-// is what the YAML would have given.
-template <class T>
-inline constexpr bool kImageNumber = std::is_arithmetic_v<T> && !kIsCharacter<T>;
-
-template <class T>
-consteval bool image_fits() {
-  if constexpr (!kIsDescribedStruct<T>) {
-    return false;
-  } else {
-    bool fits = true;
-    boost::mp11::mp_for_each<MemberList<T>>([&](auto member) {
-      using Field = std::remove_cvref_t<decltype(std::declval<T&>().*decltype(member)::pointer)>;
-      if constexpr (kImageNumber<Field>) {
-      } else if constexpr (kIsDescribedStruct<Field>) {
-        fits = fits && image_fits<Field>();
-      } else {
-        fits = false;
-      }
-    });
-    return fits;
-  }
-}
-
-template <class T>
-inline constexpr bool kHasImage = YamlStruct<T>&& image_fits<T>();
-
-// Calls `f(name, field)` for every described, not excluded number of
-// `value`, nested structs depth first; `enter`/`leave` bracket a nested one.
-template <class T, class V, class F>
-void for_each_image_field(V& value, F&& f) {
-  boost::mp11::mp_for_each<MemberList<T>>([&](auto member) {
-    using Member = decltype(member);
-    if constexpr (!is_excluded<T>(Member::name)) {
-      auto& field = value.*Member::pointer;
-      using Field = std::remove_cvref_t<decltype(field)>;
-      if constexpr (kImageNumber<Field>) {
-        f(std::string_view(Member::name), field);
-      } else {
-        static constexpr std::string_view kEnter = "{";
-        static constexpr std::string_view kLeave = "}";
-        f(std::string_view(Member::name), kEnter);
-        for_each_image_field<Field>(field, f);
-        f(std::string_view(Member::name), kLeave);
-      }
-    }
-  });
-}
-
-// FNV-1a over the type's name and each field's name, kind and size: two
-// programs agree on it only when they lay the image out the same way.
-template <class T>
-std::uint64_t image_fingerprint() {
-  static const std::uint64_t fingerprint = [] {
-    std::uint64_t h = 1469598103934665603ULL;
-    const auto mix = [&h](std::string_view text) {
-      for (const char c : text) {
-        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-      }
-      h = (h ^ 0xffU) * 1099511628211ULL;
-    };
-    mix(boost::core::type_name<T>());
-    T probe{};
-    for_each_image_field<T>(probe, [&](std::string_view name, const auto& field) {
-      using Field = std::remove_cvref_t<decltype(field)>;
-      mix(name);
-      if constexpr (std::is_same_v<Field, std::string_view>) {
-        mix(field);
-      } else {
-        const char kind = std::is_same_v<Field, bool>       ? 'b'
-                          : std::is_floating_point_v<Field> ? 'f'
-                          : std::is_signed_v<Field>         ? 'i'
-                                                            : 'u';
-        mix(std::string(1, kind) + std::to_string(sizeof(Field)));
-      }
-    });
-    return h;
-  }();
-  return fingerprint;
-}
-
-template <class T>
-std::vector<std::byte> image_of(const T& value) {
-  std::vector<std::byte> out;
-  for_each_image_field<T>(value, [&](std::string_view, const auto& field) {
-    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(field)>, std::string_view>) {
-      const auto* p = reinterpret_cast<const std::byte*>(&field);
-      out.insert(out.end(), p, p + sizeof(field));
-    }
-  });
-  return out;
-}
-
-// The struct read from `image`, or nullopt when its size does not match.
-template <class T>
-std::optional<T> from_image(std::span<const std::byte> image) {
-  T out{};
-  std::size_t at = 0;
-  bool fits = true;
-  for_each_image_field<T>(out, [&](std::string_view, auto& field) {
-    using Field = std::remove_cvref_t<decltype(field)>;
-    if constexpr (!std::is_same_v<Field, std::string_view>) {
-      if (!fits || image.size() - at < sizeof(Field)) {
-        fits = false;
-        return;
-      }
-      if constexpr (std::is_same_v<Field, bool>) {
-        field = image[at] != std::byte{0};  // any byte, not only 0 and 1
-      } else {
-        std::memcpy(&field, image.data() + at, sizeof(Field));
-      }
-      at += sizeof(Field);
-    }
-  });
-  if (!fits || at != image.size()) {
-    return std::nullopt;
-  }
-  return out;
-}
 
 template <class T>
 std::span<const std::byte> bytes_of(const T* first, std::size_t count) noexcept {
