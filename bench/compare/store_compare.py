@@ -63,6 +63,8 @@ ROWS = [
     ("get by name, float64 (Brain::get)", "BM_Store_GetName", "LMDB get", "lmdb", "BM_Store_LmdbGet100B", P50),
     ("set by name 100 B (atomic replace)", "BM_Store_SetName100B", "Redis SET", "redis", "SET", P50),
     ("set by name 100 B, --spin-us 0", "BM_Store_SetName100BNoSpin", "Redis SET", "redis", "SET", P50),
+    ("first set of a new name, server idle (round trip)", "BM_Store_FirstBindAfterIdle", "Redis SET", "redis", "SET",
+     P50),
     ("set by name 100 B, --persist", "BM_Store_SetName100BPersisted", "LMDB put (own txn)", "lmdb",
      "BM_Store_LmdbPut100B", P50),
 ]

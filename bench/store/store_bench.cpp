@@ -21,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -258,6 +259,33 @@ void BM_Store_SetName100BNoSpin(benchmark::State& state) {
   set_small(state, {}, 0);
 }
 BENCHMARK(BM_Store_SetName100BNoSpin);
+
+// Occasional requests: two first sets of new names (each a round trip: the
+// server binds the name) 1 ms after the previous pair, when the server
+// sleeps; the second is timed. This is what a rig's occasional publish
+// pays. A client that polled for that reply because its previous reply was
+// recent, while the server slept, held the core the kernel wakes the server
+// on and added its whole polling window (spin_us) to the round trip.
+void BM_Store_FirstBindAfterIdle(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  const std::vector<std::byte> value(100, std::byte{5});
+  std::uint64_t n = 0;
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      state.PauseTiming();
+      const std::string first = "lone-" + std::to_string(n++);
+      const std::string second = "lone-" + std::to_string(n++);
+      std::this_thread::sleep_for(1ms);
+      brain.set_bytes(first, value);
+      state.ResumeTiming();
+      latencies.time([&] { brain.set_bytes(second, value); });
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Store_FirstBindAfterIdle)->Iterations(1000);
 
 // Set of a numbers-only config struct (the demo's per-frame result): its
 // YAML text and binary image are encoded, then published like any value.

@@ -72,9 +72,8 @@ struct StoreOptions {
   std::string spill_dir{};
   /// Microseconds the server thread keeps polling without sleeping after a
   /// request that came within spin_us of the one before it (a burst), and a
-  /// client polls for the reply to a request sent within spin_us of its
-  /// previous reply, so the requests of a burst skip the cost of waking a
-  /// sleeping thread. A lone request polls for nothing, so clients that call
+  /// client polls for a reply while the server polls, so the requests of a
+  /// burst skip the cost of waking a sleeping thread. A lone request polls for nothing, so clients that call
   /// now and then cost no CPU time. 0: always sleep (for a machine with more
   /// busy processes than cores, where a polling thread takes a core another
   /// process needs).

@@ -71,8 +71,14 @@ Error StoreConnection::lost_locked() {
 }
 
 void StoreConnection::begin_request_locked() noexcept {
-  const auto spin = std::chrono::microseconds(arena_.view().header().spin_us);
-  reply_poll_ = std::chrono::steady_clock::now() - last_reply_ < spin ? spin : std::chrono::microseconds{0};
+  // Poll for the reply only while the server polls too (see
+  // ArenaHeader::server_polling_until_ns): a request to a sleeping server
+  // blocks at once, leaving the core to the server it wakes.
+  const ArenaHeader& h = arena_.view().header();
+  const auto now = std::chrono::steady_clock::now();
+  const auto server_polls_until = std::chrono::steady_clock::time_point(
+      std::chrono::nanoseconds(h.server_polling_until_ns.load(std::memory_order_relaxed)));
+  reply_poll_ = now < server_polls_until ? std::chrono::microseconds(h.spin_us) : std::chrono::microseconds{0};
 }
 
 std::vector<std::byte> StoreConnection::request_locked(const Frame& frame) {
@@ -88,8 +94,8 @@ std::vector<std::byte> StoreConnection::request_locked(const Frame& frame) {
 }
 
 ssize_t StoreConnection::receive_some(std::byte* out, std::size_t size) noexcept {
-  // Within a burst (see begin_request_locked) this polls for a moment
-  // first, as the server then does: a reply that arrives within
+  // While the server polls (see begin_request_locked), this polls for a
+  // moment first: a reply that arrives within
   // microseconds needs no wake-up of this thread, which on an idle core
   // can cost more than the round trip.
   if (reply_poll_.count() > 0) {
@@ -138,7 +144,6 @@ std::pair<Status, std::vector<std::byte>> StoreConnection::receive_locked() {
   const auto status = static_cast<Status>(inbox_[4]);
   std::vector<std::byte> body(inbox_.begin() + 5, inbox_.begin() + static_cast<std::ptrdiff_t>(need));
   inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(need));
-  last_reply_ = std::chrono::steady_clock::now();
   return {status, std::move(body)};
 }
 

@@ -142,9 +142,8 @@ class StoreConnection {
   std::uint64_t cell_count_;
   std::mutex mutex_;  // socket, lease bookkeeping and `created_`
   bool broken_ = false;
-  std::chrono::steady_clock::time_point last_reply_{};  // when the last reply frame was complete
-  std::chrono::microseconds reply_poll_{0};             // how long to poll for replies; set by begin_request_locked
-  std::vector<std::byte> inbox_;                        // reply bytes read ahead of the current frame
+  std::chrono::microseconds reply_poll_{0};  // how long to poll for replies; set by begin_request_locked
+  std::vector<std::byte> inbox_;             // reply bytes read ahead of the current frame
   std::unordered_map<std::uint64_t, std::uint32_t> lease_of_;  // lease key -> record
   std::vector<std::uint32_t> free_leases_;
   std::unordered_map<ObjectId, Pending, ObjectIdHash> created_;

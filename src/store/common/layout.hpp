@@ -34,7 +34,7 @@
 namespace shmkit::detail {
 
 inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "SKSTORE1"
-inline constexpr std::uint32_t kStoreLayoutVersion = 3;
+inline constexpr std::uint32_t kStoreLayoutVersion = 4;
 inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
 inline constexpr std::uint64_t kPublishRingRecords = 1024;
 // A smaller slab would send a client back to the server every few objects.
@@ -113,6 +113,13 @@ struct ArenaHeader {
   // Set by the server before it sleeps with no timeout: a client that
   // publishes while it is set (and clears it) rings the server's socket.
   alignas(64) std::atomic<std::uint32_t> server_asleep;
+  // CLOCK_MONOTONIC ns until which the server polls its sockets without
+  // sleeping (it does after a request that follows another within
+  // spin_us). A client polls for a reply only while this lies ahead:
+  // polling for the reply of a sleeping server would hold the core the
+  // kernel wakes the server on (near its waker), and every reply would wait
+  // out the client's poll (spin_us + the round trip, measured).
+  std::atomic<std::int64_t> server_polling_until_ns;
 };
 
 struct alignas(64) ObjectEntry {

@@ -110,6 +110,7 @@ void EventLoop::run() noexcept {
     const auto now = Clock::now();
     if (now - last_activity < spin) {
       spin_until = now + spin;
+      handler_.polling_until(spin_until);
     }
     last_activity = now;
     if (fds[0].revents != 0) {

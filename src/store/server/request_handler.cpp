@@ -354,6 +354,11 @@ void RequestHandler::woke() noexcept {
   arena_.view().header().server_asleep.store(0, std::memory_order_seq_cst);
 }
 
+void RequestHandler::polling_until(std::chrono::steady_clock::time_point until) noexcept {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
+  arena_.view().header().server_polling_until_ns.store(ns, std::memory_order_relaxed);
+}
+
 void RequestHandler::wake_getters() noexcept {
   auto& h = arena_.view().header();
   h.seal_seq.fetch_add(1, std::memory_order_seq_cst);

@@ -65,6 +65,9 @@ class RequestHandler {
   // socket: see ArenaHeader::server_asleep). Call woke() after the sleep.
   [[nodiscard]] int poll_timeout_ms() noexcept;
   void woke() noexcept;
+  // Tells clients until when the event loop polls without sleeping
+  // (ArenaHeader::server_polling_until_ns).
+  void polling_until(std::chrono::steady_clock::time_point until) noexcept;
 
   [[nodiscard]] std::size_t max_clients() const noexcept { return client_slot_used_.size(); }
   [[nodiscard]] int arena_fd() const noexcept { return arena_.fd(); }
