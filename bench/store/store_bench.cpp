@@ -13,6 +13,9 @@
 #include <benchmark/benchmark.h>
 #include <boost/describe.hpp>
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -260,13 +263,48 @@ void BM_Store_SetName100BNoSpin(benchmark::State& state) {
 }
 BENCHMARK(BM_Store_SetName100BNoSpin);
 
+// Processes that keep every core busy for as long as they live (a rig's
+// camera and analysis at full tilt, or a compile beside it).
+class CpuHogs {
+ public:
+  explicit CpuHogs(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) {
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (;;) {
+          benchmark::ClobberMemory();
+        }
+      }
+      if (pid > 0) {
+        pids_.push_back(pid);
+      }
+    }
+  }
+  CpuHogs(const CpuHogs&) = delete;
+  CpuHogs& operator=(const CpuHogs&) = delete;
+  ~CpuHogs() {
+    for (const pid_t pid : pids_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
 // Occasional requests: two first sets of new names (each a round trip: the
 // server binds the name) 1 ms after the previous pair, when the server
 // sleeps; the second is timed. This is what a rig's occasional publish
 // pays. A client that polled for that reply because its previous reply was
 // recent, while the server slept, held the core the kernel wakes the server
-// on and added its whole polling window (spin_us) to the round trip.
+// on and added its whole polling window (spin_us) to the round trip. With
+// the argument 1, a busy process per core runs meanwhile: a server polling
+// after the first request then held the core its client was woken on, and
+// did the same.
 void BM_Store_FirstBindAfterIdle(benchmark::State& state) {
+  const CpuHogs hogs(state.range(0) != 0 ? std::max(1U, std::thread::hardware_concurrency()) : 0);
   Fixture f = Fixture::make(std::size_t{16} << 20, false);
   shmkit::Brain brain(std::move(f.client), "bench");
   const std::vector<std::byte> value(100, std::byte{5});
@@ -285,7 +323,7 @@ void BM_Store_FirstBindAfterIdle(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Store_FirstBindAfterIdle)->Iterations(1000);
+BENCHMARK(BM_Store_FirstBindAfterIdle)->ArgName("busy_cores")->Arg(0)->Arg(1)->Iterations(1000);
 
 // Set of a numbers-only config struct (the demo's per-frame result): its
 // YAML text and binary image are encoded, then published like any value.

@@ -1,6 +1,7 @@
 #include "store/server/event_loop.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,6 +106,14 @@ void EventLoop::run() noexcept {
       continue;  // EINTR
     }
     if (ready == 0) {
+      if (spinning) {
+        // Let a thread waiting for this core run first: the client this
+        // loop just replied to may have been woken here, and the scheduler
+        // (EEVDF) does not preempt a running thread for it, so it would
+        // wait out the whole polling window (measured: spin_us + the round
+        // trip on a machine with no idle core).
+        ::sched_yield();
+      }
       continue;
     }
     const auto now = Clock::now();
