@@ -63,6 +63,7 @@ ROWS = [
     ("get by name, float64 (Brain::get)", "BM_Store_GetName", "LMDB get", "lmdb", "BM_Store_LmdbGet100B", P50),
     ("set by name 100 B (atomic replace)", "BM_Store_SetName100B", "Redis SET", "redis", "SET", P50),
     ("set by name 100 B, --spin-us 0", "BM_Store_SetName100BNoSpin", "Redis SET", "redis", "SET", P50),
+    ("set by name 100 B, 120 ms after the last", "BM_Store_SetAfterIdle", "Redis SET", "redis", "SET", P50),
     ("first set of a new name, server idle (round trip)", "BM_Store_FirstBindAfterIdle/busy_cores:0", "Redis SET",
      "redis", "SET", P50),
     ("the same, every core busy meanwhile", "BM_Store_FirstBindAfterIdle/busy_cores:1", "Redis SET", "redis", "SET",

@@ -325,6 +325,30 @@ void BM_Store_FirstBindAfterIdle(benchmark::State& state) {
 }
 BENCHMARK(BM_Store_FirstBindAfterIdle)->ArgName("busy_cores")->Arg(0)->Arg(1)->Iterations(1000);
 
+// A set after a quiet spell: a rebind (no round trip) 120 ms after the
+// previous one, when the server has stopped draining every millisecond.
+// It asks nothing of the server: the server drains the rings on its own
+// (every 10 ms when idle) rather than sleeping until a client rings it,
+// which cost the set a thread wake-up on another core.
+void BM_Store_SetAfterIdle(benchmark::State& state) {
+  Fixture f = Fixture::make(std::size_t{16} << 20, false);
+  shmkit::Brain brain(std::move(f.client), "bench");
+  const std::vector<std::byte> value(100, std::byte{5});
+  brain.set_bytes("idle", value);  // the first bind; the sets below rebind
+  brain.set_bytes("idle", value);
+  {
+    Latencies latencies(state);
+    for (auto _ : state) {
+      state.PauseTiming();
+      std::this_thread::sleep_for(120ms);
+      state.ResumeTiming();
+      latencies.time([&] { brain.set_bytes("idle", value); });
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Store_SetAfterIdle)->Iterations(25);
+
 // Set of a numbers-only config struct (the demo's per-frame result): its
 // YAML text and binary image are encoded, then published like any value.
 void BM_Store_SetNameStruct(benchmark::State& state) {

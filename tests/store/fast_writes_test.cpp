@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/common/layout.hpp"
@@ -141,6 +142,27 @@ TEST(StoreFastWritesTest, SetsNeedNoServerAndAreSeenAtOnce) {
   ASSERT_EQ(names.size(), 1U);
   EXPECT_EQ(writer.list().size(), 1U);
   EXPECT_EQ(check_value(writer.get(names[0].id, 0ms)->data()).sequence, 499U);
+}
+
+// The reply to a first bind brings the writer a slab, so its next set of
+// that name, a rebind, asks the server nothing: it completes while the
+// server is stopped.
+TEST(StoreFastWritesTest, AFirstBindLendsTheWriterASlab) {
+  const std::string path = unique_socket_path();
+  StoreServerProcess server(path, "64M", "0600", {"--spin-us", "0"});
+  StoreClient writer = StoreClient::connect(path, 20000ms);
+  set(writer, "state", 1, 0);
+  ASSERT_EQ(::kill(server.child().pid(), SIGSTOP), 0);
+  Signal done;
+  std::thread setter([&] {
+    set(writer, "state", 1, 1);
+    done.notify();
+  });
+  const bool finished = done.wait(20s);
+  ASSERT_EQ(::kill(server.child().pid(), SIGCONT), 0);
+  setter.join();
+  EXPECT_TRUE(finished) << "the first rebind waited for the server (a slab request)";
+  EXPECT_EQ(check_value(writer.get_named(kNs, "state", 0ms).data()).sequence, 1U);
 }
 
 TEST(StoreFastWritesTest, NameSubscribersAndListsSeeFastSets) {

@@ -66,12 +66,10 @@ void StoreConnection::publish_locked(std::uint32_t kind, std::uint32_t index, st
   record.generation.store(generation, std::memory_order_relaxed);
   record.cell.store(cell, std::memory_order_relaxed);
   slot.ring_head.store(head + 1, std::memory_order_seq_cst);
-  // A server that went to sleep with no timeout is rung, by one client;
-  // so is any server when someone waits for name events (the bridge, a
-  // watcher): one send, no reply awaited, instead of up to a millisecond.
-  std::atomic<std::uint32_t>& asleep = v.header().server_asleep;
-  const bool announce = kind == kPublishRebind && v.header().name_subscribers.load(std::memory_order_relaxed) != 0;
-  if (announce || (asleep.load(std::memory_order_seq_cst) != 0 && asleep.exchange(0, std::memory_order_seq_cst) != 0)) {
+  // The server drains the rings on its own (RequestHandler::poll_timeout_ms);
+  // it is rung only when someone waits for name events (the bridge, a
+  // watcher): one send, no reply awaited, instead of up to kIdleDrainMs.
+  if (kind == kPublishRebind && v.header().name_subscribers.load(std::memory_order_relaxed) != 0) {
     notify_locked(Request::drain_notice, 0, 0);
   }
 }
@@ -86,18 +84,23 @@ bool StoreConnection::refill_locked() {
     refill_skip_ = 64;
     return false;
   }
+  return true;
+}
+
+void StoreConnection::map_slab_locked(std::uint64_t slab_offset) noexcept {
+  mapped_slab_ = slab_offset;
   // The whole slab is about to be written: map its pages now, in one call,
   // rather than fault on each first write inside a set (~10 us each on a
   // VM). Kernels before 5.14 refuse the advice; the faults then stay.
   const ArenaView& v = arena_.view();
   if (v.header().prefault != 0) {
-    return true;  // mapped populated at connect
+    return;  // mapped populated at connect
   }
   const std::size_t page = page_size();
-  const auto start = reinterpret_cast<std::uintptr_t>(v.data_rw() + v.client(client_slot_).slab_offset.load());
+  const auto start = reinterpret_cast<std::uintptr_t>(v.data_rw() + slab_offset);
   const std::uintptr_t first = start & ~(page - 1);
-  (void)::madvise(reinterpret_cast<void*>(first), round_up(start + bytes, page) - first, MADV_POPULATE_WRITE);
-  return true;
+  (void)::madvise(reinterpret_cast<void*>(first), round_up(start + v.header().slab_bytes, page) - first,
+                  MADV_POPULATE_WRITE);
 }
 
 std::optional<std::uint64_t> StoreConnection::allocate_locked(std::uint64_t bytes) {
@@ -110,7 +113,13 @@ std::optional<std::uint64_t> StoreConnection::allocate_locked(std::uint64_t byte
       const std::uint64_t cursor = slab_cursor(word);
       if (slot.slab_alloc.compare_exchange_weak(word, slab_word(cursor + granules, slab_limit(word)),
                                                 std::memory_order_seq_cst)) {
-        return slot.slab_offset.load(std::memory_order_relaxed) + cursor * kStoreAlignment;
+        // A slab is lent on request (refill) or with the reply to a first
+        // bind; either way the first allocation from it maps it.
+        const std::uint64_t slab_offset = slot.slab_offset.load(std::memory_order_relaxed);
+        if (slab_offset != mapped_slab_) {
+          map_slab_locked(slab_offset);
+        }
+        return slab_offset + cursor * kStoreAlignment;
       }
     }
     if (attempt == 1 || !refill_locked()) {
@@ -217,11 +226,15 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   return true;
 }
 
-void StoreConnection::await_published() const noexcept {
+void StoreConnection::await_published() noexcept {
   const ClientSlot& slot = arena_.view().client(client_slot_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  // The server drains every millisecond while clients publish, and a
-  // sleeping server was rung by the publish itself.
+  // The server drains on its own within kIdleDrainMs; ringing it makes the
+  // wait a round trip's.
+  if (slot.ring_tail.load(std::memory_order_acquire) != slot.ring_head.load(std::memory_order_relaxed)) {
+    const std::lock_guard lock(mutex_);
+    notify_locked(Request::drain_notice, 0, 0);
+  }
   while (slot.ring_tail.load(std::memory_order_acquire) != slot.ring_head.load(std::memory_order_relaxed) &&
          std::chrono::steady_clock::now() < deadline) {
     ::sched_yield();

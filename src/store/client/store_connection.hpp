@@ -67,7 +67,7 @@ class StoreConnection {
 
   // Waits (up to a second) until the server has handled what this client
   // published, so the store's counters include its own writes.
-  void await_published() const noexcept;
+  void await_published() noexcept;
 
   // Client-side writes (docs/STORE_FAST_WRITES.md): creates the object in
   // this client's slab, seals it and swaps the name's cell, with no round
@@ -109,6 +109,8 @@ class StoreConnection {
   // when it is used up; nullopt when there is none.
   std::optional<std::uint64_t> allocate_locked(std::uint64_t bytes);
   bool refill_locked();
+  // Maps the pages of the slab at `slab_offset` (see allocate_locked).
+  void map_slab_locked(std::uint64_t slab_offset) noexcept;
   [[nodiscard]] std::uint64_t ring_space_locked() const noexcept;
   void publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell) noexcept;
   // References entry `index` of `generation` if it is sealed; `id` is read
@@ -150,6 +152,8 @@ class StoreConnection {
   // After the server had no slab to lend, this many creates go straight
   // to it before asking again.
   std::uint32_t refill_skip_ = 0;
+  // The offset of the slab whose pages this client mapped last.
+  std::uint64_t mapped_slab_ = ~std::uint64_t{0};
 };
 
 }  // namespace shmkit::detail

@@ -37,6 +37,11 @@ inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "
 inline constexpr std::uint32_t kStoreLayoutVersion = 4;
 inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
 inline constexpr std::uint64_t kPublishRingRecords = 1024;
+// How often (ms) a server drains the publish rings when nothing was
+// published in the last 100 ms but a client holds a slab. A ring (1024
+// records) then fills only at more than 100k sets/s from a quiet start,
+// and its client falls back to a round trip, which drains it.
+inline constexpr int kIdleDrainMs = 10;
 // A smaller slab would send a client back to the server every few objects.
 inline constexpr std::uint64_t kMinSlabBytes = 4096;
 
@@ -110,16 +115,13 @@ struct ArenaHeader {
   // Objects evicted to the spill environment and not restored yet.
   alignas(64) std::atomic<std::uint64_t> spilled_objects;
   std::atomic<std::uint64_t> spilled_bytes;
-  // Set by the server before it sleeps with no timeout: a client that
-  // publishes while it is set (and clears it) rings the server's socket.
-  alignas(64) std::atomic<std::uint32_t> server_asleep;
   // CLOCK_MONOTONIC ns until which the server polls its sockets without
   // sleeping (it does after a request that follows another within
   // spin_us). A client polls for a reply only while this lies ahead:
   // polling for the reply of a sleeping server would hold the core the
   // kernel wakes the server on (near its waker), and every reply would wait
   // out the client's poll (spin_us + the round trip, measured).
-  std::atomic<std::int64_t> server_polling_until_ns;
+  alignas(64) std::atomic<std::int64_t> server_polling_until_ns;
 };
 
 struct alignas(64) ObjectEntry {

@@ -100,7 +100,6 @@ void EventLoop::run() noexcept {
     // processes than cores, would lose that CPU time for nothing.
     const bool spinning = Clock::now() < spin_until;
     const int ready = ::poll(fds.data(), fds.size(), spinning ? 0 : handler_.poll_timeout_ms());
-    handler_.woke();
     handler_.drain_published();
     if (ready < 0) {
       continue;  // EINTR

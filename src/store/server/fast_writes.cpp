@@ -50,18 +50,33 @@ bool FastWrites::refill(std::uint64_t slot, std::uint64_t connection) {
   if (!offset) {
     return false;
   }
+  lend(slot, connection, *offset);
+  return true;
+}
+
+void FastWrites::lend_to_writer(std::uint64_t slot, std::uint64_t connection) {
+  if (!enabled() || slot >= slabs_.size() || slabs_[slot].lent) {
+    return;
+  }
+  // Free room only: evicting for a slab nobody asked for yet would be
+  // premature; the client asks (refill) when it needs one.
+  if (const std::optional<std::uint64_t> offset = table_.lend(slab_granules_ * kStoreAlignment)) {
+    lend(slot, connection, *offset);
+  }
+}
+
+void FastWrites::lend(std::uint64_t slot, std::uint64_t connection, std::uint64_t offset) {
   Slab& slab = slabs_[slot];
   slab.lent = true;
   slab.connection = connection;
-  slab.offset = *offset;
+  slab.offset = offset;
   slab.granules = slab_granules_;
   slab.adopted_end = 0;
   slab.freed_from = slab_granules_;
   ++lent_;
   ClientSlot& client = view_.client(slot);
-  client.slab_offset.store(*offset, std::memory_order_relaxed);
+  client.slab_offset.store(offset, std::memory_order_relaxed);
   client.slab_alloc.store(slab_word(0, slab_granules_), std::memory_order_seq_cst);
-  return true;
 }
 
 void FastWrites::retire(std::uint64_t slot) {

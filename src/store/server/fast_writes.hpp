@@ -45,6 +45,10 @@ class FastWrites {
   // then creates through the server, which may evict). The client's ring
   // must have been drained.
   bool refill(std::uint64_t slot, std::uint64_t connection);
+  // Lends client `slot` a slab if it has none and the store has a free
+  // extent for it: called when the client writes through the server (a
+  // first bind), so its next set, a rebind, needs no slab request.
+  void lend_to_writer(std::uint64_t slot, std::uint64_t connection);
   // Handles every record in every ring; returns how many there were.
   std::size_t drain_all(const Hooks& hooks);
   // Records waiting in any ring.
@@ -91,6 +95,8 @@ class FastWrites {
   [[nodiscard]] std::uint64_t clamped_cursor(std::uint64_t slot, std::uint64_t word) const noexcept;
   // Stops the client allocating from its slab; returns the cursor.
   std::uint64_t freeze(std::uint64_t slot) noexcept;
+  // Records `offset` as client `slot`'s slab and tells the client.
+  void lend(std::uint64_t slot, std::uint64_t connection, std::uint64_t offset);
   // Gives back [adopted_end, freed_from) of a slab and forgets it.
   void retire(std::uint64_t slot);
   // Adopts, in offset order, the entries a dead client claimed and did not report.

@@ -179,6 +179,10 @@ bool RequestHandler::handle_put_value(Connection& c, FrameReader& r) {
     bool deferred = false;
     std::string ignored;
     table_.remove(m->id, deferred, ignored);
+  } else if (c.client_slot >= 0) {
+    // This client writes: its next set of this name is a rebind, which it
+    // does itself in a slab; lending one now spares it a round trip.
+    fast_.lend_to_writer(static_cast<std::uint64_t>(c.client_slot), c.id);
   }
   reply_status(c, s, error);
   return true;

@@ -60,11 +60,10 @@ class RequestHandler {
   // Called before every request and on every turn of the event loop.
   void drain_published() noexcept;
   // How long the event loop may sleep: 1 ms while clients publish, so
-  // their writes are adopted and names announced within a millisecond; no
-  // limit when nothing was published for a while (clients then ring the
-  // socket: see ArenaHeader::server_asleep). Call woke() after the sleep.
-  [[nodiscard]] int poll_timeout_ms() noexcept;
-  void woke() noexcept;
+  // their writes are adopted and names announced within a millisecond;
+  // kIdleDrainMs when nothing was published for a while but a client holds
+  // a slab (see the definition); no limit when none does.
+  [[nodiscard]] int poll_timeout_ms() const noexcept;
   // Tells clients until when the event loop polls without sleeping
   // (ArenaHeader::server_polling_until_ns).
   void polling_until(std::chrono::steady_clock::time_point until) noexcept;
