@@ -165,6 +165,25 @@ TEST(StoreFastWritesTest, AFirstBindLendsTheWriterASlab) {
   EXPECT_EQ(check_value(writer.get_named(kNs, "state", 0ms).data()).sequence, 1U);
 }
 
+// A set asks nothing of the server, even after a quiet spell: the server
+// drains the rings on its own (every 10 ms when idle), so another client
+// sees the store's counters follow without anyone ringing or asking it (a
+// request would drain every ring first; stats() reads shared memory and
+// rings only for the caller's own ring).
+TEST(StoreFastWritesTest, AnIdleServerDrainsWithoutBeingRung) {
+  TestStore store(8 << 20);
+  StoreClient writer = store.client();
+  StoreClient observer = store.client();
+  set(writer, "quiet", 3, 0);
+  set(writer, "quiet", 3, 1);
+  ASSERT_TRUE(eventually([&] { return observer.used() < 1024; }));
+  // Past the 100 ms in which the server drains every millisecond.
+  std::this_thread::sleep_for(150ms);
+  // A larger value: `used` grows once the server adopts it.
+  set(writer, "quiet", 3, 2, 3000);
+  EXPECT_TRUE(eventually([&] { return observer.used() >= 3000; })) << observer.used();
+}
+
 TEST(StoreFastWritesTest, NameSubscribersAndListsSeeFastSets) {
   TestStore store(8 << 20);
   StoreClient writer = store.client();
