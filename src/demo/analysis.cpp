@@ -80,7 +80,7 @@ std::map<std::string, std::uint64_t> run_analysis(Worker& worker) {
     }
     last_number = *number;
     const FrameStats stats = analyse_frame(frame, camera.height, camera.width, *number);
-    // Both values in one round trip; each reader sees the old or the new one.
+    // Both values in one call; each reader sees the old or the new one.
     const std::array<NamedValue, 2> results{
         NamedValue(kStatsName, stats), NamedValue(kProfileName, column_profile(frame, camera.height, camera.width))};
     worker.store().set_many(results);

@@ -27,7 +27,7 @@ class RigStore {
     set_latency_.time([&] { brain_.set(name, value); });
   }
 
-  /// Brain::set_many (one round trip for small values), timed as one set.
+  /// Brain::set_many, timed as one set.
   void set_many(std::span<const NamedValue> values) {
     set_latency_.time([&] { brain_.set_many(values); });
   }

@@ -15,9 +15,12 @@
 /// Every `set` publishes a new object and rebinds the name to it in one
 /// step: readers see the old value or the new one, never a missing or
 /// half-written one, and a reader holding the old value keeps it until it
-/// lets go. Concurrent setters of one name: the last one wins. Values up to
-/// 64 KiB take one round trip to the server; `get` reads the shared name
-/// index and the object directly, without one.
+/// lets go. Concurrent setters of one name: the last one wins. A set of a
+/// name that exists writes the value into shared memory and rebinds the
+/// name there, with no round trip to the server (docs/STORE_FAST_WRITES.md);
+/// a name's first set, values larger than a quarter of the client's slab,
+/// and every set of a store run with `--persist` take one. `get` reads the
+/// shared name index and the object directly, without one.
 ///
 /// Types (see value.hpp for the stored layout): `std::string` (and string
 /// literals / views), arithmetic scalars and std::complex, `std::vector` of
@@ -307,8 +310,9 @@ class Brain {
   /// Stores raw bytes under `name` (type `bytes`).
   void set_bytes(const std::string& name, std::span<const std::byte> bytes, std::string_view description = {});
 
-  /// Stores several values; the small ones travel in one round trip. Each is
-  /// set or not on its own; the first failure is thrown after all were tried.
+  /// Stores several values: each as `set` does, and those that need the
+  /// server (see above) in one round trip. Each is set or not on its own;
+  /// the first failure is thrown after all were tried.
   void set_many(std::span<const NamedValue> values);
 
   /// The value of `name` as a `T` (copied out of shared memory), waiting up

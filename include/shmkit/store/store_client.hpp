@@ -230,10 +230,13 @@ class StoreClient {
 
   /// Creates a sealed object holding `data` and `metadata` and binds `name`
   /// in `ns` to it, replacing any earlier binding atomically (the object of
-  /// the old binding goes once its readers release it). Values up to 64 KiB
-  /// (data + metadata) take one round trip, the server copying them; larger
-  /// ones are written straight into shared memory, sealed, then bound. If
-  /// the bind fails the new object is removed and the old binding stays.
+  /// the old binding goes once its readers release it). When `name` is
+  /// bound already and the value fits this client's slab (a quarter of it),
+  /// the client writes it and rebinds the name in shared memory, with no
+  /// round trip. Otherwise values up to 64 KiB (data + metadata) take one
+  /// round trip, the server copying them, and larger ones are written
+  /// straight into shared memory, sealed, then bound. If the bind fails the
+  /// new object is removed and the old binding stays.
   /// @throws NameError, ExistsError (id in use), StoreFullError, Error
   ///         (name limit reached, persistence refused the write)
   void put_named(const std::string& ns, const std::string& name, const ObjectId& id, std::span<const std::byte> data,
