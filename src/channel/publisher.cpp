@@ -233,29 +233,9 @@ void PublisherState::drop(std::uint32_t k) noexcept {
 
 // ---- Loan -------------------------------------------------------------------
 
-Loan& Loan::operator=(Loan&& other) noexcept {
-  if (this != &other) {
-    drop();
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    slot_ = other.slot_;
-  }
-  return *this;
-}
-
-Loan::~Loan() {
-  drop();
-}
-
-void Loan::drop() noexcept {
-  if (owner_ != nullptr) {
-    owner_->drop(slot_);
-    owner_ = nullptr;
-  }
+void Loan::return_slot() noexcept {
+  owner_->drop(slot_);
+  owner_ = nullptr;
 }
 
 // ---- DynamicPublisher -------------------------------------------------------

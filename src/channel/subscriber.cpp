@@ -270,31 +270,9 @@ std::uint64_t SubscriberState::pending() const noexcept {
 
 // ---- Sample -----------------------------------------------------------------
 
-Sample& Sample::operator=(Sample&& other) noexcept {
-  if (this != &other) {
-    release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    sequence_ = other.sequence_;
-    publish_ns_ = other.publish_ns_;
-    slot_ = other.slot_;
-  }
-  return *this;
-}
-
-Sample::~Sample() {
-  release();
-}
-
-void Sample::release() noexcept {
-  if (owner_ != nullptr) {
-    owner_->release(slot_);
-    owner_ = nullptr;
-  }
+void Sample::release_slot() noexcept {
+  owner_->release(slot_);
+  owner_ = nullptr;
 }
 
 // ---- DynamicSubscriber ------------------------------------------------------
