@@ -144,18 +144,28 @@ class ChannelCore {
   SampleSpec sample_;
 };
 
+// PublisherState and SubscriberState are used only inside libshmkit (the
+// public handles hold them by pointer and define every special member in
+// the library), so they are hidden: calls between their members are then
+// direct and may be inlined, where exported ones went through the PLT.
+
 /// The publisher's private bookkeeping. `order_` lists the slots not on
 /// loan, oldest sample first (empty slots before any published one), so a
 /// loan usually takes the front entry.
-class PublisherState {
+class __attribute__((visibility("hidden"))) PublisherState {
  public:
   explicit PublisherState(std::shared_ptr<ChannelCore> core);
   PublisherState(const PublisherState&) = delete;
   PublisherState& operator=(const PublisherState&) = delete;
   ~PublisherState();
 
-  [[nodiscard]] std::optional<std::uint32_t> try_loan() noexcept;
-  [[nodiscard]] std::optional<std::uint32_t> loan(std::chrono::nanoseconds timeout) noexcept;
+  /// Returned by try_loan() and loan() when no slot is usable. Plain
+  /// integers, not std::optional: GCC returns an optional through the stack
+  /// as two stores read back by one wider load, which the core cannot
+  /// forward (a stall of about 20 cycles per call on the hot path).
+  static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+  [[nodiscard]] std::uint32_t try_loan() noexcept;
+  [[nodiscard]] std::uint32_t loan(std::chrono::nanoseconds timeout) noexcept;
   std::uint64_t publish(std::uint32_t slot, std::uint64_t bytes, std::span<const std::size_t> shape) noexcept;
   void drop(std::uint32_t slot) noexcept;
   [[nodiscard]] ChannelCore& core() const noexcept { return *core_; }
@@ -180,19 +190,24 @@ class PublisherState {
 /// A subscriber's private bookkeeping: its record, the sequence it reads
 /// next, and how many times it holds each slot (a slot's shared bit is set
 /// once however often the same sample is held).
-class SubscriberState {
+class __attribute__((visibility("hidden"))) SubscriberState {
  public:
   SubscriberState(std::shared_ptr<ChannelCore> core, const SubscriberOptions& options);
   SubscriberState(const SubscriberState&) = delete;
   SubscriberState& operator=(const SubscriberState&) = delete;
   ~SubscriberState();
 
+  /// A held sample; `sequence` 0 (never a sample's) means none. Returned
+  /// in two registers, where std::optional<Held> went through the stack (see
+  /// PublisherState::kNoSlot).
   struct Held {
-    std::uint32_t slot;
-    std::uint64_t sequence;
+    std::uint32_t slot = 0;
+    std::uint64_t sequence = 0;
+    explicit operator bool() const noexcept { return sequence != 0; }
   };
-  [[nodiscard]] std::optional<Held> receive() noexcept;
-  [[nodiscard]] std::optional<Held> latest() noexcept;
+
+  [[nodiscard]] Held receive() noexcept;
+  [[nodiscard]] Held latest() noexcept;
   bool wait(std::chrono::nanoseconds timeout) noexcept;
   void release(std::uint32_t slot) noexcept;
 

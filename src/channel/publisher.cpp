@@ -81,9 +81,9 @@ std::uint64_t PublisherState::min_cursor() const noexcept {
   return lowest;
 }
 
-std::optional<std::uint32_t> PublisherState::try_loan() noexcept {
+std::uint32_t PublisherState::try_loan() noexcept {
   if (count_ <= protect_) {
-    return std::nullopt;
+    return kNoSlot;
   }
   const std::size_t candidates = count_ - protect_;
   // Under the blocking policy a sample some subscriber has not read yet
@@ -127,11 +127,11 @@ std::optional<std::uint32_t> PublisherState::try_loan() noexcept {
       return k;
     }
   }
-  return std::nullopt;
+  return kNoSlot;
 }
 
-std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeout) noexcept {
-  if (auto k = try_loan()) {
+std::uint32_t PublisherState::loan(std::chrono::nanoseconds timeout) noexcept {
+  if (const std::uint32_t k = try_loan(); k != kNoSlot) {
     return k;
   }
   ChannelControl& control = core_->control();
@@ -141,18 +141,18 @@ std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeo
     // it at most once a millisecond (and reads the cheap clock to know).
     const std::uint64_t now = clock_.now();
     if (now - last_reclaim_ns_ >= 1000000 && (last_reclaim_ns_ = now, core_->reclaim_dead() > 0)) {
-      if (auto k = try_loan()) {
+      if (const std::uint32_t k = try_loan(); k != kNoSlot) {
         return k;
       }
     }
     control.loans_failed.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
+    return kNoSlot;
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const std::uint32_t seen = control.space_futex.load(std::memory_order_seq_cst);
     control.publisher_waiting.store(1, std::memory_order_seq_cst);
-    if (auto k = try_loan()) {
+    if (const std::uint32_t k = try_loan(); k != kNoSlot) {
       control.publisher_waiting.store(0, std::memory_order_relaxed);
       return k;
     }
@@ -160,7 +160,7 @@ std::optional<std::uint32_t> PublisherState::loan(std::chrono::nanoseconds timeo
     if (now >= deadline) {
       control.publisher_waiting.store(0, std::memory_order_relaxed);
       control.loans_failed.fetch_add(1, std::memory_order_relaxed);
-      return std::nullopt;
+      return kNoSlot;
     }
     // Sleep in slices: between them, look for dead subscribers that would
     // otherwise hold the publisher up until the deadline.
@@ -233,29 +233,9 @@ void PublisherState::drop(std::uint32_t k) noexcept {
 
 // ---- Loan -------------------------------------------------------------------
 
-Loan& Loan::operator=(Loan&& other) noexcept {
-  if (this != &other) {
-    drop();
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    slot_ = other.slot_;
-  }
-  return *this;
-}
-
-Loan::~Loan() {
-  drop();
-}
-
-void Loan::drop() noexcept {
-  if (owner_ != nullptr) {
-    owner_->drop(slot_);
-    owner_ = nullptr;
-  }
+void Loan::return_slot() noexcept {
+  owner_->drop(slot_);
+  owner_ = nullptr;
 }
 
 // ---- DynamicPublisher -------------------------------------------------------
@@ -273,15 +253,15 @@ std::optional<Loan> DynamicPublisher::loan() noexcept {
 
 std::optional<Loan> DynamicPublisher::loan(std::chrono::nanoseconds timeout) noexcept {
   detail::ChannelCore& core = state_->core();
-  const auto k = state_->loan(timeout);
-  if (!k) {
+  const std::uint32_t k = state_->loan(timeout);
+  if (k == detail::PublisherState::kNoSlot) {
     return std::nullopt;
   }
   Loan loan;
   loan.owner_ = state_.get();
   loan.core_ = &core;
-  loan.slot_ = *k;
-  loan.data_ = core.payload(*k);
+  loan.slot_ = k;
+  loan.data_ = core.payload(k);
   const SampleSpec& spec = core.sample();
   loan.bytes_ = spec.bytes;
   if (spec.kind == ChannelSampleKind::array) {
@@ -289,7 +269,7 @@ std::optional<Loan> DynamicPublisher::loan(std::chrono::nanoseconds timeout) noe
     loan.ndim_ = spec.shape.size();
   } else if (spec.kind == ChannelSampleKind::variable_array) {
     // The largest 1-D shape, kept in the slot record so it outlives the call.
-    ChannelSlot& slot = core.slot(*k);
+    ChannelSlot& slot = core.slot(k);
     slot.shape[0] = spec.bytes / dtype_size(spec.dtype);
     loan.bytes_ = slot.shape[0] * dtype_size(spec.dtype);
     loan.shape_ = slot.shape;

@@ -129,7 +129,7 @@ void SubscriberState::advance(std::uint64_t cursor, bool released_later) noexcep
   }
 }
 
-std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
+SubscriberState::Held SubscriberState::receive() noexcept {
   std::uint64_t cursor = cursor_;
   // Behind the newest sample seen last time, read on without looking at the
   // control line: the publisher writes it on every sample, and each read of
@@ -139,11 +139,11 @@ std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
   if (fresh) {
     published = known_published_ = core_->control().published.load(std::memory_order_acquire);
     if (cursor > published) {
-      return std::nullopt;
+      return {};
     }
   }
   const std::uint64_t missed_before = missed_;
-  std::optional<Held> got;
+  Held got;
   const std::uint64_t ring = core_->ring_size();
   while (cursor <= published) {
     if (published - cursor >= ring) {
@@ -192,17 +192,17 @@ std::optional<SubscriberState::Held> SubscriberState::receive() noexcept {
       }
     }
   }
-  advance(cursor, got.has_value() && missed_ == missed_before);
+  advance(cursor, got && missed_ == missed_before);
   return got;
 }
 
-std::optional<SubscriberState::Held> SubscriberState::latest() noexcept {
+SubscriberState::Held SubscriberState::latest() noexcept {
   // The newest sample is never reused while it is among the `history`
   // newest (at least one), so a few tries suffice even as publishes go on.
   for (int attempt = 0; attempt < 16; ++attempt) {
     const std::uint64_t published = core_->control().published.load(std::memory_order_acquire);
     if (published == 0) {
-      return std::nullopt;
+      return {};
     }
     const std::uint32_t k = core_->ring(published).load(std::memory_order_acquire);
     if (!hold(k, published)) {
@@ -216,7 +216,7 @@ std::optional<SubscriberState::Held> SubscriberState::latest() noexcept {
     record_->received.store(++received_, std::memory_order_relaxed);
     return Held{k, published};
   }
-  return std::nullopt;
+  return {};
 }
 
 void SubscriberState::release(std::uint32_t k) noexcept {
@@ -270,31 +270,9 @@ std::uint64_t SubscriberState::pending() const noexcept {
 
 // ---- Sample -----------------------------------------------------------------
 
-Sample& Sample::operator=(Sample&& other) noexcept {
-  if (this != &other) {
-    release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    sequence_ = other.sequence_;
-    publish_ns_ = other.publish_ns_;
-    slot_ = other.slot_;
-  }
-  return *this;
-}
-
-Sample::~Sample() {
-  release();
-}
-
-void Sample::release() noexcept {
-  if (owner_ != nullptr) {
-    owner_->release(slot_);
-    owner_ = nullptr;
-  }
+void Sample::release_slot() noexcept {
+  owner_->release(slot_);
+  owner_ = nullptr;
 }
 
 // ---- DynamicSubscriber ------------------------------------------------------
@@ -311,7 +289,7 @@ std::optional<Sample> DynamicSubscriber::receive() noexcept {
   if (!held) {
     return std::nullopt;
   }
-  return make(held->slot, held->sequence);
+  return make(held.slot, held.sequence);
 }
 
 std::optional<Sample> DynamicSubscriber::receive(std::chrono::nanoseconds timeout) noexcept {
@@ -334,7 +312,7 @@ std::optional<Sample> DynamicSubscriber::latest() noexcept {
   if (!held) {
     return std::nullopt;
   }
-  return make(held->slot, held->sequence);
+  return make(held.slot, held.sequence);
 }
 
 bool DynamicSubscriber::wait(std::chrono::nanoseconds timeout) noexcept {

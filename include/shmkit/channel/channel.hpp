@@ -171,11 +171,20 @@ class Channel {
 /// (its slot goes back unpublished). Move-only.
 class Loan {
  public:
-  Loan(Loan&& other) noexcept { *this = std::move(other); }
-  Loan& operator=(Loan&& other) noexcept;
+  // Moves and destruction are inline: a loan is moved into its optional
+  // and destroyed empty on every publish, and those checks cost less than
+  // the calls into the library they replace.
+  Loan(Loan&& other) noexcept { take(other); }
+  Loan& operator=(Loan&& other) noexcept {
+    if (this != &other) {
+      drop();
+      take(other);
+    }
+    return *this;
+  }
   Loan(const Loan&) = delete;
   Loan& operator=(const Loan&) = delete;
-  ~Loan();
+  ~Loan() { drop(); }
 
   /// The slot's bytes (`bytes()` long), uninitialised (an earlier sample's).
   [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data_, bytes_}; }
@@ -205,7 +214,21 @@ class Loan {
  private:
   friend class DynamicPublisher;
   Loan() noexcept = default;
-  void drop() noexcept;
+  void drop() noexcept {
+    if (owner_ != nullptr) {
+      return_slot();
+    }
+  }
+  void return_slot() noexcept;  // gives an unpublished slot back (owner_ is set)
+  void take(Loan& other) noexcept {
+    owner_ = std::exchange(other.owner_, nullptr);
+    core_ = other.core_;
+    data_ = other.data_;
+    bytes_ = other.bytes_;
+    shape_ = other.shape_;
+    ndim_ = other.ndim_;
+    slot_ = other.slot_;
+  }
 
   detail::PublisherState* owner_ = nullptr;
   const detail::ChannelCore* core_ = nullptr;
@@ -220,11 +243,18 @@ class Loan {
 /// publisher cannot reuse its slot meanwhile). Move-only.
 class Sample {
  public:
-  Sample(Sample&& other) noexcept { *this = std::move(other); }
-  Sample& operator=(Sample&& other) noexcept;
+  // Inline for the reason Loan's are.
+  Sample(Sample&& other) noexcept { take(other); }
+  Sample& operator=(Sample&& other) noexcept {
+    if (this != &other) {
+      release();
+      take(other);
+    }
+    return *this;
+  }
   Sample(const Sample&) = delete;
   Sample& operator=(const Sample&) = delete;
-  ~Sample();
+  ~Sample() { release(); }
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {data_, bytes_}; }
   [[nodiscard]] std::span<const std::size_t> shape() const noexcept { return {shape_, ndim_}; }
@@ -256,7 +286,23 @@ class Sample {
  private:
   friend class DynamicSubscriber;
   Sample() noexcept = default;
-  void release() noexcept;
+  void release() noexcept {
+    if (owner_ != nullptr) {
+      release_slot();
+    }
+  }
+  void release_slot() noexcept;  // lets the publisher reuse the slot (owner_ is set)
+  void take(Sample& other) noexcept {
+    owner_ = std::exchange(other.owner_, nullptr);
+    core_ = other.core_;
+    data_ = other.data_;
+    bytes_ = other.bytes_;
+    shape_ = other.shape_;
+    ndim_ = other.ndim_;
+    sequence_ = other.sequence_;
+    publish_ns_ = other.publish_ns_;
+    slot_ = other.slot_;
+  }
 
   detail::SubscriberState* owner_ = nullptr;
   const detail::ChannelCore* core_ = nullptr;
