@@ -233,9 +233,8 @@ void PublisherState::drop(std::uint32_t k) noexcept {
 
 // ---- Loan -------------------------------------------------------------------
 
-void Loan::return_slot() noexcept {
-  owner_->drop(slot_);
-  owner_ = nullptr;
+void detail::ReturnLoanSlot::operator()(PublisherState* owner) const noexcept {
+  owner->drop(slot);
 }
 
 // ---- DynamicPublisher -------------------------------------------------------
@@ -258,9 +257,8 @@ std::optional<Loan> DynamicPublisher::loan(std::chrono::nanoseconds timeout) noe
     return std::nullopt;
   }
   Loan loan;
-  loan.owner_ = state_.get();
+  loan.owner_ = {state_.get(), detail::ReturnLoanSlot{k}};
   loan.core_ = &core;
-  loan.slot_ = k;
   loan.data_ = core.payload(k);
   const SampleSpec& spec = core.sample();
   loan.bytes_ = spec.bytes;
@@ -300,7 +298,7 @@ std::optional<Loan> DynamicPublisher::loan(std::span<const std::size_t> shape, s
   }
   auto loan = this->loan(timeout);
   if (loan) {
-    ChannelSlot& slot = core.slot(loan->slot_);
+    ChannelSlot& slot = core.slot(loan->slot());
     std::copy(shape.begin(), shape.end(), slot.shape);
     loan->bytes_ = bytes;
     loan->ndim_ = shape.size();
@@ -309,13 +307,11 @@ std::optional<Loan> DynamicPublisher::loan(std::span<const std::size_t> shape, s
 }
 
 std::uint64_t DynamicPublisher::publish(Loan&& loan) noexcept {
-  detail::PublisherState* owner = std::exchange(loan.owner_, nullptr);
-  if (owner != state_.get()) {
-    // Not ours (or already published): hand it back to its owner untouched.
-    loan.owner_ = owner;
-    return 0;
+  if (loan.owner_.get() != state_.get()) {
+    return 0;  // not ours (or already published): left untouched
   }
-  return state_->publish(loan.slot_, loan.bytes_, {loan.shape_, loan.ndim_});
+  (void)loan.owner_.release();  // the slot is published, not given back
+  return state_->publish(loan.slot(), loan.bytes_, {loan.shape_, loan.ndim_});
 }
 
 std::optional<std::uint64_t> DynamicPublisher::send(std::span<const std::byte> bytes,

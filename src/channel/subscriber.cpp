@@ -270,9 +270,8 @@ std::uint64_t SubscriberState::pending() const noexcept {
 
 // ---- Sample -----------------------------------------------------------------
 
-void Sample::release_slot() noexcept {
-  owner_->release(slot_);
-  owner_ = nullptr;
+void detail::ReleaseSampleSlot::operator()(SubscriberState* owner) const noexcept {
+  owner->release(slot);
 }
 
 // ---- DynamicSubscriber ------------------------------------------------------
@@ -344,9 +343,8 @@ Sample DynamicSubscriber::make(std::uint32_t k, std::uint64_t sequence) noexcept
   detail::ChannelCore& core = state_->core();
   const ChannelSlot& slot = core.slot(k);
   const SampleSpec& spec = core.sample();
-  sample.owner_ = state_.get();
+  sample.owner_ = {state_.get(), detail::ReleaseSampleSlot{k}};
   sample.core_ = &core;
-  sample.slot_ = k;
   sample.sequence_ = sequence;
   sample.publish_ns_ = slot.publish_ns;
   sample.data_ = core.payload(k);

@@ -67,6 +67,20 @@ namespace detail {
 class ChannelCore;
 class PublisherState;
 class SubscriberState;
+/// The deleters that make a Loan's (a Sample's) pointer to its owner the
+/// one owning member: a move leaves the pointer null, so moves and
+/// destruction are the defaults, inline, and call into the library only
+/// while the handle still holds its slot (a loan is moved into its optional
+/// and destroyed empty on every publish). Exported explicitly: the state
+/// classes are hidden in the library, which would hide these too.
+struct ReturnLoanSlot {
+  std::uint32_t slot = 0;
+  [[gnu::visibility("default")]] void operator()(PublisherState* owner) const noexcept;  // gives the slot back
+};
+struct ReleaseSampleSlot {
+  std::uint32_t slot = 0;
+  [[gnu::visibility("default")]] void operator()(SubscriberState* owner) const noexcept;  // frees the slot for reuse
+};
 /// Throws LayoutError unless `expected` is the channel's dtype (the message names both).
 void check_sample_dtype(const ChannelCore& core, Dtype expected);
 }  // namespace detail
@@ -171,27 +185,18 @@ class Channel {
 /// (its slot goes back unpublished). Move-only.
 class Loan {
  public:
-  // Moves and destruction are inline: a loan is moved into its optional
-  // and destroyed empty on every publish, and those checks cost less than
-  // the calls into the library they replace.
-  Loan(Loan&& other) noexcept { take(other); }
-  Loan& operator=(Loan&& other) noexcept {
-    if (this != &other) {
-      drop();
-      take(other);
-    }
-    return *this;
-  }
+  Loan(Loan&&) noexcept = default;
+  Loan& operator=(Loan&&) noexcept = default;  // gives this loan's slot back first
   Loan(const Loan&) = delete;
   Loan& operator=(const Loan&) = delete;
-  ~Loan() { drop(); }
+  ~Loan() = default;  // gives the slot back unless published (see detail::ReturnLoanSlot)
 
   /// The slot's bytes (`bytes()` long), uninitialised (an earlier sample's).
   [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data_, bytes_}; }
   /// The sample's shape (array kinds; empty for values).
   [[nodiscard]] std::span<const std::size_t> shape() const noexcept { return {shape_, ndim_}; }
   /// The slot index, for diagnostics.
-  [[nodiscard]] std::uint32_t slot() const noexcept { return slot_; }
+  [[nodiscard]] std::uint32_t slot() const noexcept { return owner_.get_deleter().slot; }
 
   /// The elements, as a span.
   /// @throws LayoutError if T is not the channel's dtype
@@ -214,47 +219,24 @@ class Loan {
  private:
   friend class DynamicPublisher;
   Loan() noexcept = default;
-  void drop() noexcept {
-    if (owner_ != nullptr) {
-      return_slot();
-    }
-  }
-  void return_slot() noexcept;  // gives an unpublished slot back (owner_ is set)
-  void take(Loan& other) noexcept {
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    slot_ = other.slot_;
-  }
 
-  detail::PublisherState* owner_ = nullptr;
+  std::unique_ptr<detail::PublisherState, detail::ReturnLoanSlot> owner_;  // null once published or moved
   const detail::ChannelCore* core_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t bytes_ = 0;
   const std::size_t* shape_ = nullptr;
   std::size_t ndim_ = 0;
-  std::uint32_t slot_ = 0;
 };
 
 /// A received sample: read-only, valid while this object lives (the
 /// publisher cannot reuse its slot meanwhile). Move-only.
 class Sample {
  public:
-  // Inline for the reason Loan's are.
-  Sample(Sample&& other) noexcept { take(other); }
-  Sample& operator=(Sample&& other) noexcept {
-    if (this != &other) {
-      release();
-      take(other);
-    }
-    return *this;
-  }
+  Sample(Sample&&) noexcept = default;
+  Sample& operator=(Sample&&) noexcept = default;  // releases this sample's slot first
   Sample(const Sample&) = delete;
   Sample& operator=(const Sample&) = delete;
-  ~Sample() { release(); }
+  ~Sample() = default;  // releases the slot (see detail::ReleaseSampleSlot)
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {data_, bytes_}; }
   [[nodiscard]] std::span<const std::size_t> shape() const noexcept { return {shape_, ndim_}; }
@@ -265,7 +247,7 @@ class Sample {
   /// converts (a clock_gettime costs 30-90 ns in a VM): within a microsecond
   /// of clock_gettime, never decreasing.
   [[nodiscard]] std::uint64_t publish_ns() const noexcept { return publish_ns_; }
-  [[nodiscard]] std::uint32_t slot() const noexcept { return slot_; }
+  [[nodiscard]] std::uint32_t slot() const noexcept { return owner_.get_deleter().slot; }
 
   /// @throws LayoutError if T is not the channel's dtype
   template <ArrayElement T>
@@ -286,25 +268,8 @@ class Sample {
  private:
   friend class DynamicSubscriber;
   Sample() noexcept = default;
-  void release() noexcept {
-    if (owner_ != nullptr) {
-      release_slot();
-    }
-  }
-  void release_slot() noexcept;  // lets the publisher reuse the slot (owner_ is set)
-  void take(Sample& other) noexcept {
-    owner_ = std::exchange(other.owner_, nullptr);
-    core_ = other.core_;
-    data_ = other.data_;
-    bytes_ = other.bytes_;
-    shape_ = other.shape_;
-    ndim_ = other.ndim_;
-    sequence_ = other.sequence_;
-    publish_ns_ = other.publish_ns_;
-    slot_ = other.slot_;
-  }
 
-  detail::SubscriberState* owner_ = nullptr;
+  std::unique_ptr<detail::SubscriberState, detail::ReleaseSampleSlot> owner_;  // null once moved
   const detail::ChannelCore* core_ = nullptr;
   const std::byte* data_ = nullptr;
   std::size_t bytes_ = 0;
@@ -312,7 +277,6 @@ class Sample {
   std::size_t ndim_ = 0;
   std::uint64_t sequence_ = 0;
   std::uint64_t publish_ns_ = 0;
-  std::uint32_t slot_ = 0;
 };
 
 /// The channel's publisher, for samples of any kind (runtime-typed).
