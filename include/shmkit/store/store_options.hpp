@@ -73,10 +73,10 @@ struct StoreOptions {
   /// Microseconds the server thread keeps polling without sleeping after a
   /// request that came within spin_us of the one before it (a burst), and a
   /// client polls for a reply while the server polls, so the requests of a
-  /// burst skip the cost of waking a sleeping thread. A lone request polls for nothing, so clients that call
-  /// now and then cost no CPU time. 0: always sleep (for a machine with more
-  /// busy processes than cores, where a polling thread takes a core another
-  /// process needs).
+  /// burst skip the cost of waking a sleeping thread. A lone request polls
+  /// for nothing, so clients that call now and then cost no CPU time. 0:
+  /// always sleep (for a machine with more busy processes than cores, where
+  /// a polling thread takes a core another process needs).
   std::uint32_t spin_us = 100;
   /// Let clients write without a round trip to the server: each writing
   /// client allocates from a slab the server lends it, publishes its

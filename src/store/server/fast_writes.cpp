@@ -90,19 +90,6 @@ void FastWrites::retire(std::uint64_t slot) {
   client.slab_offset.store(0, std::memory_order_relaxed);
 }
 
-bool FastWrites::pending() const noexcept {
-  for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
-    if (!slabs_[slot].lent) {
-      continue;  // records come only from clients with a slab
-    }
-    const ClientSlot& client = view_.client(slot);
-    if (client.ring_head.load(std::memory_order_seq_cst) != client.ring_tail.load(std::memory_order_relaxed)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::size_t FastWrites::drain_all(const Hooks& hooks) {
   std::size_t handled = 0;
   for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {

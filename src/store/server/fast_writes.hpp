@@ -51,8 +51,6 @@ class FastWrites {
   void lend_to_writer(std::uint64_t slot, std::uint64_t connection);
   // Handles every record in every ring; returns how many there were.
   std::size_t drain_all(const Hooks& hooks);
-  // Records waiting in any ring.
-  [[nodiscard]] bool pending() const noexcept;
   // Client `slot` is gone: handles its ring, adopts the entries it wrote
   // and did not report (after checking them like any other), and gives
   // back the rest of its slab. Its held values stay held until
