@@ -58,8 +58,10 @@ struct ValueInfo {
 
 namespace detail {
 
-/// The metadata bytes for `info` (everything but `size` and `id`).
-[[nodiscard]] std::vector<std::byte> encode_value_metadata(const ValueInfo& info);
+/// The metadata bytes for `info` (everything but `size` and `id`), in one
+/// allocation with room for a struct image of `image_bytes` appended later
+/// (`append_struct_image`).
+[[nodiscard]] std::vector<std::byte> encode_value_metadata(const ValueInfo& info, std::size_t image_bytes = 0);
 
 /// Reads metadata written by `encode_value_metadata`; other metadata (or
 /// none) gives a `bytes` value. `data_size` becomes `size`.

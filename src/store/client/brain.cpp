@@ -81,7 +81,7 @@ std::vector<std::byte> Brain::metadata_for(const detail::EncodedValue& value, st
   info.creator_pid = current_pid();
   info.created_unix_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<std::byte> metadata = detail::encode_value_metadata(info);
+  std::vector<std::byte> metadata = detail::encode_value_metadata(info, value.image.size());
   if (!value.image.empty()) {
     detail::append_struct_image(metadata, value.image_fingerprint, value.image);
   }

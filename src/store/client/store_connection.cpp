@@ -392,6 +392,11 @@ void StoreConnection::seal_locked(const ObjectId& id) {
   }
   const Pending pending = it->second;
   created_.erase(it);
+  seal_pending_locked(id, pending);
+}
+
+void StoreConnection::seal_pending_locked(const ObjectId& id, const Pending& pending) {
+  const ArenaView& v = arena_.view();
   std::uint64_t expected = pending.created_ctl;
   if (!v.entry(pending.index)
            .ctl.compare_exchange_strong(expected, make_ctl(pending.generation, kEntrySealed),

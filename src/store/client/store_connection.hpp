@@ -133,6 +133,9 @@ class StoreConnection {
   std::vector<CreatedObject> receive_created_locked(const Frame& frame, std::span<const ObjectSizes> objects);
   void notify_locked(Request type, std::uint32_t index, std::uint32_t generation) noexcept;
   void seal_locked(const ObjectId& id);
+  // Seals the object created as `pending` (seal_locked without the lookup
+  // in created_, for the fast path that creates and seals in one call).
+  void seal_pending_locked(const ObjectId& id, const Pending& pending);
   void drop_lease_locked(std::uint32_t lease) noexcept;
 
   std::string path_;

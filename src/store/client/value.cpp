@@ -13,6 +13,7 @@ constexpr std::uint32_t kValueMagic = 0x31'56'4b'53;  // "SKV1"
 constexpr std::uint8_t kNoDtype = 0xff;
 constexpr std::size_t kMaxDimensions = 32;            // numpy's limit
 constexpr std::uint32_t kImageMagic = 0x31'49'4b'53;  // "SKI1"
+constexpr std::size_t kImageHeaderBytes = 4 + 8 + 4;  // magic, fingerprint, size
 // magic, type, dtype, ndim, pad, pid, time, description size, type name size
 constexpr std::size_t kFixedBytes = 4 + 4 + 4 + 8 + 4 + 4;
 
@@ -49,24 +50,35 @@ std::string ValueInfo::type_text() const {
 
 namespace detail {
 
-std::vector<std::byte> encode_value_metadata(const ValueInfo& info) {
-  FrameWriter w;
-  w.put(kValueMagic)
-      .put(static_cast<std::uint8_t>(info.type))
-      .put(info.dtype ? static_cast<std::uint8_t>(*info.dtype) : kNoDtype)
-      .put(static_cast<std::uint8_t>(info.shape.size()))
-      .put(std::uint8_t{0})
-      .put(static_cast<std::int32_t>(info.creator_pid))
-      .put(info.created_unix_ns)
-      .put(static_cast<std::uint32_t>(info.description.size()))
-      .put(static_cast<std::uint32_t>(info.type_name.size()));
+std::vector<std::byte> encode_value_metadata(const ValueInfo& info, std::size_t image_bytes) {
+  // Sized once and written in place: a set encodes this on every call,
+  // often with cold caches, where each reallocation of a growing buffer
+  // costs a cache-missing malloc and free.
+  const std::size_t size = kFixedBytes + info.shape.size() * 8 + info.description.size() + info.type_name.size();
+  std::vector<std::byte> metadata;
+  metadata.reserve(size + (image_bytes == 0 ? 0 : kImageHeaderBytes + image_bytes));
+  metadata.resize(size);
+  std::byte* out = metadata.data();
+  const auto put = [&out](const auto& value) {
+    std::memcpy(out, &value, sizeof value);
+    out += sizeof value;
+  };
+  put(kValueMagic);
+  put(static_cast<std::uint8_t>(info.type));
+  put(info.dtype ? static_cast<std::uint8_t>(*info.dtype) : kNoDtype);
+  put(static_cast<std::uint8_t>(info.shape.size()));
+  put(std::uint8_t{0});
+  put(static_cast<std::int32_t>(info.creator_pid));
+  put(info.created_unix_ns);
+  put(static_cast<std::uint32_t>(info.description.size()));
+  put(static_cast<std::uint32_t>(info.type_name.size()));
   for (const std::size_t extent : info.shape) {
-    w.put(std::uint64_t{extent});
+    put(std::uint64_t{extent});
   }
-  w.put_bytes(info.description).put_bytes(info.type_name);
-  std::vector<std::byte>& frame = w.finish();
-  frame.erase(frame.begin(), frame.begin() + 4);  // a frame's length prefix; metadata has its own size
-  return std::move(frame);
+  std::memcpy(out, info.description.data(), info.description.size());
+  out += info.description.size();
+  std::memcpy(out, info.type_name.data(), info.type_name.size());
+  return metadata;
 }
 
 ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64_t data_size) {
@@ -147,15 +159,15 @@ std::optional<StructImage> find_struct_image(std::span<const std::byte> metadata
   const std::uint64_t type_name = read_at<std::uint32_t>(metadata, 24);
   // Every term is below 2^33, so the sum cannot overflow.
   const std::uint64_t at = kFixedBytes + ndim * 8 + description + type_name;
-  constexpr std::size_t kHeader = 4 + 8 + 4;
-  if (at > metadata.size() || metadata.size() - at < kHeader || read_at<std::uint32_t>(metadata, at) != kImageMagic) {
+  if (at > metadata.size() || metadata.size() - at < kImageHeaderBytes ||
+      read_at<std::uint32_t>(metadata, at) != kImageMagic) {
     return std::nullopt;
   }
   const std::uint64_t size = read_at<std::uint32_t>(metadata, at + 12);
-  if (size > metadata.size() - at - kHeader) {
+  if (size > metadata.size() - at - kImageHeaderBytes) {
     return std::nullopt;
   }
-  return StructImage{read_at<std::uint64_t>(metadata, at + 4), metadata.subspan(at + kHeader, size)};
+  return StructImage{read_at<std::uint64_t>(metadata, at + 4), metadata.subspan(at + kImageHeaderBytes, size)};
 }
 
 }  // namespace detail
