@@ -253,11 +253,8 @@ class PyBrain {
         }
         return text;  // a C++ config struct: its YAML text
       }
-      case ValueType::scalar: {
-        const py::array one(numpy_dtype(*info.dtype), std::vector<py::ssize_t>{},
-                            data.data());  // copies
-        return one.attr("item")();
-      }
+      case ValueType::scalar:
+        return scalar_object(*info.dtype, data.data());
       case ValueType::array: {
         return view_of(held, *info.dtype, info.shape, data.data(), false);
       }

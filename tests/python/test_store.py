@@ -167,3 +167,14 @@ def test_dict_for_a_cpp_struct_carries_its_type_name(brain):
     with pytest.raises(TypeError, match="type_name"):
         brain.set("rate", 2.5, type_name="rig::Camera")
     assert "rate" not in brain  # refused before anything was stored
+
+
+@pytest.mark.parametrize("value", [
+    np.bool_(True), np.int8(-128), np.uint8(255), np.int16(-32768), np.uint16(65535), np.int32(-2**31),
+    np.uint32(2**32 - 1), np.int64(-2**63), np.uint64(2**64 - 1), np.float32(0.1), np.float64(-2.5e-300),
+    np.complex64(0.1 - 2j), np.complex128(1e300 + 1e-300j)])
+def test_scalar_of_every_dtype_comes_back_as_numpy_item_gives_it(brain, value):
+    brain["scalar"] = value
+    got = brain["scalar"]
+    assert type(got) is type(value.item()) and got == value.item()
+    assert brain.metadata("scalar")["dtype"] == value.dtype.name
