@@ -16,6 +16,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace shmkit::python {
@@ -33,82 +34,65 @@ inline Dtype dtype_from_numpy(const py::object& spec) {
   }
 }
 
+/// Calls `f` with a value-initialized element of `dtype`'s C++ type.
+template <class F>
+decltype(auto) with_element_type(Dtype dtype, F&& f) {
+  switch (dtype) {
+    case Dtype::b1:
+      return f(bool{});
+    case Dtype::i1:
+      return f(std::int8_t{});
+    case Dtype::u1:
+      return f(std::uint8_t{});
+    case Dtype::i2:
+      return f(std::int16_t{});
+    case Dtype::u2:
+      return f(std::uint16_t{});
+    case Dtype::i4:
+      return f(std::int32_t{});
+    case Dtype::u4:
+      return f(std::uint32_t{});
+    case Dtype::i8:
+      return f(std::int64_t{});
+    case Dtype::u8:
+      return f(std::uint64_t{});
+    case Dtype::f4:
+      return f(float{});
+    case Dtype::f8:
+      return f(double{});
+    case Dtype::c8:
+      return f(std::complex<float>{});
+    case Dtype::c16:
+      return f(std::complex<double>{});
+  }
+  throw shmkit::Error("unknown dtype code " + std::to_string(static_cast<int>(dtype)));
+}
+
 /// numpy's dtype for `dtype`, from its type number: building it from the
 /// spelling ("<f8") parses the string on every call (~0.3 us of a get).
 /// Native order is shmkit's little-endian (core/dtype.hpp asserts it).
 inline py::dtype numpy_dtype(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::b1:
-      return py::dtype::of<bool>();
-    case Dtype::i1:
-      return py::dtype::of<std::int8_t>();
-    case Dtype::u1:
-      return py::dtype::of<std::uint8_t>();
-    case Dtype::i2:
-      return py::dtype::of<std::int16_t>();
-    case Dtype::u2:
-      return py::dtype::of<std::uint16_t>();
-    case Dtype::i4:
-      return py::dtype::of<std::int32_t>();
-    case Dtype::u4:
-      return py::dtype::of<std::uint32_t>();
-    case Dtype::i8:
-      return py::dtype::of<std::int64_t>();
-    case Dtype::u8:
-      return py::dtype::of<std::uint64_t>();
-    case Dtype::f4:
-      return py::dtype::of<float>();
-    case Dtype::f8:
-      return py::dtype::of<double>();
-    case Dtype::c8:
-      return py::dtype::of<std::complex<float>>();
-    case Dtype::c16:
-      return py::dtype::of<std::complex<double>>();
-  }
-  return py::dtype(std::string(dtype_string(dtype)));
+  return with_element_type(dtype, []<class T>(T) { return py::dtype::of<T>(); });
 }
 
 /// The Python object numpy's `.item()` gives for one element of `dtype`
 /// at `data` (bool, int, float or complex), built directly: a 0-d array
 /// and its `.item()` cost more than the rest of a get.
 inline py::object scalar_object(Dtype dtype, const std::byte* data) {
-  const auto read = [data]<class T>(T value) {
-    std::memcpy(&value, data, sizeof value);
-    return value;
-  };
-  switch (dtype) {
-    case Dtype::b1:
-      return py::bool_(read(std::uint8_t{}) != 0);
-    case Dtype::i1:
-      return py::int_(read(std::int8_t{}));
-    case Dtype::u1:
-      return py::int_(read(std::uint8_t{}));
-    case Dtype::i2:
-      return py::int_(read(std::int16_t{}));
-    case Dtype::u2:
-      return py::int_(read(std::uint16_t{}));
-    case Dtype::i4:
-      return py::int_(read(std::int32_t{}));
-    case Dtype::u4:
-      return py::int_(read(std::uint32_t{}));
-    case Dtype::i8:
-      return py::int_(read(std::int64_t{}));
-    case Dtype::u8:
-      return py::int_(read(std::uint64_t{}));
-    case Dtype::f4:
-      return py::float_(read(float{}));
-    case Dtype::f8:
-      return py::float_(read(double{}));
-    case Dtype::c8: {
-      const auto value = read(std::complex<float>{});
-      return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(value.real(), value.imag()));
+  return with_element_type(dtype, [data]<class T>(T value) -> py::object {
+    if constexpr (std::is_same_v<T, bool>) {
+      return py::bool_(std::to_integer<std::uint8_t>(*data) != 0);  // numpy's bool is any nonzero byte
+    } else {
+      std::memcpy(&value, data, sizeof value);
+      if constexpr (std::is_integral_v<T>) {
+        return py::int_(value);
+      } else if constexpr (std::is_floating_point_v<T>) {
+        return py::float_(value);
+      } else {
+        return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(value.real(), value.imag()));
+      }
     }
-    case Dtype::c16: {
-      const auto value = read(std::complex<double>{});
-      return py::reinterpret_steal<py::object>(PyComplex_FromDoubles(value.real(), value.imag()));
-    }
-  }
-  throw shmkit::Error("unknown dtype code " + std::to_string(static_cast<int>(dtype)));
+  });
 }
 
 /// An ndarray over the C-order elements at `data`; its base holds a copy of
