@@ -110,6 +110,21 @@ struct XtensorTarget<xt::xtensor<E, N>> : std::true_type {
   static constexpr std::size_t rank = N;
 };
 
+/// The name Brain records for config struct T (boost::core::type_name),
+/// demangled once: demangling takes ~1 us a call, and 20-30 us the first
+/// time in a process (the demangler's code is cold), which would otherwise
+/// land in every set of a struct and in the first get.
+template <class T>
+const std::string& config_type_name() {
+  static const std::string name = boost::core::type_name<T>();
+  return name;
+}
+
+// Named as the program starts, for every struct type it sets or gets
+// (referencing it is what instantiates it), as kImageFingerprint is.
+template <class T>
+inline const bool kConfigTypeNamed = !config_type_name<T>().empty();
+
 /// A value ready to store: its bytes (pointing into the caller's value
 /// where it is contiguous already, else into `owned`) and its type.
 struct EncodedValue {
@@ -186,7 +201,8 @@ template <class T>
     out.own(
         std::vector<std::byte>(bytes_of(yaml.data(), yaml.size()).begin(), bytes_of(yaml.data(), yaml.size()).end()));
     out.info.type = ValueType::config;
-    out.info.type_name = boost::core::type_name<U>();
+    static_cast<void>(kConfigTypeNamed<U>);
+    out.info.type_name = config_type_name<U>();
     if constexpr (kHasImage<U>) {
       out.image = image_of(value);
       out.image_fingerprint = image_fingerprint<U>();
@@ -242,7 +258,8 @@ template <class T>
     T out = xt::adapt(reinterpret_cast<const E*>(data.data()), data.size() / sizeof(E), xt::no_ownership(), info.shape);
     return out;
   } else if constexpr (YamlStruct<T>) {
-    static const std::string wanted = boost::core::type_name<T>();
+    static_cast<void>(kConfigTypeNamed<T>);
+    const std::string& wanted = config_type_name<T>();
     if (info.type != ValueType::config || info.type_name != wanted) {
       throw_wrong_type(what, info, "config " + wanted);
     }
