@@ -379,6 +379,26 @@ ScalarAnalysis analyze_scalar(std::u32string_view scalar) {
   return a;
 }
 
+// True for text that analyze_scalar lets be plain in every context and
+// that write_plain writes in one piece: ASCII letters, digits and "_.+-",
+// not an indicator ("-" alone or "---", "..."), no space to fold at. Most
+// scalars and keys of a config are such words (member names, numbers,
+// enumerators); they skip the UTF-32 copy and the analysis, which were
+// most of the cost of writing a struct.
+bool plain_word(std::string_view text) noexcept {
+  if (text.empty() || (text.front() == '-' && text.size() == 1) || text.starts_with("---") || text.starts_with("...")) {
+    return false;
+  }
+  for (const char c : text) {
+    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == '+' || c == '-';
+    if (!word) {
+      return false;
+    }
+  }
+  return true;
+}
+
 enum class Style : std::uint8_t { plain, single_quoted, double_quoted };
 
 class Emitter {
@@ -401,9 +421,15 @@ class Emitter {
       case YamlNode::Kind::null:
         scalar(U"null", true, simple_key_context);
         break;
-      case YamlNode::Kind::scalar:
-        scalar(to_u32(n.text), !n.quoted || !resolves_to_non_string(n.text), simple_key_context);
+      case YamlNode::Kind::scalar: {
+        const bool implicit = !n.quoted || !resolves_to_non_string(n.text);
+        if (implicit && plain_word(n.text)) {
+          plain_word_scalar(n.text);
+        } else {
+          scalar(to_u32(n.text), implicit, simple_key_context);
+        }
         break;
+      }
       case YamlNode::Kind::sequence:
         if (flow_level_ > 0 || n.items.empty()) {
           flow_collection(U"[", U"]");
@@ -447,9 +473,15 @@ class Emitter {
     increase_indent(false, false);
     for (std::size_t i = 0; i < n.keys.size(); ++i) {
       const YamlNode::Key& key = n.keys[i];
-      const std::u32string key_text = to_u32(key.text);
       const bool key_implicit = !key.quoted || !resolves_to_non_string(key.text);
       write_indent();
+      if (key_implicit && plain_word(key.text)) {  // a simple key, plain
+        plain_word_scalar(key.text);
+        write_indicator(U":", false);
+        node(n.items[i], true, false);
+        continue;
+      }
+      const std::u32string key_text = to_u32(key.text);
       const ScalarAnalysis analysis = analyze_scalar(key_text);
       if (key_text.size() < 128 && !analysis.empty && !analysis.multiline) {  // a simple key
         scalar(key_text, analysis, key_implicit, true);
@@ -493,6 +525,20 @@ class Emitter {
         write_double_quoted(text, split);
         break;
     }
+    indent_ = pop_indent();
+  }
+
+  // scalar() for a plain_word: the plain style, written as write_plain
+  // writes text without spaces or breaks.
+  void plain_word_scalar(std::string_view text) {
+    increase_indent(true, false);
+    if (!whitespace_) {
+      write(U" ");
+    }
+    whitespace_ = false;
+    indention_ = false;
+    out_ += text;
+    column_ += text.size();  // ASCII: a byte is a column
     indent_ = pop_indent();
   }
 

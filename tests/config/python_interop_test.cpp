@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,33 @@ using shmkit::testing::Rig;
 using shmkit::testing::Roi;
 using shmkit::testing::Timing;
 using shmkit::testing::Trigger;
+
+// Words at the edges of the emitter's fast path for plain words (letters,
+// digits, "_.+-"), as values, list items and keys, next to the texts that
+// must take the full analysis (indicators, spaces, quotes, non-ASCII).
+struct Words {
+  std::vector<std::string> words;
+  std::vector<double> numbers;
+  std::map<std::string, std::string> keyed;
+};
+BOOST_DESCRIBE_STRUCT(Words, (), (words, numbers, keyed))
+
+Words edge_words() {
+  const std::vector<std::string> texts = {
+      "c++",    "a_b",  "CamelCase", "x-y", "-x",   "-1",   "+5",   ".5",  ".x",  ".inf", "-.inf", ".nan",
+      "1e+300", "0x1F", "1_000",     "1.0", "true", "null", "yes",  "-",   "--",  "---",  "---x",  "...",
+      "...x",   "..",   "a b",       "a:b", "a: b", "#a",   "a #b", "[a]", "{a}", "a,b",  "'a'",   "\"a\"",
+      "a\tb",   "é",    "",          " a",  "a ",   "?",    "?a",   ":a",  "~",   "@a"};
+  Words w;
+  w.words = texts;
+  w.numbers = {0.0, -1.5, 1e300, -2.5e-300, 1.0 / 3.0, 12345678901234567.0};
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (!texts[i].empty()) {
+      w.keyed[texts[i]] = texts[(i + 7) % texts.size()];
+    }
+  }
+  return w;
+}
 
 // The Python side of the contract: dataclasses that mirror Rig, Camera and
 // Roi, built from a loaded mapping the way ataraxis builds them (every key
@@ -213,6 +241,23 @@ class ConfigPythonTest : public ::testing::Test {
     ASSERT_EQ(result.exit_code, 0) << result.output;
   }
 
+  // Fails unless PyYAML, loading `file` and dumping it again with ataraxis'
+  // dump settings plus allow_unicode (shmkit writes UTF-8 text as is;
+  // without it PyYAML escapes non-ASCII, and both forms read alike), writes
+  // the same bytes.
+  void expect_pyyaml_writes_the_same(const fs::path& file) const {
+    run_python(R"PY(
+text = open(sys.argv[1], encoding="utf-8").read()
+again = yaml.dump(yaml.safe_load(text), explicit_start=True, explicit_end=True, sort_keys=False,
+                  default_flow_style=False, allow_unicode=True)
+if again != text:
+    import difflib
+    sys.exit("".join(difflib.unified_diff(text.splitlines(True), again.splitlines(True), "shmkit", "PyYAML")))
+print("identical")
+)PY",
+               file);
+  }
+
   shmkit::testing::TempDir dir_;
 };
 
@@ -259,20 +304,16 @@ TEST_F(ConfigPythonTest, CppRewritesAPythonFileWithTheSameValues) {
 }
 
 TEST_F(ConfigPythonTest, CppTextIsWhatPyYamlWritesByteForByte) {
-  // ataraxis' dump settings, plus allow_unicode (shmkit writes UTF-8 text
-  // as is; without it PyYAML escapes non-ASCII, and both forms read alike).
   const fs::path file = dir_ / "rig.yaml";
   shmkit::to_yaml(shmkit::testing::filled_rig(), file);
-  run_python(R"PY(
-text = open(sys.argv[1], encoding="utf-8").read()
-again = yaml.dump(yaml.safe_load(text), explicit_start=True, explicit_end=True, sort_keys=False,
-                  default_flow_style=False, allow_unicode=True)
-if again != text:
-    import difflib
-    sys.exit("".join(difflib.unified_diff(text.splitlines(True), again.splitlines(True), "shmkit", "PyYAML")))
-print("identical")
-)PY",
-             file);
+  expect_pyyaml_writes_the_same(file);
+}
+
+TEST_F(ConfigPythonTest, EdgeWordsAreWhatPyYamlWritesByteForByte) {
+  const fs::path file = dir_ / "words.yaml";
+  shmkit::to_yaml(edge_words(), file);
+  expect_pyyaml_writes_the_same(file);
+  EXPECT_EQ(shmkit::from_yaml<Words>(file).words, edge_words().words);
 }
 
 TEST_F(ConfigPythonTest, DurationsAndModesLoadInPython) {
