@@ -399,6 +399,12 @@ bool plain_word(std::string_view text) noexcept {
   return true;
 }
 
+// The longest key written as a simple key ("key: value"); longer ones are
+// complex keys ("? key" then ": value"). PyYAML's check_simple_key wants
+// fewer than 128 characters, counting the key's tag as it would print it,
+// "!!str" (5), even where the tag is implicit and not printed.
+constexpr std::size_t kMaxSimpleKey = 127 - 5;
+
 enum class Style : std::uint8_t { plain, single_quoted, double_quoted };
 
 class Emitter {
@@ -475,7 +481,7 @@ class Emitter {
       const YamlNode::Key& key = n.keys[i];
       const bool key_implicit = !key.quoted || !resolves_to_non_string(key.text);
       write_indent();
-      if (key_implicit && plain_word(key.text)) {  // a simple key, plain
+      if (key.text.size() <= kMaxSimpleKey && key_implicit && plain_word(key.text)) {  // a simple key, plain
         plain_word_scalar(key.text);
         write_indicator(U":", false);
         node(n.items[i], true, false);
@@ -483,7 +489,7 @@ class Emitter {
       }
       const std::u32string key_text = to_u32(key.text);
       const ScalarAnalysis analysis = analyze_scalar(key_text);
-      if (key_text.size() < 128 && !analysis.empty && !analysis.multiline) {  // a simple key
+      if (key_text.size() <= kMaxSimpleKey && !analysis.empty && !analysis.multiline) {  // a simple key
         scalar(key_text, analysis, key_implicit, true);
         write_indicator(U":", false);
         node(n.items[i], true, false);

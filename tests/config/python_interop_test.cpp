@@ -49,6 +49,12 @@ Words edge_words() {
       "a\tb",   "é",    "",          " a",  "a ",   "?",    "?a",   ":a",  "~",   "@a"};
   Words w;
   w.words = texts;
+  // PyYAML writes a key of 123 characters or more as a complex key ("? "),
+  // whether it takes the fast path for words or not.
+  for (const std::size_t length : {122, 123, 200}) {
+    w.keyed[std::string(length, 'k')] = "long";
+    w.keyed[std::string(length, 'k') + " k"] = "long, with a space";
+  }
   w.numbers = {0.0, -1.5, 1e300, -2.5e-300, 1.0 / 3.0, 12345678901234567.0};
   for (std::size_t i = 0; i < texts.size(); ++i) {
     if (!texts[i].empty()) {
