@@ -34,55 +34,23 @@ inline Dtype dtype_from_numpy(const py::object& spec) {
   }
 }
 
-/// Calls `f` with a value-initialized element of `dtype`'s C++ type.
-template <class F>
-decltype(auto) with_element_type(Dtype dtype, F&& f) {
-  switch (dtype) {
-    case Dtype::b1:
-      return f(bool{});
-    case Dtype::i1:
-      return f(std::int8_t{});
-    case Dtype::u1:
-      return f(std::uint8_t{});
-    case Dtype::i2:
-      return f(std::int16_t{});
-    case Dtype::u2:
-      return f(std::uint16_t{});
-    case Dtype::i4:
-      return f(std::int32_t{});
-    case Dtype::u4:
-      return f(std::uint32_t{});
-    case Dtype::i8:
-      return f(std::int64_t{});
-    case Dtype::u8:
-      return f(std::uint64_t{});
-    case Dtype::f4:
-      return f(float{});
-    case Dtype::f8:
-      return f(double{});
-    case Dtype::c8:
-      return f(std::complex<float>{});
-    case Dtype::c16:
-      return f(std::complex<double>{});
-  }
-  throw shmkit::Error("unknown dtype code " + std::to_string(static_cast<int>(dtype)));
-}
-
 /// numpy's dtype for `dtype`, from its type number: building it from the
 /// spelling ("<f8") parses the string on every call (~0.3 us of a get).
 /// Native order is shmkit's little-endian (core/dtype.hpp asserts it).
 inline py::dtype numpy_dtype(Dtype dtype) {
-  return with_element_type(dtype, []<class T>(T) { return py::dtype::of<T>(); });
+  return visit_dtype(dtype, [](auto type) { return py::dtype::of<typename decltype(type)::type>(); });
 }
 
 /// The Python object numpy's `.item()` gives for one element of `dtype`
 /// at `data` (bool, int, float or complex), built directly: a 0-d array
 /// and its `.item()` cost more than the rest of a get.
 inline py::object scalar_object(Dtype dtype, const std::byte* data) {
-  return with_element_type(dtype, [data]<class T>(T value) -> py::object {
+  return visit_dtype(dtype, [data](auto type) -> py::object {
+    using T = typename decltype(type)::type;
     if constexpr (std::is_same_v<T, bool>) {
       return py::bool_(std::to_integer<std::uint8_t>(*data) != 0);  // numpy's bool is any nonzero byte
     } else {
+      T value;
       std::memcpy(&value, data, sizeof value);
       if constexpr (std::is_integral_v<T>) {
         return py::int_(value);
