@@ -133,6 +133,18 @@ pid_t fork_child() {
   return child;
 }
 
+// Every ping-pong run starts after the machine has been idle for a moment.
+// Run back to back, each ping-pong after the first of the program measured
+// 30-50 ns slower than that first one, whatever the sample size: 64 B after
+// 64 B as much as 4 MiB after 64 B (measured on the 2-core development VM,
+// where two processes spinning on both cores for a while slow each other
+// down; with 0.3-1 s of idle before each run the rows ran alike). Without
+// the rest the order of the rows (64 B first, then 4 MiB, each repeated)
+// showed up as a difference between sizes. Not timed (manual time).
+void rest_before_run() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+}
+
 void reap(pid_t child) {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
@@ -190,6 +202,7 @@ std::optional<shmkit::Loan> spin_loan(shmkit::DynamicPublisher& pub) {
 // copied), the echo process receives it and publishes it back on a second
 // channel.
 void BM_Channel_PingPong(benchmark::State& state) {
+  rest_before_run();
   const auto bytes = static_cast<std::size_t>(state.range(0));
   const ChannelName ping_name("ping");
   const ChannelName pong_name("pong");
@@ -272,6 +285,7 @@ bool read_all(int fd, std::byte* data, std::size_t size) {
 // The same ping-pong through a Unix stream socket pair: every message is
 // copied into the kernel and out again on each side.
 void BM_Channel_UnixSocketPingPong(benchmark::State& state) {
+  rest_before_run();
   const auto bytes = static_cast<std::size_t>(state.range(0));
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -343,6 +357,7 @@ void BM_Channel_MqueuePingPong(benchmark::State& state) {
     state.SkipWithError(why.c_str());
     return;
   }
+  rest_before_run();
   std::vector<char> buffer(bytes);
   const pid_t child = fork_child();
   if (child < 0) {
