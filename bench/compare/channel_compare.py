@@ -17,10 +17,9 @@ ratio, what the figure is) followed by the targets, each PASS or MISS.
 Latency figures are the median one-way time (half a busy-wait round trip,
 each round trip timed on its own with the TSC: clock_gettime costs 30-90 ns
 in a VM, which a steady_clock timing added to every round trip); every
-figure is the best of N repetitions, but the fan-out's: five processes on
-two cores settle into a fast regime (subscribers read frames in batches)
-or a slow one (a futex wake-up per frame) from run to run, whatever the
-frame size, so its two sizes run interleaved in random order, 10 times
+figure is the best of N repetitions, but the fan-out's: the rate of five
+processes on two cores moves with the scheduler from run to run (200-500 k
+frames/s), so its two sizes run interleaved in random order, 10 times
 each, and the rows quote the median rate of each. A POSIX message may not exceed
 /proc/sys/fs/mqueue/msgsize_max (8 KiB unless root raises it), so the 4 MiB
 message-queue row is empty with that reason on most machines. The targets
@@ -62,6 +61,9 @@ LATENCY_ROWS = [
 ]
 FAN_OUT = "BM_Channel_FanOut4"
 FAN_OUT_RUNS = 10
+# "Independent of size", allowing for the scheduler: the medians of two sizes
+# were 0.9-1.2x of each other in runs of this program.
+FAN_OUT_SAME_RATE = 0.8
 RATE_ROWS = [
     ("4 MiB frames, 1 publisher -> 4 subscribers", f"{FAN_OUT}/{LARGE}",
      "64 KiB frames, 1 -> 4 (same program)", f"{FAN_OUT}/{64 << 10}",
@@ -143,16 +145,18 @@ def check_targets(shmkit: dict[str, Figure]) -> list[Target]:
         rate = shmkit[THROUGHPUT].items_per_second
         return f"{rate / 1e6:.2f} M samples/s", rate >= 10e6
 
-    def fan_out() -> tuple[str, None]:
+    def fan_out() -> tuple[str, bool]:
         large = shmkit[f"{FAN_OUT}/{LARGE}"].items_per_second
         small = shmkit[f"{FAN_OUT}/{64 << 10}"].items_per_second
-        return f"{large / 1e3:.1f} k frames/s of 4 MiB = {large / small:.0%} of the 64 KiB rate (medians)", None
+        return f"{large / 1e3:.1f} k frames/s of 4 MiB = {large / small:.0%} of the 64 KiB rate (medians)", \
+            large >= FAN_OUT_SAME_RATE * small
 
     return [
         target("one-way latency of 64 B samples <= 200 ns p50", lambda: latency(SMALL)),
         target("one-way latency of 4 MiB samples <= 200 ns p50", lambda: latency(LARGE)),
         target(">= 10 M samples/s of 64 B to one subscriber", throughput),
-        target("1 publisher -> 4 subscribers of 4 MiB frames, rate independent of size", fan_out),
+        target(f"1 publisher -> 4 subscribers of 4 MiB frames, rate independent of size "
+               f"(>= {FAN_OUT_SAME_RATE:.0%} of the 64 KiB rate)", fan_out),
     ]
 
 
