@@ -113,6 +113,33 @@ def test_lock_context(unique, array_names):
     assert not held.held
 
 
+def test_lock_is_released_by_with_by_release_and_when_dropped(unique, array_names):
+    name = unique()
+    array_names.append(name)
+    a = shmkit.SharedArray.create(name, (1,), "u8")
+    with pytest.raises(ZeroDivisionError):
+        with a.lock():
+            1 / 0  # the exception goes on; the lock is released on the way
+    lock = a.lock(timeout=0.01)
+    assert lock.held
+    lock.release()
+    lock.release()  # a second release does nothing
+    assert not lock.held
+    dropped = a.lock(timeout=0.01)
+    del dropped  # an ArrayLock that goes away unreleased releases the lock
+    with a.lock(timeout=0.01) as held:
+        assert held.held
+        with pytest.raises(TypeError, match="takes 3 arguments"):
+            held.__exit__(None)
+        assert held.held
+    assert not held.held
+
+
+def test_lock_objects_come_only_from_shared_array_lock():
+    with pytest.raises(TypeError):
+        shmkit.ArrayLock()
+
+
 def run_python(code, *args):
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
                           timeout=120)

@@ -47,9 +47,13 @@ def doc_text(obj):
 
 
 def binding_parameters(function):
-    """Parameter names from a pybind11 signature line, None for overloads."""
+    """Parameter names from a pybind11 signature line, or from the text
+    signature of a method written against the C API (ArrayLock's); None for
+    overloads."""
     doc = function.__doc__ or ""
     match = re.match(r"^\w+\((.*?)\)( -> .*)?$", doc.splitlines()[0] if doc else "")
+    if not match and getattr(function, "__text_signature__", None):
+        return [p for p in inspect.signature(function).parameters if p != "self"]
     if not match or "Overloaded function" in doc:
         return None
     names = []
