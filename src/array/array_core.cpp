@@ -295,16 +295,34 @@ void open_write_section(std::atomic<std::uint64_t>& sequence) noexcept {
   std::atomic_thread_fence(std::memory_order_release);
 }
 
+// The lock is not recursive (robust_mutex.hpp): the thread that holds it
+// gets EDEADLK if it locks again, which the mutex reports without naming
+// the array. Say which array it is and what to do.
+template <class Take>
+auto naming_a_relock(const std::string& name, Take take) {
+  try {
+    return take();
+  } catch (const Error& e) {
+    if (e.code() != std::errc::resource_deadlock_would_occur) {
+      throw;
+    }
+    throw Error("cannot lock " + quoted(name) +
+                    ": this thread already holds its lock, and locking it again would deadlock (the lock is not "
+                    "recursive; release it before locking it again)",
+                e.code());
+  }
+}
+
 }  // namespace
 
 LockState ArrayCore::lock_for_write() {
-  const LockState state = trailer_->lock.lock();
+  const LockState state = naming_a_relock(name(), [&] { return trailer_->lock.lock(); });
   open_write_section(trailer_->sequence);
   return state;
 }
 
 std::optional<LockState> ArrayCore::try_lock_for_write(std::chrono::nanoseconds timeout) {
-  const auto state = trailer_->lock.try_lock_for(timeout);
+  const auto state = naming_a_relock(name(), [&] { return trailer_->lock.try_lock_for(timeout); });
   if (state) {
     open_write_section(trailer_->sequence);
   }

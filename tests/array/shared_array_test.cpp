@@ -428,7 +428,10 @@ TEST(SharedArrayTest, LockedAccessWhileHoldingTheLockThrows) {
     try {
       array.write({0}, 1, Locking::locked);
     } catch (const shmkit::Error& e) {
-      require(std::string(e.what()).find("deadlock") != std::string::npos, e.what());
+      const std::string what = e.what();
+      require(what.find("deadlock") != std::string::npos, what);
+      require(what.find("'" + name.str() + "'") != std::string::npos, "the error does not name the array: " + what);
+      require(what.find("release it") != std::string::npos, "the error does not say what to do: " + what);
       return;
     }
     throw std::runtime_error("a nested locked write succeeded");

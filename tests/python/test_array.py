@@ -122,6 +122,8 @@ def test_lock_is_released_by_with_by_release_and_when_dropped(unique, array_name
             1 / 0  # the exception goes on; the lock is released on the way
     lock = a.lock(timeout=0.01)
     assert lock.held
+    with pytest.raises(shmkit.Error, match=f"'{name}': this thread already holds its lock"):
+        a.lock(timeout=0.01)  # not recursive: an error that says so, not a hang
     lock.release()
     lock.release()  # a second release does nothing
     assert not lock.held
