@@ -9,8 +9,11 @@
 #include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <complex>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -49,12 +52,21 @@ struct ArrayLockObject {
   Core core;         // constructed in place after tp_alloc, destroyed in dealloc
   bool held;
   bool recovered;
+  // The lock belongs to the thread that took it, in the process that took
+  // it: unlocking it anywhere else would close the seqlock write section
+  // while the holder still writes (pthread then refuses the unlock itself).
+  pthread_t holder;
+  std::uint64_t generation;  // fork_generation() when it was taken
 };
 
-PyTypeObject* array_lock_type = nullptr;
+PyTypeObject* array_lock_type = nullptr;  // owns a reference: the type outlives any `del shmkit.ArrayLock`
 
 ArrayLockObject* as_lock(PyObject* self) noexcept {
   return reinterpret_cast<ArrayLockObject*>(self);
+}
+
+bool taken_here(const ArrayLockObject* lock) noexcept {
+  return lock->generation == fork_generation() && pthread_equal(lock->holder, pthread_self()) != 0;
 }
 
 void release_lock(ArrayLockObject* lock) noexcept {
@@ -64,9 +76,27 @@ void release_lock(ArrayLockObject* lock) noexcept {
   }
 }
 
+/// release() and __exit__: false (with a Python exception set) when this
+/// thread may not release it.
+bool release_here(ArrayLockObject* lock) {
+  if (lock->held && !taken_here(lock)) {
+    PyErr_Format(PyExc_RuntimeError,
+                 "the lock of shared array '%s' was taken by another thread or before this process forked; "
+                 "release it in the thread that took it",
+                 lock->core->name().c_str());
+    return false;
+  }
+  release_lock(lock);
+  return true;
+}
+
 void array_lock_dealloc(PyObject* self) {
   ArrayLockObject* lock = as_lock(self);
-  release_lock(lock);
+  if (taken_here(lock)) {
+    release_lock(lock);
+  }
+  // Dropped in another thread or a forked child, a held lock is left to
+  // its holder: when that thread ends, the next locker gets it as recovered.
   lock->core.~Core();
   PyTypeObject* type = Py_TYPE(self);
   type->tp_free(self);
@@ -83,12 +113,16 @@ PyObject* array_lock_exit(PyObject* self, PyObject* const* /*args*/, Py_ssize_t 
     PyErr_Format(PyExc_TypeError, "ArrayLock.__exit__ takes 3 arguments (exc_type, exc, traceback), %zd given", count);
     return nullptr;
   }
-  release_lock(as_lock(self));
+  if (!release_here(as_lock(self))) {
+    return nullptr;
+  }
   Py_RETURN_NONE;
 }
 
 PyObject* array_lock_release(PyObject* self, PyObject* /*unused*/) {
-  release_lock(as_lock(self));
+  if (!release_here(as_lock(self))) {
+    return nullptr;
+  }
   Py_RETURN_NONE;
 }
 
@@ -127,7 +161,8 @@ PyType_Slot array_lock_slots[] = {
     {Py_tp_getset, array_lock_properties},
     {Py_tp_doc, const_cast<char*>("The held lock of a SharedArray, from `SharedArray.lock()`; use it with `with`.\n\n"
                                   "The lock is robust: if the process holding it dies, the next locker gets it with "
-                                  "`recovered` True (the data may be half updated).")},
+                                  "`recovered` True (the data may be half updated). Only the thread that took it "
+                                  "releases it; a forked child that inherits it leaves it to the parent.")},
     {0, nullptr},
 };
 
@@ -143,12 +178,13 @@ void bind_array_lock(py::module_& m) {
   if (type == nullptr) {
     throw py::error_already_set();
   }
-  array_lock_type = reinterpret_cast<PyTypeObject*>(type);
-  m.add_object("ArrayLock", py::reinterpret_steal<py::object>(type));
+  array_lock_type = reinterpret_cast<PyTypeObject*>(type);  // keeps the reference PyType_FromSpec gave
+  m.add_object("ArrayLock", py::reinterpret_borrow<py::object>(type));
 }
 
 /// Takes the lock of `core` and returns it as a new ArrayLock.
-py::object take_array_lock(Core core, std::optional<double> timeout) {
+py::object take_array_lock(Core core, std::optional<double> seconds) {
+  const auto timeout = to_timeout(seconds);  // a bad timeout is an error even when the lock is free
   PyObject* object = array_lock_type->tp_alloc(array_lock_type, 0);
   if (object == nullptr) {
     throw py::error_already_set();
@@ -158,11 +194,13 @@ py::object take_array_lock(Core core, std::optional<double> timeout) {
   new (&lock->core) Core(std::move(core));
   lock->held = false;
   lock->recovered = false;
+  lock->holder = pthread_self();
+  lock->generation = fork_generation();
   // Uncontended, the lock is one compare-and-swap: take it with the GIL
   // held, and pay for releasing the GIL only when it has to wait.
   auto state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0});
   if (!state) {
-    state = wait_interruptibly(to_timeout(timeout),
+    state = wait_interruptibly(timeout,
                                [&](std::chrono::nanoseconds slice) { return lock->core->try_lock_for_write(slice); });
   }
   if (!state) {

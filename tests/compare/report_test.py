@@ -258,13 +258,14 @@ class ChannelRowsTest(unittest.TestCase):
                 ("BM_Channel_FanOut4/65536/real_time", 2e5), ("BM_Channel_FanOut4/4194304/real_time", 4e5)]
         text = json.dumps({"benchmarks": [
             {"name": name, "run_name": name, "run_type": "iteration", "real_time": 1e9 / rate, "time_unit": "ns",
-             "items_per_second": rate} for name, rate in runs] + [
+             "items_per_second": rate, "bytes_per_second": rate * 4} for name, rate in runs] + [
             {"name": "BM_Channel_FanOut4/65536/real_time_mean", "run_name": "BM_Channel_FanOut4/65536/real_time",
              "run_type": "aggregate", "real_time": 1.0, "time_unit": "ns", "items_per_second": 9e9}]})
         figures = channel_compare.median_rates(text)
         self.assertEqual(figures["BM_Channel_FanOut4/65536"].items_per_second, 2e5)
         self.assertEqual(figures["BM_Channel_FanOut4/4194304"].items_per_second, 4e5)
         self.assertEqual(figures["BM_Channel_FanOut4/4194304"].ns, 2500.0)
+        self.assertEqual(figures["BM_Channel_FanOut4/4194304"].bytes_per_second, 16e5)
 
 
 class BenchmarkNamesTest(unittest.TestCase):

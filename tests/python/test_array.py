@@ -2,10 +2,12 @@
 C++ command reading and writing the same segments."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -122,7 +124,7 @@ def test_lock_is_released_by_with_by_release_and_when_dropped(unique, array_name
             1 / 0  # the exception goes on; the lock is released on the way
     lock = a.lock(timeout=0.01)
     assert lock.held
-    with pytest.raises(shmkit.Error, match=f"'{name}': this thread already holds its lock"):
+    with pytest.raises(shmkit.Error, match=re.escape(f"'{name}': this thread already holds its lock")):
         a.lock(timeout=0.01)  # not recursive: an error that says so, not a hang
     lock.release()
     lock.release()  # a second release does nothing
@@ -138,8 +140,41 @@ def test_lock_is_released_by_with_by_release_and_when_dropped(unique, array_name
 
 
 def test_lock_objects_come_only_from_shared_array_lock():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="cannot create"):
         shmkit.ArrayLock()
+
+
+def test_only_the_thread_that_took_the_lock_releases_it(unique, array_names):
+    name = unique()
+    array_names.append(name)
+    a = shmkit.SharedArray.create(name, (2,), "i8")
+    lock = a.lock(timeout=1)
+    errors = []
+
+    def other_thread():
+        try:
+            lock.release()
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert errors and "another thread" in errors[0] and name in errors[0]
+    assert lock.held
+    a.array[:] = 5
+    lock.release()
+    np.testing.assert_array_equal(a.snapshot(timeout=1), [5, 5])
+
+
+def test_a_negative_timeout_is_refused_even_when_the_lock_is_free(unique, array_names):
+    name = unique()
+    array_names.append(name)
+    a = shmkit.SharedArray.create(name, (1,), "i8")
+    with pytest.raises(ValueError, match="timeout"):
+        a.lock(timeout=-1)
+    with a.lock(timeout=0):
+        pass
 
 
 def run_python(code, *args):

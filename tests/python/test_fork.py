@@ -71,3 +71,27 @@ def test_a_child_dropping_an_inherited_subscriber_and_sample_leaves_the_parents(
         del publisher, subscriber, sample
         gc.collect()
         shmkit.Channel.remove(name)
+
+
+def test_a_child_dropping_an_inherited_array_lock_leaves_the_parents_write_section(unique, array_names):
+    name = unique("forklock")
+    array_names.append(name)
+    a = shmkit.SharedArray.create(name, (4,), "i8")
+    lock = a.lock(timeout=1)
+
+    def child():
+        try:
+            lock.release()
+        except RuntimeError as e:
+            assert "before this process forked" in str(e)
+        else:
+            raise AssertionError("a forked child released its parent's lock")
+        del globals_holder[:]  # drop the child's last reference: dealloc must not unlock either
+
+    globals_holder = [lock]
+    run_in_child(child)
+    a.array[:] = 7
+    lock.release()
+    # Had the child closed the write section, the parent's release would
+    # have left the sequence odd and every snapshot would time out.
+    np.testing.assert_array_equal(a.snapshot(timeout=1), [7, 7, 7, 7])
