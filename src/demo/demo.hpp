@@ -92,7 +92,9 @@ struct WorkerReport {
   std::uint64_t payload_bytes = 0;  ///< of those entries
   std::uint64_t dropped = 0;        ///< entries its ring refused
   LatencySummary log;               ///< producer-side LogWriter::log()
-  LatencySummary store_set;
+  LatencySummary store_set;         ///< sets of names already bound (rebinds, no server round trip)
+  /// Sets of names not bound yet: the server binds them, a round trip.
+  LatencySummary store_first_bind;
   LatencySummary store_get;
   /// Reads done once, not in the run's loop: a worker's settings at start,
   /// the rig's reports at the end (large config structs, parsed from YAML).
@@ -104,8 +106,8 @@ struct WorkerReport {
   std::map<std::string, std::uint64_t> counts;
 };
 BOOST_DESCRIBE_STRUCT(WorkerReport, (),
-                      (logged, payload_bytes, dropped, log, store_set, store_get, store_get_once, frame_latency,
-                       counts))
+                      (logged, payload_bytes, dropped, log, store_set, store_first_bind, store_get, store_get_once,
+                       frame_latency, counts))
 
 /// Adds the hidden `demo-worker` subcommand.
 void register_worker_command(CLI::App& app);

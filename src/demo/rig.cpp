@@ -412,6 +412,7 @@ void Rig::collect() {
   record_.workers = workers_.workers();
   rig_log_->fill(record_.rig);
   record_.rig.store_set = store_.set_latency().summary();
+  record_.rig.store_first_bind = store_.first_bind_latency().summary();
   record_.rig.store_get = store_.get_latency().summary();
   record_.rig.store_get_once = store_.once_latency().summary();
   record_.store = server_.stats();

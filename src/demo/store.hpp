@@ -4,6 +4,7 @@
 
 #include <shmkit/store/brain.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -21,15 +22,19 @@ class RigStore {
     return RigStore(Brain::connect(socket_path, ns));
   }
 
-  /// Brain::set, timed. @throws as Brain::set
+  /// Brain::set, timed: as a first bind when `name` was not set before
+  /// (the server binds a new name: a round trip), else as a set (a rebind
+  /// the client does itself). @throws as Brain::set
   template <class T>
   void set(const std::string& name, const T& value) {
-    set_latency_.time([&] { brain_.set(name, value); });
+    recorder_for(brain_.contains(name)).time([&] { brain_.set(name, value); });
   }
 
-  /// Brain::set_many, timed as one set.
+  /// Brain::set_many, timed as one set (a first bind if any name is new).
   void set_many(std::span<const NamedValue> values) {
-    set_latency_.time([&] { brain_.set_many(values); });
+    const bool all_bound =
+        std::all_of(values.begin(), values.end(), [&](const NamedValue& v) { return brain_.contains(v.name); });
+    recorder_for(all_bound).time([&] { brain_.set_many(values); });
   }
 
   /// Brain::get, timed. @throws as Brain::get
@@ -72,14 +77,22 @@ class RigStore {
   }
 
   [[nodiscard]] const LatencyRecorder& set_latency() const noexcept { return set_latency_; }
+  [[nodiscard]] const LatencyRecorder& first_bind_latency() const noexcept { return first_bind_latency_; }
   [[nodiscard]] const LatencyRecorder& get_latency() const noexcept { return get_latency_; }
   [[nodiscard]] const LatencyRecorder& once_latency() const noexcept { return once_latency_; }
 
  private:
   explicit RigStore(Brain brain) noexcept : brain_(std::move(brain)) {}
 
+  // Looked up before the call and outside its timing, so a set's row says
+  // which path it took without adding the lookup to it.
+  [[nodiscard]] LatencyRecorder& recorder_for(bool bound) noexcept {
+    return bound ? set_latency_ : first_bind_latency_;
+  }
+
   Brain brain_;
   LatencyRecorder set_latency_;
+  LatencyRecorder first_bind_latency_;
   LatencyRecorder get_latency_;
   LatencyRecorder once_latency_;
 };

@@ -148,6 +148,7 @@ DemoSummary summarise(const RunRecord& record, const DemoConfig& config,
         }
       };
       add_call("set", producer.report->store_set);
+      add_call("first_bind", producer.report->store_first_bind);
       add_call("get", producer.report->store_get);
       add_call("get_once", producer.report->store_get_once);
     }
@@ -252,9 +253,10 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
                {"MAX", Align::right}});
   for (const StoreCallSummary& call : summary.store_calls) {
     const LatencySummary& latency = call.latency;
-    const std::string what = call.call == "set"   ? "set (publish, rebind)"
-                             : call.call == "get" ? "get (by name, decoded)"
-                                                  : "get once (settings, report)";
+    const std::string what = call.call == "set"          ? "set (publish, rebind)"
+                             : call.call == "first_bind" ? "set (first bind: round trip)"
+                             : call.call == "get"        ? "get (by name, decoded)"
+                                                         : "get once (settings, report)";
     calls.add_row({what, call.process, std::to_string(latency.count), latency_cell(latency, &LatencySummary::p50_ns),
                    latency_cell(latency, &LatencySummary::p99_ns), latency_cell(latency, &LatencySummary::p999_ns),
                    latency_cell(latency, &LatencySummary::max_ns)});

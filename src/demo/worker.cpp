@@ -83,6 +83,7 @@ void Worker::publish_report(std::map<std::string, std::uint64_t> counts) {
   WorkerReport report;
   log_.fill(report);
   report.store_set = store_.set_latency().summary();
+  report.store_first_bind = store_.first_bind_latency().summary();
   report.store_get = store_.get_latency().summary();
   report.store_get_once = store_.once_latency().summary();
   report.frame_latency = frame_latency_.summary();

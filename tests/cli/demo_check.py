@@ -82,6 +82,20 @@ def check_source(source, height, width):
         return len(numbers)
 
 
+def check_store_calls(calls, analysed):
+    """Each set is counted once, in the row of the path it took: the rig binds
+    the settings once (a new name, the server's), and the analysis binds its
+    two result names at its first frame and rebinds them at every later one
+    (C++ sets both in one call, Python in two)."""
+    count = {(c["process"], c["call"]): c["latency"]["count"] for c in calls}
+    if count.get(("rig", "first_bind")) != 1 or ("rig", "set") in count:
+        fail(f"rig store calls: {calls}")
+    binds, sets = count.get(("analysis", "first_bind"), 0), count.get(("analysis", "set"), 0)
+    per_frame = binds + sets if binds == 1 else (binds + sets) / 2
+    if binds not in (1, 2) or per_frame != analysed:
+        fail(f"analysis store calls: {binds} first binds and {sets} sets for {analysed} frames: {calls}")
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     summary = yaml.safe_load((out / "summary.yaml").read_text())
@@ -109,6 +123,7 @@ def main():
             fail(f"channel: {frames}")
         if frames["published"] == 0 or frames["analysed"] + frames["passed_over"] + frames["missed"] > frames["published"]:
             fail(f"channel: {frames}")
+        check_store_calls(summary["store_calls"], frames["analysed"])
     print("ok")
 
 

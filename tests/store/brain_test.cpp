@@ -26,6 +26,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <xtensor/xview.hpp>
@@ -447,6 +448,59 @@ TEST(BrainTest, MetadataTellsTypeSizeCreatorTimeAndDescription) {
   EXPECT_EQ(info.type_text(), "uint16 array of shape (4, 8)");
   EXPECT_EQ(brain.client().find_name("exp", "frames"), info.id);
   EXPECT_THROW((void)brain.metadata("missing"), NotFoundError);
+}
+
+// A set encodes its metadata into a buffer its thread reuses: what one set
+// wrote (a longer description, a struct image) must not reach the next,
+// and threads setting at once must not share it.
+TEST(BrainTest, EachSetCarriesOnlyItsOwnMetadata) {
+  TestStore store(4 << 20);
+  Brain brain(store.client(), "exp");
+  brain.set("rig", Rig{}, std::string(300, 'd'));
+  brain.set_bytes("raw", as_bytes("abc"), "short");
+  brain.set("gain", 1.5);
+  const ValueInfo raw = brain.metadata("raw");
+  EXPECT_EQ(raw.type, ValueType::bytes);
+  EXPECT_EQ(raw.description, "short");
+  EXPECT_EQ(brain.metadata("gain").description, "");
+  EXPECT_EQ(brain.metadata("rig").description, std::string(300, 'd'));
+  const auto metadata_of = [&](const std::string& name) {
+    const std::optional<ObjectId> id = brain.client().find_name("exp", name);
+    EXPECT_TRUE(id.has_value()) << name;
+    const std::optional<ObjectBuffer> buffer =
+        brain.client().get(id.value_or(ObjectId{}), std::chrono::milliseconds(0));
+    EXPECT_TRUE(buffer.has_value()) << name;
+    if (!buffer) {
+      return std::vector<std::byte>{};
+    }
+    return std::vector<std::byte>(buffer->metadata().begin(), buffer->metadata().end());
+  };
+  EXPECT_TRUE(detail::find_struct_image(metadata_of("rig")).has_value());
+  EXPECT_FALSE(detail::find_struct_image(metadata_of("raw")).has_value());
+  EXPECT_EQ(brain.get<Rig>("rig"), Rig{});
+
+  constexpr int kThreads = 4;
+  constexpr int kSets = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&brain, t] {
+      for (int i = 0; i < kSets; ++i) {
+        const std::string tag =
+            std::to_string(t) + "/" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 7), '+');
+        brain.set("thread-" + std::to_string(t), static_cast<std::int64_t>(i), tag);
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string name = "thread-" + std::to_string(t);
+    const std::int64_t last = kSets - 1;
+    EXPECT_EQ(brain.get<std::int64_t>(name), last);
+    EXPECT_EQ(brain.metadata(name).description,
+              std::to_string(t) + "/" + std::to_string(last) + std::string(static_cast<std::size_t>(last % 7), '+'));
+  }
 }
 
 TEST(BrainTest, MapOperationsStayInTheirNamespace) {

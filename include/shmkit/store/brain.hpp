@@ -421,12 +421,14 @@ class Brain {
 
  private:
   void put(const std::string& name, const detail::EncodedValue& value, std::string_view description);
-  [[nodiscard]] std::vector<std::byte> metadata_for(const detail::EncodedValue& value,
-                                                    std::string_view description) const;
+  void encode_metadata(const detail::EncodedValue& value, std::string_view description,
+                       std::vector<std::byte>& out) const;
   [[nodiscard]] ObjectBuffer fetch(const std::string& name, std::chrono::milliseconds timeout);
   [[nodiscard]] std::optional<ObjectBuffer> try_fetch(const std::string& name);
   [[nodiscard]] std::string describe(const std::string& name) const;
   [[nodiscard]] ObjectId next_id() noexcept;
+
+  static constexpr std::size_t kKeptMetadataBytes = std::size_t{64} << 10;
 
   StoreClient client_;
   std::string ns_;

@@ -63,6 +63,19 @@ namespace detail {
 /// (`append_struct_image`).
 [[nodiscard]] std::vector<std::byte> encode_value_metadata(const ValueInfo& info, std::size_t image_bytes = 0);
 
+/// What a set stamps on a value: its description, creator and time. Kept
+/// apart from ValueInfo so a set need not copy one to fill them in.
+struct ValueStamp {
+  std::string_view description;
+  std::int32_t creator_pid = 0;
+  std::int64_t created_unix_ns = 0;
+};
+
+/// `encode_value_metadata` into `out` (replacing its contents, reusing its
+/// capacity), with `stamp` in place of info's description, pid and time.
+void encode_value_metadata_into(std::vector<std::byte>& out, const ValueInfo& info, const ValueStamp& stamp,
+                                std::size_t image_bytes = 0);
+
 /// Reads metadata written by `encode_value_metadata`; other metadata (or
 /// none) gives a `bytes` value. `data_size` becomes `size`.
 /// @throws CorruptDataError (typed metadata whose fields do not fit the data)

@@ -51,11 +51,18 @@ std::string ValueInfo::type_text() const {
 namespace detail {
 
 std::vector<std::byte> encode_value_metadata(const ValueInfo& info, std::size_t image_bytes) {
+  std::vector<std::byte> metadata;
+  encode_value_metadata_into(metadata, info, {info.description, info.creator_pid, info.created_unix_ns}, image_bytes);
+  return metadata;
+}
+
+void encode_value_metadata_into(std::vector<std::byte>& metadata, const ValueInfo& info, const ValueStamp& stamp,
+                                std::size_t image_bytes) {
   // Sized once and written in place: a set encodes this on every call,
   // often with cold caches, where each reallocation of a growing buffer
   // costs a cache-missing malloc and free.
-  const std::size_t size = kFixedBytes + info.shape.size() * 8 + info.description.size() + info.type_name.size();
-  std::vector<std::byte> metadata;
+  const std::size_t size = kFixedBytes + info.shape.size() * 8 + stamp.description.size() + info.type_name.size();
+  metadata.clear();
   metadata.reserve(size + (image_bytes == 0 ? 0 : kImageHeaderBytes + image_bytes));
   metadata.resize(size);
   std::byte* out = metadata.data();
@@ -68,17 +75,18 @@ std::vector<std::byte> encode_value_metadata(const ValueInfo& info, std::size_t 
   put(info.dtype ? static_cast<std::uint8_t>(*info.dtype) : kNoDtype);
   put(static_cast<std::uint8_t>(info.shape.size()));
   put(std::uint8_t{0});
-  put(static_cast<std::int32_t>(info.creator_pid));
-  put(info.created_unix_ns);
-  put(static_cast<std::uint32_t>(info.description.size()));
+  put(stamp.creator_pid);
+  put(stamp.created_unix_ns);
+  put(static_cast<std::uint32_t>(stamp.description.size()));
   put(static_cast<std::uint32_t>(info.type_name.size()));
   for (const std::size_t extent : info.shape) {
     put(std::uint64_t{extent});
   }
-  std::memcpy(out, info.description.data(), info.description.size());
-  out += info.description.size();
+  if (!stamp.description.empty()) {  // memcpy takes no null source, even for 0 bytes
+    std::memcpy(out, stamp.description.data(), stamp.description.size());
+  }
+  out += stamp.description.size();
   std::memcpy(out, info.type_name.data(), info.type_name.size());
-  return metadata;
 }
 
 ValueInfo decode_value_metadata(std::span<const std::byte> metadata, std::uint64_t data_size) {
