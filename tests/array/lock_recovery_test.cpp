@@ -147,6 +147,40 @@ TEST(ArrayLockRecoveryTest, SeqlockLeftOddByTheDeadWriterIsRepaired) {
   EXPECT_TRUE(array.try_snapshot(std::span(copy)));
 }
 
+// A child forked while the parent holds the lock inherits the guard: its
+// destruction there must leave the parent's write section open and its
+// lock held, or readers would take the parent's half-done write as a
+// consistent snapshot.
+TEST(ArrayLockRecoveryTest, AGuardAForkedChildDestroysLeavesTheParentsLockAlone) {
+  const ScopedName name;
+  auto array = SharedArray<std::int32_t>::create(name, {kElements});
+  std::vector<std::int32_t> copy(kElements);
+  {
+    auto guard = array.lock();
+    for (std::size_t i = 0; i < kElements / 2; ++i) {
+      array[i] = 3;
+    }
+    Child child([&] {
+      { const shmkit::ArrayLock inherited = std::move(guard); }
+      // Still the parent's: the child cannot take it (nor snapshot).
+      require(!array.try_lock_for(0ns).has_value(), "the child took a lock its parent holds");
+      std::vector<std::int32_t> seen(kElements);
+      require(!array.try_snapshot(std::span(seen)), "the child's destruction closed the parent's write section");
+    });
+    EXPECT_TRUE(exited_ok(child.wait()));
+    EXPECT_FALSE(array.try_snapshot(std::span(copy)));
+    for (std::size_t i = kElements / 2; i < kElements; ++i) {
+      array[i] = 3;
+    }
+  }
+  // The parent's own release closes its section: whole writes only.
+  ASSERT_TRUE(array.try_snapshot(std::span(copy)));
+  EXPECT_EQ(copy, std::vector<std::int32_t>(kElements, 3));
+  auto again = array.try_lock_for(0ns);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(again->recovered());
+}
+
 TEST(ArrayLockRecoveryTest, ProcessWaitingForTheLockIsRecoveredWhenTheHolderDies) {
   const ScopedName name;
   auto array = SharedArray<std::int32_t>::create(name, {kElements});

@@ -40,20 +40,29 @@
 #include <shmkit/array/options.hpp>
 #include <shmkit/core/dtype.hpp>
 #include <shmkit/core/error.hpp>
+#include <shmkit/core/process.hpp>
 
 namespace shmkit {
 
 /// Holds an array's lock for a scope (a seqlock write section).
 ///
 /// Obtained from `SharedArray<T>::lock()` or `DynamicArray::lock()`.
+/// Belongs to the process that took it: a copy a fork()ed child inherits
+/// does nothing when the child destroys it, so the lock and the write
+/// section stay the parent's.
 class ArrayLock {
  public:
-  ArrayLock(ArrayLock&& other) noexcept : core_(std::exchange(other.core_, nullptr)), state_(other.state_) {}
+  ArrayLock(ArrayLock&& other) noexcept
+      : core_(std::exchange(other.core_, nullptr)), state_(other.state_), holder_(other.holder_) {}
   ArrayLock& operator=(ArrayLock&&) = delete;
   ArrayLock(const ArrayLock&) = delete;
   ArrayLock& operator=(const ArrayLock&) = delete;
   ~ArrayLock() {
-    if (core_ != nullptr) {
+    // In a forked child the lock is still held by the parent, which is
+    // still writing: closing the write section here would let readers
+    // take a torn snapshot as consistent, and the unlock would fail (the
+    // mutex is the parent thread's).
+    if (core_ != nullptr && holder_ == current_pid()) {
       core_->unlock_after_write();
     }
   }
@@ -67,10 +76,11 @@ class ArrayLock {
   template <ArrayElement>
   friend class SharedArray;
   friend class DynamicArray;
-  ArrayLock(detail::ArrayCore* core, LockState state) noexcept : core_(core), state_(state) {}
+  ArrayLock(detail::ArrayCore* core, LockState state) noexcept : core_(core), state_(state), holder_(current_pid()) {}
 
   detail::ArrayCore* core_;
   LockState state_;
+  pid_t holder_;
 };
 
 template <ArrayElement T>
