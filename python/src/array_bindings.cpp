@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <complex>
 #include <cstdint>
@@ -182,9 +183,8 @@ void bind_array_lock(py::module_& m) {
   m.add_object("ArrayLock", py::reinterpret_borrow<py::object>(type));
 }
 
-/// Takes the lock of `core` and returns it as a new ArrayLock.
-py::object take_array_lock(Core core, std::optional<double> seconds) {
-  const auto timeout = to_timeout(seconds);  // a bad timeout is an error even when the lock is free
+/// A new ArrayLock of `core`, not held yet.
+py::object new_array_lock(Core core) {
   PyObject* object = array_lock_type->tp_alloc(array_lock_type, 0);
   if (object == nullptr) {
     throw py::error_already_set();
@@ -196,6 +196,19 @@ py::object take_array_lock(Core core, std::optional<double> seconds) {
   lock->recovered = false;
   lock->holder = pthread_self();
   lock->generation = fork_generation();
+  return owned;
+}
+
+void mark_held(ArrayLockObject* lock, LockState state) noexcept {
+  lock->held = true;
+  lock->recovered = state == LockState::recovered;
+}
+
+/// Takes the lock of `core` and returns it as a new ArrayLock.
+py::object take_array_lock(Core core, std::optional<double> seconds) {
+  const auto timeout = to_timeout(seconds);  // a bad timeout is an error even when the lock is free
+  py::object owned = new_array_lock(std::move(core));
+  ArrayLockObject* lock = as_lock(owned.ptr());
   // Uncontended, the lock is one compare-and-swap: take it with the GIL
   // held, and pay for releasing the GIL only when it has to wait.
   auto state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0});
@@ -206,8 +219,7 @@ py::object take_array_lock(Core core, std::optional<double> seconds) {
   if (!state) {
     throw shmkit::TimeoutError("array '" + lock->core->name() + "': lock not acquired within the timeout");
   }
-  lock->held = true;
-  lock->recovered = *state == LockState::recovered;
+  mark_held(lock, *state);
   return owned;
 }
 
@@ -374,15 +386,118 @@ T checked_value(const py::object& value) {
 
 }  // namespace
 
+// ---- SharedArray.lock() ------------------------------------------------------
+//
+// lock() is a CPython method over the pybind11 one, for the same reason as
+// ArrayLock: pybind11's dispatch (finding the C++ object behind `self`,
+// converting the optional timeout, copying the result through its casters)
+// cost more than taking an uncontended lock. The CPython method handles the
+// common case alone: an exact SharedArray, no timeout or a plain int or
+// float one, and a lock free now. Everything else (a lock held by another,
+// a closed array, a bad timeout, a subclass) goes to the pybind11 method,
+// which waits, and raises the exception that case has always raised.
+
+PyTypeObject* shared_array_type = nullptr;  // the pybind11 class, kept alive by the module
+PyObject* pybind11_lock = nullptr;          // its lock(), an instancemethod; owned
+
+/// The timeout argument of a lock() call the fast path can take: none,
+/// None, or a non-negative plain int or float. False for anything else.
+bool plain_timeout(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  PyObject* timeout = nargs == 1 ? args[0] : nullptr;
+  if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) != 0) {
+    if (nargs != 0 || PyTuple_GET_SIZE(kwnames) != 1 ||
+        PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
+      return false;
+    }
+    timeout = args[0];
+  }
+  if (nargs > 1) {
+    return false;
+  }
+  if (timeout == nullptr || timeout == Py_None) {
+    return true;
+  }
+  double seconds = -1;
+  if (PyFloat_CheckExact(timeout)) {
+    seconds = PyFloat_AS_DOUBLE(timeout);
+  } else if (PyLong_CheckExact(timeout)) {
+    seconds = PyLong_AsDouble(timeout);
+    if (seconds == -1.0 && PyErr_Occurred() != nullptr) {
+      PyErr_Clear();  // too large for a double: the pybind11 method says so
+      return false;
+    }
+  }
+  return seconds >= 0;  // false for NaN too
+}
+
+/// A held ArrayLock of `self` if it can be taken at once, else nullptr
+/// (no Python error set).
+PyObject* lock_now(PyObject* self) noexcept {
+  try {
+    auto* instance = reinterpret_cast<py::detail::instance*>(self);
+    const PySharedArray* array = instance->get_value_and_holder().value_ptr<PySharedArray>();
+    if (array == nullptr || array->closed()) {
+      return nullptr;
+    }
+    py::object owned = new_array_lock(array->shared());
+    ArrayLockObject* lock = as_lock(owned.ptr());
+    if (const std::optional<LockState> state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0})) {
+      mark_held(lock, *state);
+      return owned.release().ptr();
+    }
+  } catch (const py::error_already_set&) {
+    PyErr_Clear();
+  } catch (...) {  // the pybind11 method meets it again and raises it as it should
+  }
+  return nullptr;
+}
+
+PyObject* shared_array_lock(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  if (Py_TYPE(self) == shared_array_type && plain_timeout(args, nargs, kwnames)) {
+    if (PyObject* lock = lock_now(self)) {
+      return lock;
+    }
+  }
+  // self first, then the caller's arguments, as the pybind11 method takes them.
+  std::vector<PyObject*> call;
+  try {
+    call.resize(static_cast<std::size_t>(nargs) + 1 +
+                (kwnames == nullptr ? 0 : static_cast<std::size_t>(PyTuple_GET_SIZE(kwnames))));
+  } catch (const std::bad_alloc&) {
+    return PyErr_NoMemory();  // no C++ exception may cross into CPython's frames
+  }
+  call[0] = self;
+  std::copy(args, args + (call.size() - 1), call.begin() + 1);
+  return PyObject_Vectorcall(pybind11_lock, call.data(), static_cast<std::size_t>(nargs) + 1, kwnames);
+}
+
+constexpr const char* kLockDoc =
+    "Blocks (without the GIL; Ctrl-C interrupts) until this process holds the array's lock and returns "
+    "it as an ArrayLock for `with a.lock() as l:`. Raises WaitTimeoutError after `timeout` seconds.";
+
+/// Puts the CPython lock() in place of the pybind11 one on `cls`.
+void install_fast_lock(const py::object& cls) {
+  static const std::string doc = std::string("lock($self, /, timeout=None)\n--\n\n") + kLockDoc;
+  static PyMethodDef method{"lock", as_cfunction(shared_array_lock), METH_FASTCALL | METH_KEYWORDS, doc.c_str()};
+  shared_array_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  pybind11_lock = py::object(cls.attr("__dict__")["lock"]).release().ptr();
+  const py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewMethod(shared_array_type, &method));
+  if (!descriptor) {
+    throw py::error_already_set();
+  }
+  cls.attr("lock") = descriptor;
+}
+
 void bind_arrays(py::module_& m) {
   bind_array_lock(m);
 
-  py::class_<PySharedArray>(
+  py::class_<PySharedArray> shared_array(
       m, "SharedArray",
       "A named N-d array in shared memory (/dev/shm/<name>), shared by any process, C++ or Python.\n\n"
       "`array` is a zero-copy numpy view; `lock()` is the array's robust process-shared lock; "
       "`snapshot()` copies the data consistently (seqlock) without taking the lock. The segment "
-      "persists until `SharedArray.remove(name)` (or `shmkit array rm`).")
+      "persists until `SharedArray.remove(name)` (or `shmkit array rm`).");
+  shared_array
       .def_static("create", &PySharedArray::create, py::arg("name"), py::arg("shape"), py::arg("dtype"),
                   py::arg("mode") = 0600, py::arg("exist_ok") = false, py::arg("unlink_on_close") = false,
                   "Creates array `name` of `shape` and numpy `dtype`, zero-filled.\n\n"
@@ -422,9 +537,7 @@ void bind_arrays(py::module_& m) {
           [](const PySharedArray& self, std::optional<double> timeout) {
             return take_array_lock(self.shared(), timeout);
           },
-          py::arg("timeout") = py::none(),
-          "Blocks (without the GIL; Ctrl-C interrupts) until this process holds the array's lock and returns "
-          "it as an ArrayLock for `with a.lock() as l:`. Raises WaitTimeoutError after `timeout` seconds.")
+          py::arg("timeout") = py::none(), kLockDoc)
       .def("snapshot", &PySharedArray::snapshot, py::arg("timeout") = py::none(),
            "A consistent numpy copy of the whole array, taken between writers' lock sections (seqlock), "
            "retrying up to `timeout` seconds (default 1). Raises WaitTimeoutError.")
@@ -478,6 +591,7 @@ void bind_arrays(py::module_& m) {
       .def(
           "__exit__", [](PySharedArray& self, const py::args&) { self.close(); }, "Calls close().")
       .def("__repr__", &PySharedArray::repr);
+  install_fast_lock(shared_array);
 }
 
 }  // namespace shmkit::python

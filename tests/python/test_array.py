@@ -1,6 +1,7 @@
 """SharedArray: zero-copy views, the robust lock, atomics, snapshots, and the
 C++ command reading and writing the same segments."""
 
+import inspect
 import os
 import re
 import signal
@@ -175,6 +176,43 @@ def test_a_negative_timeout_is_refused_even_when_the_lock_is_free(unique, array_
         a.lock(timeout=-1)
     with a.lock(timeout=0):
         pass
+
+
+def test_lock_takes_its_timeout_every_way_and_refuses_bad_calls(unique, array_names):
+    # lock() has a fast path for a free lock and plain arguments; every
+    # other call goes the general way: all must behave alike.
+    name = unique()
+    array_names.append(name)
+    a = shmkit.SharedArray.create(name, (1,), "i8")
+    for call in (lambda: a.lock(), lambda: a.lock(None), lambda: a.lock(0), lambda: a.lock(0.5),
+                 lambda: a.lock(timeout=2), lambda: a.lock(timeout=None), lambda: shmkit.SharedArray.lock(a),
+                 lambda: a.lock(True), lambda: a.lock(np.float64(0.5))):
+        with call() as held:
+            assert held.held and isinstance(held, shmkit.ArrayLock)
+            a.array[0] += 1
+        assert not held.held
+    assert a.array[0] == 9
+    with pytest.raises(TypeError):
+        a.lock("1")
+    with pytest.raises(TypeError):
+        a.lock(1, 2)
+    with pytest.raises(TypeError):
+        a.lock(seconds=1)
+    with pytest.raises(TypeError):
+        shmkit.SharedArray.lock(object())
+    with pytest.raises(ValueError, match="timeout"):
+        a.lock(float("-inf"))
+    with pytest.raises(ValueError, match="timeout"):
+        a.lock(timeout=-0.5)
+    held = a.lock()
+    with pytest.raises(shmkit.Error, match=re.escape(f"'{name}': this thread already holds its lock")):
+        a.lock(timeout=0)  # the fast path fails and the general one says why
+    held.release()
+    b = shmkit.SharedArray.open(name)
+    b.close()
+    with pytest.raises(shmkit.Error, match="closed"):
+        b.lock()
+    assert "timeout" in str(inspect.signature(shmkit.SharedArray.lock))
 
 
 def run_python(code, *args):
