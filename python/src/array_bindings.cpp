@@ -204,18 +204,26 @@ void mark_held(ArrayLockObject* lock, LockState state) noexcept {
   lock->recovered = state == LockState::recovered;
 }
 
+/// Takes the lock if it is free now. Uncontended, the lock is one
+/// compare-and-swap: taken with the GIL held, which is released only to wait.
+bool take_if_free(ArrayLockObject* lock) {
+  const std::optional<LockState> state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0});
+  if (state) {
+    mark_held(lock, *state);
+  }
+  return state.has_value();
+}
+
 /// Takes the lock of `core` and returns it as a new ArrayLock.
 py::object take_array_lock(Core core, std::optional<double> seconds) {
   const auto timeout = to_timeout(seconds);  // a bad timeout is an error even when the lock is free
   py::object owned = new_array_lock(std::move(core));
   ArrayLockObject* lock = as_lock(owned.ptr());
-  // Uncontended, the lock is one compare-and-swap: take it with the GIL
-  // held, and pay for releasing the GIL only when it has to wait.
-  auto state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0});
-  if (!state) {
-    state = wait_interruptibly(timeout,
-                               [&](std::chrono::nanoseconds slice) { return lock->core->try_lock_for_write(slice); });
+  if (take_if_free(lock)) {
+    return owned;
   }
+  const auto state = wait_interruptibly(
+      timeout, [&](std::chrono::nanoseconds slice) { return lock->core->try_lock_for_write(slice); });
   if (!state) {
     throw shmkit::TimeoutError("array '" + lock->core->name() + "': lock not acquired within the timeout");
   }
@@ -403,6 +411,9 @@ PyObject* pybind11_lock = nullptr;          // its lock(), an instancemethod; ow
 /// The timeout argument of a lock() call the fast path can take: none,
 /// None, or a non-negative plain int or float. False for anything else.
 bool plain_timeout(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  if (nargs > 1) {
+    return false;
+  }
   PyObject* timeout = nargs == 1 ? args[0] : nullptr;
   if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) != 0) {
     if (nargs != 0 || PyTuple_GET_SIZE(kwnames) != 1 ||
@@ -410,9 +421,6 @@ bool plain_timeout(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
       return false;
     }
     timeout = args[0];
-  }
-  if (nargs > 1) {
-    return false;
   }
   if (timeout == nullptr || timeout == Py_None) {
     return true;
@@ -440,9 +448,7 @@ PyObject* lock_now(PyObject* self) noexcept {
       return nullptr;
     }
     py::object owned = new_array_lock(array->shared());
-    ArrayLockObject* lock = as_lock(owned.ptr());
-    if (const std::optional<LockState> state = lock->core->try_lock_for_write(std::chrono::nanoseconds{0})) {
-      mark_held(lock, *state);
+    if (take_if_free(as_lock(owned.ptr()))) {
       return owned.release().ptr();
     }
   } catch (const py::error_already_set&) {
