@@ -87,20 +87,29 @@ bool StoreConnection::refill_locked() {
   return true;
 }
 
-void StoreConnection::map_slab_locked(std::uint64_t slab_offset) noexcept {
-  mapped_slab_ = slab_offset;
-  // The whole slab is about to be written: map its pages now, in one call,
-  // rather than fault on each first write inside a set (~10 us each on a
-  // VM). Kernels before 5.14 refuse the advice; the faults then stay.
-  const ArenaView& v = arena_.view();
-  if (v.header().prefault != 0) {
-    return;  // mapped populated at connect
+void StoreConnection::map_slab_locked(std::uint64_t slab_offset, std::uint64_t end) noexcept {
+  // Pages about to be written are mapped ahead, a chunk per call, rather
+  // than faulted one by one inside sets (~5 us each on a VM). A chunk, not
+  // the slab: mapping a whole 1 MiB slab takes ~600 us, too long for one
+  // set, and a slab lent at connect may never be written at all. Kernels
+  // before 5.14 refuse the advice; the faults then stay.
+  constexpr std::uint64_t kChunkGranules = (64 * 1024) / kStoreAlignment;
+  if (slab_offset != mapped_slab_) {
+    mapped_slab_ = slab_offset;
+    mapped_end_ = 0;
   }
+  const ArenaView& v = arena_.view();
+  const std::uint64_t granules = v.header().slab_bytes / kStoreAlignment;
+  if (end <= mapped_end_ || v.header().prefault != 0) {
+    return;  // mapped already, or populated at connect
+  }
+  const std::uint64_t to = std::min(granules, std::max(end, mapped_end_ + kChunkGranules));
   const std::size_t page = page_size();
-  const auto start = reinterpret_cast<std::uintptr_t>(v.data_rw() + slab_offset);
+  const auto start = reinterpret_cast<std::uintptr_t>(v.data_rw() + slab_offset + mapped_end_ * kStoreAlignment);
   const std::uintptr_t first = start & ~(page - 1);
-  (void)::madvise(reinterpret_cast<void*>(first), round_up(start + v.header().slab_bytes, page) - first,
-                  MADV_POPULATE_WRITE);
+  const auto stop = reinterpret_cast<std::uintptr_t>(v.data_rw() + slab_offset + to * kStoreAlignment);
+  (void)::madvise(reinterpret_cast<void*>(first), round_up(stop, page) - first, MADV_POPULATE_WRITE);
+  mapped_end_ = to;
 }
 
 std::optional<std::uint64_t> StoreConnection::allocate_locked(std::uint64_t bytes) {
@@ -113,11 +122,11 @@ std::optional<std::uint64_t> StoreConnection::allocate_locked(std::uint64_t byte
       const std::uint64_t cursor = slab_cursor(word);
       if (slot.slab_alloc.compare_exchange_weak(word, slab_word(cursor + granules, slab_limit(word)),
                                                 std::memory_order_seq_cst)) {
-        // A slab is lent on request (refill) or with the reply to a first
-        // bind; either way the first allocation from it maps it.
+        // A slab is lent at connect, on request (refill) or with the reply
+        // to a bind through the server; its pages are mapped as it fills.
         const std::uint64_t slab_offset = slot.slab_offset.load(std::memory_order_relaxed);
-        if (slab_offset != mapped_slab_) {
-          map_slab_locked(slab_offset);
+        if (slab_offset != mapped_slab_ || cursor + granules > mapped_end_) {
+          map_slab_locked(slab_offset, cursor + granules);
         }
         return slab_offset + cursor * kStoreAlignment;
       }
@@ -189,9 +198,23 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   }
   const std::lock_guard lock(mutex_);
   const NameOp op(v.client(client_slot_));
+  // Published first binds are applied by the server in order, before any
+  // request: while some are in flight, only their publisher may add more,
+  // and no one swaps a cell (a swap could be undone by an earlier bind).
+  const std::uint64_t in_flight = v.header().binds_in_flight.load(std::memory_order_seq_cst);
+  if (in_flight != 0 && bind_owner(in_flight) != client_slot_ + 1) {
+    return false;
+  }
   std::uint64_t cell = 0;
-  // A name's first bind gives it its cell: that is the server's.
-  if (names_.view().lookup(ns, name, cell) != NameLookup::found || cell >= cell_count_) {
+  switch (names_.view().lookup(ns, name, cell)) {
+    case NameLookup::unindexed:
+      return false;
+    case NameLookup::absent:
+      return publish_bind_locked(ns, name, id, data, metadata);
+    case NameLookup::found:
+      break;
+  }
+  if (in_flight != 0 || cell >= cell_count_) {
     return false;
   }
   const std::optional<FastCreated> fast = fast_create_locked(id, data.size(), metadata.size(), kPublishAdoptNamed);
@@ -227,6 +250,72 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   return true;
 }
 
+bool StoreConnection::publish_bind_locked(std::string_view ns, std::string_view name, const ObjectId& id,
+                                          std::span<const std::byte> data, std::span<const std::byte> metadata) {
+  const ArenaView& v = arena_.view();
+  ArenaHeader& h = v.header();
+  const std::uint64_t me = client_slot_ + 1;
+  // Take a share of the in-flight word: it makes every other process ask
+  // the server about names until this bind is applied.
+  std::uint64_t word = h.binds_in_flight.load(std::memory_order_seq_cst);
+  do {
+    if ((word != 0 && bind_owner(word) != me) || bind_count(word) >= kBindKeySlots ||
+        h.names.load(std::memory_order_relaxed) + bind_count(word) >= h.cells) {
+      return false;
+    }
+  } while (
+      !h.binds_in_flight.compare_exchange_weak(word, bind_word(me, bind_count(word) + 1), std::memory_order_seq_cst));
+  // Bound by a request another process sent before the share was taken:
+  // that name is a rebind now, which must wait for the binds in flight.
+  std::uint64_t cell = 0;
+  if (names_.view().lookup(ns, name, cell) != NameLookup::absent) {
+    release_bind_share_locked();
+    return false;
+  }
+  std::optional<FastCreated> fast;
+  try {
+    fast = fast_create_locked(id, data.size(), metadata.size(), kPublishAdoptNamed);
+    if (fast) {
+      copy_object(v.data_rw() + fast->offset, data, metadata);
+      seal_pending_locked(id, fast->pending);
+    }
+  } catch (...) {
+    release_bind_share_locked();
+    throw;
+  }
+  if (!fast) {
+    release_bind_share_locked();
+    return false;
+  }
+  BindKey& key = v.bind_keys(client_slot_)[binds_published_ % kBindKeySlots];
+  key.ns_size = static_cast<std::uint32_t>(ns.size());
+  key.name_size = static_cast<std::uint32_t>(name.size());
+  std::memcpy(key.key, ns.data(), ns.size());
+  std::memcpy(key.key + ns.size(), name.data(), name.size());
+  publish_locked(kPublishBind, fast->pending.index, fast->pending.generation,
+                 static_cast<std::uint32_t>(binds_published_ % kBindKeySlots));
+  ++binds_published_;
+  // A get_name waiting for this name, or a name subscriber, is answered
+  // at the next drain: ring the server so that is now.
+  if (h.name_getters.load(std::memory_order_seq_cst) != 0 || h.name_subscribers.load(std::memory_order_relaxed) != 0) {
+    notify_locked(Request::drain_notice, 0, 0);
+  }
+  return true;
+}
+
+void StoreConnection::release_bind_share_locked() noexcept {
+  std::atomic<std::uint64_t>& in_flight = arena_.view().header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  // The word is this client's while it holds a share: only the server
+  // (lowering it for binds it applied) changes it meanwhile.
+  while (bind_owner(word) == client_slot_ + 1 && bind_count(word) != 0) {
+    const std::uint64_t next = bind_count(word) == 1 ? 0 : word - 1;
+    if (in_flight.compare_exchange_weak(word, next, std::memory_order_seq_cst)) {
+      return;
+    }
+  }
+}
+
 void StoreConnection::await_published() noexcept {
   const ClientSlot& slot = arena_.view().client(client_slot_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -247,6 +336,11 @@ StoreConnection::NameRead StoreConnection::read_name(const std::shared_ptr<Store
   const ArenaView& v = arena_.view();
   const std::lock_guard lock(mutex_);
   const NameOp op(v.client(client_slot_));
+  // A first bind published and not applied yet may be this name's, or
+  // rebind it: the server applies them before it answers.
+  if (v.header().binds_in_flight.load(std::memory_order_seq_cst) != 0) {
+    return NameRead::ask_server;
+  }
   std::uint64_t cell = 0;
   switch (names_.view().lookup(ns, name, cell)) {
     case NameLookup::absent:

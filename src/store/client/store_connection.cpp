@@ -54,7 +54,14 @@ StoreConnection::StoreConnection(std::string path, int fd, ArenaMapping arena, N
       names_(std::move(names)),
       client_slot_(client_slot),
       cells_(cell_array(arena_.view(), names_.view())),
-      cell_count_(cell_count(arena_.view(), names_.view())) {}
+      cell_count_(cell_count(arena_.view(), names_.view())) {
+  // The server lends a slab at connect when it has room: its first pages
+  // are mapped now, so the first set does not fault on them.
+  const ClientSlot& slot = arena_.view().client(client_slot_);
+  if (slot.slab_alloc.load(std::memory_order_seq_cst) != 0) {
+    map_slab_locked(slot.slab_offset.load(std::memory_order_relaxed), 1);
+  }
+}
 
 StoreConnection::~StoreConnection() {
   ::close(fd_);

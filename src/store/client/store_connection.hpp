@@ -54,7 +54,7 @@ class StoreConnection {
   enum class NameRead : std::uint8_t {
     got,         // the object is referenced in `out` (or its id is in `id`)
     absent,      // the name is not bound
-    ask_server,  // the name has no cell (too long for the index, or none was free)
+    ask_server,  // the name has no cell (too long for the index, or none was free), or first binds are in flight
     moved        // the object the cell read is gone (a rebind freed it): read again
   };
   // One read of a name, counted as a name operation (ClientSlot::
@@ -71,9 +71,11 @@ class StoreConnection {
 
   // Client-side writes (docs/STORE_FAST_WRITES.md): creates the object in
   // this client's slab, seals it and swaps the name's cell, with no round
-  // trip. False when this value must go through the server: fast writes
-  // off, a name bound for the first time or too long for the index, no
-  // room in the slab, a full publish ring or a crowded index.
+  // trip; a name's first bind is published for the server to apply
+  // (publish_bind_locked). False when this value must go through the
+  // server: fast writes off, a name too long for the index, another
+  // client's first binds in flight, no room in the slab, a full publish
+  // ring or a crowded index.
   // @throws ExistsError (id taken), Error (while binding a name dropped meanwhile)
   bool put_named_fast(std::string_view ns, std::string_view name, const ObjectId& id, std::span<const std::byte> data,
                       std::span<const std::byte> metadata);
@@ -109,8 +111,18 @@ class StoreConnection {
   // when it is used up; nullopt when there is none.
   std::optional<std::uint64_t> allocate_locked(std::uint64_t bytes);
   bool refill_locked();
-  // Maps the pages of the slab at `slab_offset` (see allocate_locked).
-  void map_slab_locked(std::uint64_t slab_offset) noexcept;
+  // Maps the pages of the slab at `slab_offset` up to granule `end`, a
+  // chunk at a time (see allocate_locked).
+  void map_slab_locked(std::uint64_t slab_offset, std::uint64_t end) noexcept;
+  // Publishes the first bind of a name (not in the index) to the value
+  // `id`, written in this client's slab; false when it must go through
+  // the server (another client's binds in flight, this client's key area
+  // full, the store's names at their limit, no room, or the name bound
+  // meanwhile). See ArenaHeader::binds_in_flight.
+  bool publish_bind_locked(std::string_view ns, std::string_view name, const ObjectId& id,
+                           std::span<const std::byte> data, std::span<const std::byte> metadata);
+  // Gives back a share of binds_in_flight taken for a bind not published.
+  void release_bind_share_locked() noexcept;
   [[nodiscard]] std::uint64_t ring_space_locked() const noexcept;
   void publish_locked(std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell) noexcept;
   // References entry `index` of `generation` if it is sealed; `id` is read
@@ -155,8 +167,13 @@ class StoreConnection {
   // After the server had no slab to lend, this many creates go straight
   // to it before asking again.
   std::uint32_t refill_skip_ = 0;
-  // The offset of the slab whose pages this client mapped last.
+  // The offset of the slab whose pages this client mapped last, and the
+  // granule its mapped pages end at.
   std::uint64_t mapped_slab_ = ~std::uint64_t{0};
+  std::uint64_t mapped_end_ = 0;
+  // First binds this client published: the next one's key goes in key
+  // slot binds_published_ % kBindKeySlots.
+  std::uint64_t binds_published_ = 0;
 };
 
 }  // namespace shmkit::detail

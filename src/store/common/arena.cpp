@@ -85,8 +85,8 @@ ArenaGeometry geometry_for(const StoreOptions& options, std::uint64_t page) {
   g.index_offset = round_up(sizeof(ArenaHeader), 64);
   g.clients_offset = round_up(g.index_offset + slots * sizeof(ObjectEntry), 64);
   g.ring_records = kPublishRingRecords;
-  g.client_stride =
-      sizeof(ClientSlot) + g.ring_records * sizeof(PublishRecord) + options.leases_per_client * sizeof(LeaseRecord);
+  g.client_stride = sizeof(ClientSlot) + g.ring_records * sizeof(PublishRecord) +
+                    options.leases_per_client * sizeof(LeaseRecord) + kBindKeySlots * sizeof(BindKey);
   // The automatic bound is one name per index slot; the explicit one stops
   // where the name index would pass 4 GiB.
   constexpr std::uint64_t kNameLimit = std::uint64_t{1} << 24;

@@ -34,7 +34,7 @@
 namespace shmkit::detail {
 
 inline constexpr std::uint64_t kStoreMagic = 0x31'45'52'4f'54'53'4b'53ULL;  // "SKSTORE1"
-inline constexpr std::uint32_t kStoreLayoutVersion = 4;
+inline constexpr std::uint32_t kStoreLayoutVersion = 5;
 inline constexpr std::size_t kStoreAlignment = 64;  // every object starts on a cache line
 inline constexpr std::uint64_t kPublishRingRecords = 1024;
 // How often (ms) a server drains the publish rings when nothing was
@@ -42,6 +42,10 @@ inline constexpr std::uint64_t kPublishRingRecords = 1024;
 // records) then fills only at more than 100k sets/s from a quiet start,
 // and its client falls back to a round trip, which drains it.
 inline constexpr int kIdleDrainMs = 10;
+// First binds one client may have published and the server not applied
+// yet: the size of its bind key area. A client with this many in flight
+// binds the next name through the server, which applies them first.
+inline constexpr std::uint64_t kBindKeySlots = 8;
 // A smaller slab would send a client back to the server every few objects.
 inline constexpr std::uint64_t kMinSlabBytes = 4096;
 
@@ -122,6 +126,22 @@ struct ArenaHeader {
   // kernel wakes the server on (near its waker), and every reply would wait
   // out the client's poll (spin_us + the round trip, measured).
   alignas(64) std::atomic<std::int64_t> server_polling_until_ns;
+  // First binds published and not applied yet: bind_word(client slot + 1,
+  // count), 0 when none. One client at a time may publish them (it takes
+  // the word with a CAS); the server lowers the count as it applies each
+  // one and clears the word of a client that is gone. While it is not 0,
+  // every name operation of every client goes to the server, which applies
+  // the published binds before it answers, so no process misses a name a
+  // set already returned for, and no later set of a name is overwritten
+  // by an earlier bind.
+  alignas(64) std::atomic<std::uint64_t> binds_in_flight;
+  // Names bound (written by the server): a client publishes a first bind
+  // only while the store has room for it, so the limit's error comes from
+  // a request, not lost in a drain.
+  std::atomic<std::uint64_t> names;
+  // get_name requests waiting for a name (written by the server): a client
+  // that publishes a first bind rings the server so they wake at once.
+  std::atomic<std::uint32_t> name_getters;
 };
 
 struct alignas(64) ObjectEntry {
@@ -171,7 +191,8 @@ struct ClientSlot {
   // cell only once every operation begun before the drop has ended.
   std::atomic<std::uint64_t> name_ops_begun;
   std::atomic<std::uint64_t> name_ops_ended;
-  // PublishRecord ring[ring_records], then LeaseRecord leases[leases_per_client].
+  // PublishRecord ring[ring_records], LeaseRecord leases[leases_per_client],
+  // then BindKey bind_keys[kBindKeySlots].
 };
 
 // What a client tells the server it did without asking.
@@ -180,6 +201,7 @@ enum : std::uint32_t {
   kPublishAdoptNamed = 2,  // same, for a value about to be bound: keep it until the rebind record
   kPublishRebind = 3,      // cell, index, generation: I swapped this cell to that object
   kPublishDropNamed = 4,   // index, generation: the named value was bound another way, or not at all
+  kPublishBind = 5,        // index, generation, key slot (in `cell`): bind the key there to this held value
 };
 
 struct PublishRecord {
@@ -188,6 +210,25 @@ struct PublishRecord {
   std::atomic<std::uint32_t> generation;
   std::atomic<std::uint32_t> cell;
 };
+
+// A name a client binds for the first time without asking (kPublishBind):
+// the namespace then the name, written before the record is published.
+// The server copies it before checking it.
+struct BindKey {
+  std::uint32_t ns_size;
+  std::uint32_t name_size;
+  char key[88];  // kIndexedKeyBytes (name_index.hpp)
+};
+
+[[nodiscard]] constexpr std::uint64_t bind_word(std::uint64_t owner, std::uint64_t count) noexcept {
+  return (owner << 32) | count;
+}
+[[nodiscard]] constexpr std::uint64_t bind_owner(std::uint64_t word) noexcept {
+  return word >> 32;
+}
+[[nodiscard]] constexpr std::uint64_t bind_count(std::uint64_t word) noexcept {
+  return word & 0xffffffffU;
+}
 
 [[nodiscard]] constexpr std::uint64_t slab_word(std::uint64_t cursor, std::uint64_t limit) noexcept {
   return (cursor << 32) | limit;
@@ -223,7 +264,8 @@ static_assert(std::is_standard_layout_v<ArenaHeader> && std::is_standard_layout_
                   std::is_standard_layout_v<LeaseRecord> && std::is_standard_layout_v<ClientSlot>,
               "shared structures must have one layout in every process");
 static_assert(sizeof(ObjectEntry) == 128, "index slots are two cache lines");
-static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64 && sizeof(PublishRecord) == 16,
+static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64 && sizeof(PublishRecord) == 16 &&
+                  sizeof(BindKey) == 96,
               "client slots are packed");
 
 // Writes an object's bytes at `base` in the data region: its data, then
@@ -275,6 +317,9 @@ class ArenaView {
   }
   [[nodiscard]] LeaseRecord* leases(std::uint64_t slot) const noexcept {
     return reinterpret_cast<LeaseRecord*>(ring(slot) + header().ring_records);
+  }
+  [[nodiscard]] BindKey* bind_keys(std::uint64_t slot) const noexcept {
+    return reinterpret_cast<BindKey*>(leases(slot) + header().leases_per_client);
   }
   [[nodiscard]] std::atomic<std::uint64_t>& cell(std::uint64_t number) const noexcept {
     return reinterpret_cast<std::atomic<std::uint64_t>*>(control_ + header().cells_offset)[number];

@@ -68,7 +68,8 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "the name index is shared between processes");
 static_assert(std::is_standard_layout_v<NameIndexHeader> && std::is_standard_layout_v<NameIndexEntry>,
               "shared structures must have one layout in every process");
-static_assert(sizeof(NameIndexEntry) == 128 && sizeof(NameIndexEntry::key_words) == kIndexedKeyBytes,
+static_assert(sizeof(NameIndexEntry) == 128 && sizeof(NameIndexEntry::key_words) == kIndexedKeyBytes &&
+                  sizeof(BindKey::key) == kIndexedKeyBytes,
               "name index entries are two cache lines");
 static_assert(sizeof(NameIndexHeader) <= 128, "entries start at offset 128");
 

@@ -186,6 +186,7 @@ void EventLoop::accept_clients() {
     c->client_slot = static_cast<std::int64_t>(*slot);
     c->pid = pid;
     c->uid = static_cast<uid_t>(uid);
+    handler_.lend_at_connect(*slot, c->id);
     // The welcome is the first thing on a fresh socket, so it fits in the
     // socket buffer: a blocking send of it cannot stall the server.
     const int passed[] = {handler_.arena_fd(), handler_.name_index_fd()};

@@ -1,6 +1,7 @@
 #include "store/server/fast_writes.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
 namespace shmkit::detail {
@@ -148,6 +149,8 @@ bool FastWrites::handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t in
     case kPublishDropNamed:
       drop_held(slot, cell_target(index, generation));
       return true;
+    case kPublishBind:
+      return bind(slot, index, generation, cell, hooks);
     default:
       return false;
   }
@@ -192,6 +195,43 @@ void FastWrites::drop_held(std::uint64_t slot, std::uint64_t target) {
   held_.erase(it);
   if (const std::optional<ObjectId> id = table_.id_at(target_index(target), target_generation(target), false)) {
     table_.unpin(*id);  // removes the value unless a name holds it now
+  }
+}
+
+bool FastWrites::bind(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, std::uint32_t key,
+                      const Hooks& hooks) {
+  const std::uint64_t target = cell_target(index, generation);
+  const auto it = held_.find(target);
+  if (key >= kBindKeySlots || it == held_.end() || it->second != slot) {
+    return false;  // only a value this client published for a name may be bound
+  }
+  // Copied before it is checked: the client could change it meanwhile.
+  BindKey copy{};
+  std::memcpy(&copy, &view_.bind_keys(slot)[key], sizeof(copy));
+  if (copy.ns_size == 0 || copy.name_size == 0 || copy.ns_size > sizeof(copy.key) ||
+      copy.name_size > sizeof(copy.key) - copy.ns_size) {
+    return false;
+  }
+  const std::string ns(copy.key, copy.ns_size);
+  const std::string name(copy.key + copy.ns_size, copy.name_size);
+  const bool valid = hooks.bind(ns, name, index, generation);
+  drop_held(slot, target);  // the name holds it now, or it goes
+  // Lowered after the bind is in the index: a process that reads 0 here
+  // finds the name there.
+  std::atomic<std::uint64_t>& in_flight = view_.header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  while (bind_owner(word) == slot + 1 && bind_count(word) != 0) {
+    if (in_flight.compare_exchange_weak(word, bind_count(word) == 1 ? 0 : word - 1, std::memory_order_seq_cst)) {
+      return valid;
+    }
+  }
+  return false;  // a bind it did not count
+}
+
+void FastWrites::forget_binds(std::uint64_t slot) noexcept {
+  std::atomic<std::uint64_t>& in_flight = view_.header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  while (bind_owner(word) == slot + 1 && !in_flight.compare_exchange_weak(word, 0, std::memory_order_seq_cst)) {
   }
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -34,9 +35,13 @@ class FastWrites {
   [[nodiscard]] bool any_lent() const noexcept { return lent_ != 0; }
 
   // What draining asks of the caller: reconcile a name cell a client
-  // swapped, and drop a client that wrote something it may not.
+  // swapped, bind a name a client published the first bind of (false when
+  // the key is not a valid name), and drop a client that wrote something
+  // it may not.
   struct Hooks {
     std::function<void(std::uint32_t cell)> rebind;
+    std::function<bool(const std::string& ns, const std::string& name, std::uint32_t index, std::uint32_t generation)>
+        bind;
     std::function<void(std::uint64_t connection)> misbehaved;
   };
 
@@ -64,6 +69,9 @@ class FastWrites {
   }
   // Drops the holds of client `slot` on values it meant to bind.
   void release_held(std::uint64_t slot);
+  // Client `slot` is gone: its share of ArenaHeader::binds_in_flight (binds
+  // it counted and died before publishing) is taken back.
+  void forget_binds(std::uint64_t slot) noexcept;
   // Memory is short: stops every slab at its cursor and frees the rest;
   // returns the bytes freed.
   std::uint64_t recall_all();
@@ -86,6 +94,9 @@ class FastWrites {
   bool handle(std::uint64_t slot, std::uint32_t kind, std::uint32_t index, std::uint32_t generation, std::uint32_t cell,
               const Hooks& hooks);
   bool adopt(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, bool hold);
+  // Applies a first bind client `slot` published (key slot `key`), then
+  // lowers its count in flight.
+  bool bind(std::uint64_t slot, std::uint32_t index, std::uint32_t generation, std::uint32_t key, const Hooks& hooks);
   // Lets go of the value `target` if client `slot` holds it.
   void drop_held(std::uint64_t slot, std::uint64_t target);
   // Where the client in `slot` may have allocated up to: the cursor of its

@@ -22,11 +22,11 @@ bool valid_pair(const std::string& ns, const std::string& name) noexcept {
 
 }  // namespace
 
-Status RequestHandler::bind_name(const std::string& ns, const std::string& name, const ObjectId& id,
-                                 std::string& error) {
+Status RequestHandler::bind_name(const std::string& ns, const std::string& name, const ObjectId& id, std::string& error,
+                                 std::uint64_t allowance) {
   // The table lives in the server's memory and the index has a fixed size:
   // a bound keeps a client binding names in a loop from exhausting either.
-  if (names_.size() >= max_names_ && !names_.lookup(ns, name)) {
+  if (names_.size() >= max_names_ + allowance && !names_.lookup(ns, name)) {
     error = "the store holds " + std::to_string(max_names_) +
             " names, its limit; drop some or start it with a larger --max-names";
     return Status::failed;
@@ -48,6 +48,7 @@ Status RequestHandler::bind_name(const std::string& ns, const std::string& name,
   // Pin first, unpin the old object after: rebinding a name to the object
   // it already has never drops that object.
   const std::optional<ObjectId> old = names_.bind(ns, name, id);
+  count_names();
   publish_binding(ns, name, id);
   if (old) {
     table_.unpin(*old);
@@ -65,6 +66,7 @@ bool RequestHandler::unbind_name(const std::string& ns, const std::string& name)
     persistence_->erase(ns, name);
   }
   const std::optional<ObjectId> old = names_.unbind(ns, name);
+  count_names();
   withdraw_binding(ns, name);
   compact_name_index();
   table_.unpin(*old);
@@ -77,6 +79,7 @@ std::uint64_t RequestHandler::remove_namespace(const std::string& ns) {
     persistence_->erase_namespace(ns);
   }
   const auto removed = names_.remove_namespace(ns);
+  count_names();
   // An object also named in another namespace keeps that pin.
   for (const auto& [name, id] : removed) {
     withdraw_binding(ns, name);
@@ -111,6 +114,7 @@ bool RequestHandler::handle_name(Connection& c, Request type, FrameReader& r) {
         // No reply until a bind: the client gives up by closing.
         NameKey key{std::move(m->ns), std::move(m->name)};
         name_waiters_[key].push_back(c.id);
+        arena_.view().header().name_getters.fetch_add(1, std::memory_order_seq_cst);
         c.waiting_for = std::move(key);
       }
       return true;
@@ -294,6 +298,26 @@ void RequestHandler::reconcile_all_cells(std::uint64_t departing) {
   }
 }
 
+void RequestHandler::count_names() noexcept {
+  arena_.view().header().names.store(names_.size(), std::memory_order_relaxed);
+}
+
+bool RequestHandler::bind_published(const std::string& ns, const std::string& name, std::uint32_t index,
+                                    std::uint32_t generation) {
+  if (!valid_pair(ns, name)) {
+    return false;
+  }
+  const std::optional<ObjectId> id = table_.id_at(index, generation, true);
+  std::string error = "the value is no longer in the store";
+  // The client counted the names before it published; a bind through the
+  // server since then may have taken the last place, so the limit gives
+  // way by what can be in flight rather than lose a set that returned.
+  if (!id || bind_name(ns, name, *id, error, kBindKeySlots) != Status::ok) {
+    loop_.log("store: a set of name '" + name + "' in namespace '" + ns + "' published by a client was lost: " + error);
+  }
+  return true;
+}
+
 void RequestHandler::announce_name(const std::string& ns, const std::string& name, const ObjectId& id,
                                    std::uint64_t data_size, std::uint64_t metadata_size) {
   StoreEvent event{StoreEvent::Kind::name_changed, id, data_size, metadata_size, ns, name};
@@ -307,6 +331,7 @@ void RequestHandler::wake_name_waiters(const NameKey& key, const ObjectId& id) {
   }
   const std::vector<std::uint64_t> waiting = std::move(it->second);
   name_waiters_.erase(it);
+  arena_.view().header().name_getters.fetch_sub(static_cast<std::uint32_t>(waiting.size()), std::memory_order_seq_cst);
   for (const std::uint64_t connection_id : waiting) {
     Connection* c = loop_.connection(connection_id);
     if (c != nullptr && !c->closing) {
@@ -322,7 +347,8 @@ void RequestHandler::stop_waiting(Connection& c) noexcept {
   }
   const auto it = name_waiters_.find(*c.waiting_for);
   if (it != name_waiters_.end()) {
-    std::erase(it->second, c.id);
+    arena_.view().header().name_getters.fetch_sub(static_cast<std::uint32_t>(std::erase(it->second, c.id)),
+                                                  std::memory_order_seq_cst);
     if (it->second.empty()) {
       name_waiters_.erase(it);
     }

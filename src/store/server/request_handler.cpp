@@ -28,6 +28,8 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
              [this](const NameCells::Waiting& w) { return name_op_done(w); }),
       fast_(arena_.view(), table_),
       fast_hooks_{[this](std::uint32_t cell) { reconcile_cell(cell); },
+                  [this](const std::string& ns, const std::string& name, std::uint32_t index,
+                         std::uint32_t generation) { return bind_published(ns, name, index, generation); },
                   [this](std::uint64_t connection) {
                     if (Connection* c = loop_.connection(connection); c != nullptr && !c->closing) {
                       loop_.log("store: client pid " + std::to_string(c->pid) +
@@ -44,6 +46,7 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
   if (persistence_) {
     load_persisted();
   }
+  count_names();
 }
 
 void RequestHandler::handle(Connection& c, std::span<const std::byte> body) {
@@ -259,7 +262,16 @@ std::optional<std::uint64_t> RequestHandler::admit(pid_t pid) {
   return slot;
 }
 
+void RequestHandler::lend_at_connect(std::uint64_t slot, std::uint64_t connection) {
+  fast_.lend_to_writer(slot, connection);
+}
+
 void RequestHandler::admit_failed(std::uint64_t slot) noexcept {
+  try {
+    fast_.client_gone(slot, fast_hooks_);  // gives back the slab lent at connect
+  } catch (...) {
+    // Only allocation can fail here.
+  }
   const ArenaView& view = arena_.view();
   view.client(slot).in_use.store(0, std::memory_order_seq_cst);
   client_slot_used_[slot] = false;
@@ -286,6 +298,7 @@ void RequestHandler::disconnected(Connection& c) noexcept {
         reconcile_all_cells(slot);
         fast_.release_held(slot);
       }
+      fast_.forget_binds(slot);
     } catch (...) {
       // Only allocation can fail here.
     }
@@ -319,6 +332,7 @@ bool RequestHandler::handle_slab(Connection& c, FrameReader& r) {
 }
 
 void RequestHandler::drain_published() noexcept {
+  check_binds_in_flight();
   if (!fast_.any_lent()) {
     return;
   }
@@ -328,6 +342,16 @@ void RequestHandler::drain_published() noexcept {
     }
   } catch (const std::exception& e) {
     loop_.log(std::string("store: handling published writes failed: ") + e.what());
+  }
+}
+
+void RequestHandler::check_binds_in_flight() noexcept {
+  std::atomic<std::uint64_t>& in_flight = arena_.view().header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  const std::uint64_t owner = bind_owner(word);
+  if (word != 0 && (owner == 0 || owner > client_slot_used_.size() || !client_slot_used_[owner - 1])) {
+    in_flight.compare_exchange_strong(word, 0, std::memory_order_seq_cst);
+    loop_.log("store: the count of first binds in flight named no client; cleared it");
   }
 }
 

@@ -49,6 +49,10 @@ class RequestHandler {
   // A new client: its lease table is cleared and marked in use. nullopt
   // when every slot is taken.
   [[nodiscard]] std::optional<std::uint64_t> admit(pid_t pid);
+  // Lends the client of connection `connection` in `slot` a slab if the
+  // store has free room for one, before its welcome: its first set, a
+  // name's first bind included, then needs no round trip.
+  void lend_at_connect(std::uint64_t slot, std::uint64_t connection);
   // The welcome could not be sent: the slot is free again.
   void admit_failed(std::uint64_t slot) noexcept;
   // A connection closed: its references, unsealed objects and wait go.
@@ -91,8 +95,18 @@ class RequestHandler {
   Status create(const ObjectId& id, std::uint64_t data_size, std::uint64_t metadata_size, const Connection& c,
                 ObjectTable::Created& out, std::string& error);
   // Binds a name to a sealed object: persisted first (if enabled), then
-  // pinned, published in the shared index, and waiters woken.
-  Status bind_name(const std::string& ns, const std::string& name, const ObjectId& id, std::string& error);
+  // pinned, published in the shared index, and waiters woken. `allowance`
+  // names over the limit are accepted (see bind_published).
+  Status bind_name(const std::string& ns, const std::string& name, const ObjectId& id, std::string& error,
+                   std::uint64_t allowance = 0);
+  // Applies a first bind a client published (FastWrites::Hooks::bind).
+  bool bind_published(const std::string& ns, const std::string& name, std::uint32_t index, std::uint32_t generation);
+  // Writes the number of names to the arena header (ArenaHeader::names).
+  void count_names() noexcept;
+  // Clears ArenaHeader::binds_in_flight when it names no connected client
+  // (a client wrote garbage there): name operations would otherwise go to
+  // the server for good.
+  void check_binds_in_flight() noexcept;
   // Unbinds a name (persistence first); false if it was not bound.
   // @throws Error when the persistence cannot record it
   bool unbind_name(const std::string& ns, const std::string& name);
