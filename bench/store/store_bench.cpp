@@ -294,15 +294,14 @@ class CpuHogs {
   std::vector<pid_t> pids_;
 };
 
-// Occasional requests: two first sets of new names (each a round trip: the
-// server binds the name) 1 ms after the previous pair, when the server
-// sleeps; the second is timed. This is what a rig's occasional publish
-// pays. A client that polled for that reply because its previous reply was
-// recent, while the server slept, held the core the kernel wakes the server
-// on and added its whole polling window (spin_us) to the round trip. With
-// the argument 1, a busy process per core runs meanwhile: a server polling
-// after the first request then held the core its client was woken on, and
-// did the same.
+// Occasional first binds: two first sets of new names 1 ms after the
+// previous pair, the second timed. Both are published (the client writes
+// the value, the key and a bind record; the server binds the name at its
+// next drain), so neither waits for the server. Until first binds were
+// published this was a round trip to a sleeping server (23-33 us p50), and
+// it guarded how clients and server poll for replies
+// (docs/STORE_FAST_WRITES.md, section 6). With the argument 1, a busy
+// process per core runs meanwhile.
 void BM_Store_FirstBindAfterIdle(benchmark::State& state) {
   const CpuHogs hogs(state.range(0) != 0 ? std::max(1U, std::thread::hardware_concurrency()) : 0);
   Fixture f = Fixture::make(std::size_t{16} << 20, false);

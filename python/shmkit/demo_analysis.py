@@ -144,8 +144,8 @@ def run(args):
         last_number = number
         stats, profile = analyse(frame, number)
         del frame, sample  # the slot goes back to the camera
-        # A name's first set is a round trip (the server binds it); later
-        # ones rebind without the server: each is timed in its own row.
+        # A name's first set is published for the server to bind; later
+        # ones rebind in shared memory: each is timed in its own row.
         (set_time if STATS_NAME in brain else bind_time)(brain.set, STATS_NAME, stats, type_name=FRAME_STATS_TYPE)
         (set_time if PROFILE_NAME in brain else bind_time)(brain.set, PROFILE_NAME, profile)
         # Two entries of a source must not share a time: it names the entry in the archive.

@@ -23,8 +23,8 @@ class RigStore {
   }
 
   /// Brain::set, timed: as a first bind when `name` was not set before
-  /// (the server binds a new name: a round trip), else as a set (a rebind
-  /// the client does itself). @throws as Brain::set
+  /// (the client publishes the new name for the server to bind), else as
+  /// a set (a rebind the client does itself). @throws as Brain::set
   template <class T>
   void set(const std::string& name, const T& value) {
     recorder_for(brain_.contains(name)).time([&] { brain_.set(name, value); });

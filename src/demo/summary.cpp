@@ -254,7 +254,7 @@ void print_summary(const DemoSummary& summary, std::ostream& out) {
   for (const StoreCallSummary& call : summary.store_calls) {
     const LatencySummary& latency = call.latency;
     const std::string what = call.call == "set"          ? "set (publish, rebind)"
-                             : call.call == "first_bind" ? "set (first bind: round trip)"
+                             : call.call == "first_bind" ? "set (first bind, published)"
                              : call.call == "get"        ? "get (by name, decoded)"
                                                          : "get once (settings, report)";
     calls.add_row({what, call.process, std::to_string(latency.count), latency_cell(latency, &LatencySummary::p50_ns),

@@ -113,8 +113,8 @@ TEST(StoreFastWritesTest, SetsNeedNoServerAndAreSeenAtOnce) {
   StoreServerProcess server(path, "64M", "0600", {"--spin-us", "0"});
   StoreClient writer = StoreClient::connect(path, 20000ms);
   StoreClient reader = StoreClient::connect(path, 20000ms);
-  set(writer, "state", 1, 0);  // the first bind of a name is the server's
-  set(writer, "state", 1, 1);  // and this one takes a slab
+  set(writer, "state", 1, 0);  // a first bind, published
+  set(writer, "state", 1, 1);  // a rebind
   ASSERT_EQ(check_value(reader.get_named(kNs, "state", 0ms).data()).sequence, 1U);
 
   // With the server stopped, sets still complete, and another process
@@ -144,25 +144,31 @@ TEST(StoreFastWritesTest, SetsNeedNoServerAndAreSeenAtOnce) {
   EXPECT_EQ(check_value(writer.get(names[0].id, 0ms)->data()).sequence, 499U);
 }
 
-// The reply to a first bind brings the writer a slab, so its next set of
-// that name, a rebind, asks the server nothing: it completes while the
-// server is stopped.
-TEST(StoreFastWritesTest, AFirstBindLendsTheWriterASlab) {
+// A writer holds a slab from its connection, and a name's first bind is
+// published for the server to make: with the server stopped, the first set
+// of a new name and the rebinds after it complete, and once the server
+// runs again every process reads the last value.
+TEST(StoreFastWritesTest, AFirstBindNeedsNoServer) {
   const std::string path = unique_socket_path();
   StoreServerProcess server(path, "64M", "0600", {"--spin-us", "0"});
   StoreClient writer = StoreClient::connect(path, 20000ms);
-  set(writer, "state", 1, 0);
+  StoreClient reader = StoreClient::connect(path, 20000ms);
   ASSERT_EQ(::kill(server.child().pid(), SIGSTOP), 0);
   Signal done;
   std::thread setter([&] {
+    set(writer, "state", 1, 0);
+    set(writer, "other", 2, 0);
     set(writer, "state", 1, 1);
     done.notify();
   });
   const bool finished = done.wait(20s);
   ASSERT_EQ(::kill(server.child().pid(), SIGCONT), 0);
   setter.join();
-  EXPECT_TRUE(finished) << "the first rebind waited for the server (a slab request)";
+  EXPECT_TRUE(finished) << "a first bind waited for the server";
+  EXPECT_EQ(check_value(reader.get_named(kNs, "state", 0ms).data()).sequence, 1U);
+  EXPECT_EQ(check_value(reader.get_named(kNs, "other", 0ms).data()).writer, 2U);
   EXPECT_EQ(check_value(writer.get_named(kNs, "state", 0ms).data()).sequence, 1U);
+  EXPECT_EQ(writer.list_names(kNs).size(), 2U);
 }
 
 // A set asks nothing of the server, even after a quiet spell: the server

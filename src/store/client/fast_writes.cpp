@@ -254,6 +254,10 @@ bool StoreConnection::publish_bind_locked(std::string_view ns, std::string_view 
                                           std::span<const std::byte> data, std::span<const std::byte> metadata) {
   const ArenaView& v = arena_.view();
   ArenaHeader& h = v.header();
+  BindKeyArea& keys = v.bind_keys(client_slot_);
+  if (binds_published_ - keys.handled.load(std::memory_order_acquire) >= kBindKeySlots) {
+    return false;  // every key slot holds a bind the server has not read yet
+  }
   const std::uint64_t me = client_slot_ + 1;
   // Take a share of the in-flight word: it makes every other process ask
   // the server about names until this bind is applied.
@@ -287,7 +291,7 @@ bool StoreConnection::publish_bind_locked(std::string_view ns, std::string_view 
     release_bind_share_locked();
     return false;
   }
-  BindKey& key = v.bind_keys(client_slot_)[binds_published_ % kBindKeySlots];
+  BindKey& key = keys.keys[binds_published_ % kBindKeySlots];
   key.ns_size = static_cast<std::uint32_t>(ns.size());
   key.name_size = static_cast<std::uint32_t>(name.size());
   std::memcpy(key.key, ns.data(), ns.size());

@@ -176,11 +176,16 @@ void StoreClient::put_named(std::span<const NamedObject> objects) {
   std::vector<detail::Frame> inline_frames;
   std::vector<const NamedObject*> large;
   std::exception_ptr first;
+  // Once one value goes through the server, the rest follow it there, so
+  // two values of one name in the batch are applied in their order.
+  bool through_server = false;
   for (const NamedObject& object : objects) {
     validate_pair(object.ns, object.name);
     bool done = false;
     try {
-      done = connection_->put_named_fast(object.ns, object.name, object.id, object.data, object.metadata);
+      done = !through_server &&
+             connection_->put_named_fast(object.ns, object.name, object.id, object.data, object.metadata);
+      through_server = !done;
     } catch (...) {
       done = true;
       if (!first) {

@@ -192,7 +192,7 @@ struct ClientSlot {
   std::atomic<std::uint64_t> name_ops_begun;
   std::atomic<std::uint64_t> name_ops_ended;
   // PublishRecord ring[ring_records], LeaseRecord leases[leases_per_client],
-  // then BindKey bind_keys[kBindKeySlots].
+  // then a BindKeyArea.
 };
 
 // What a client tells the server it did without asking.
@@ -218,6 +218,15 @@ struct BindKey {
   std::uint32_t ns_size;
   std::uint32_t name_size;
   char key[88];  // kIndexedKeyBytes (name_index.hpp)
+};
+// A client's bind keys, and how many of its bind records the server has
+// handled (written by the server): the client reuses the key slot of bind
+// n only once bind n - kBindKeySlots was handled, whatever the shared
+// in-flight word says (another client could write that).
+struct BindKeyArea {
+  std::atomic<std::uint64_t> handled;
+  std::uint64_t unused[7];
+  BindKey keys[kBindKeySlots];
 };
 
 [[nodiscard]] constexpr std::uint64_t bind_word(std::uint64_t owner, std::uint64_t count) noexcept {
@@ -261,11 +270,12 @@ inline constexpr std::uint64_t kNoCell = ~std::uint64_t{0};
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free,
               "the store index is shared between processes");
 static_assert(std::is_standard_layout_v<ArenaHeader> && std::is_standard_layout_v<ObjectEntry> &&
-                  std::is_standard_layout_v<LeaseRecord> && std::is_standard_layout_v<ClientSlot>,
+                  std::is_standard_layout_v<LeaseRecord> && std::is_standard_layout_v<ClientSlot> &&
+                  std::is_standard_layout_v<BindKeyArea>,
               "shared structures must have one layout in every process");
 static_assert(sizeof(ObjectEntry) == 128, "index slots are two cache lines");
 static_assert(sizeof(LeaseRecord) == 16 && sizeof(ClientSlot) == 64 && sizeof(PublishRecord) == 16 &&
-                  sizeof(BindKey) == 96,
+                  sizeof(BindKey) == 96 && sizeof(BindKeyArea) == 64 + kBindKeySlots * 96,
               "client slots are packed");
 
 // Writes an object's bytes at `base` in the data region: its data, then
@@ -318,8 +328,8 @@ class ArenaView {
   [[nodiscard]] LeaseRecord* leases(std::uint64_t slot) const noexcept {
     return reinterpret_cast<LeaseRecord*>(ring(slot) + header().ring_records);
   }
-  [[nodiscard]] BindKey* bind_keys(std::uint64_t slot) const noexcept {
-    return reinterpret_cast<BindKey*>(leases(slot) + header().leases_per_client);
+  [[nodiscard]] BindKeyArea& bind_keys(std::uint64_t slot) const noexcept {
+    return *reinterpret_cast<BindKeyArea*>(leases(slot) + header().leases_per_client);
   }
   [[nodiscard]] std::atomic<std::uint64_t>& cell(std::uint64_t number) const noexcept {
     return reinterpret_cast<std::atomic<std::uint64_t>*>(control_ + header().cells_offset)[number];

@@ -121,8 +121,16 @@ void FastWrites::drain(std::uint64_t slot, const Hooks& hooks) {
   const PublishRecord* ring = view_.ring(slot);
   for (; tail != head; ++tail) {
     const PublishRecord& r = ring[tail % records];
-    const bool ok = handle(slot, r.kind.load(std::memory_order_relaxed), r.index.load(std::memory_order_relaxed),
-                           r.generation.load(std::memory_order_relaxed), r.cell.load(std::memory_order_relaxed), hooks);
+    bool ok = false;
+    try {
+      ok = handle(slot, r.kind.load(std::memory_order_relaxed), r.index.load(std::memory_order_relaxed),
+                  r.generation.load(std::memory_order_relaxed), r.cell.load(std::memory_order_relaxed), hooks);
+    } catch (...) {
+      // Out of memory: the records handled so far, this one included, are
+      // not handled again at the next drain.
+      client.ring_tail.store(tail + 1, std::memory_order_release);
+      throw;
+    }
     if (!ok && slabs_[slot].lent) {
       hooks.misbehaved(slabs_[slot].connection);
     }
@@ -206,8 +214,10 @@ bool FastWrites::bind(std::uint64_t slot, std::uint32_t index, std::uint32_t gen
     return false;  // only a value this client published for a name may be bound
   }
   // Copied before it is checked: the client could change it meanwhile.
+  BindKeyArea& area = view_.bind_keys(slot);
   BindKey copy{};
-  std::memcpy(&copy, &view_.bind_keys(slot)[key], sizeof(copy));
+  std::memcpy(&copy, &area.keys[key], sizeof(copy));
+  area.handled.store(area.handled.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   if (copy.ns_size == 0 || copy.name_size == 0 || copy.ns_size > sizeof(copy.key) ||
       copy.name_size > sizeof(copy.key) - copy.ns_size) {
     return false;
@@ -217,15 +227,34 @@ bool FastWrites::bind(std::uint64_t slot, std::uint32_t index, std::uint32_t gen
   const bool valid = hooks.bind(ns, name, index, generation);
   drop_held(slot, target);  // the name holds it now, or it goes
   // Lowered after the bind is in the index: a process that reads 0 here
-  // finds the name there.
+  // finds the name there. Another client may have written the word (it is
+  // shared): then there is nothing of this one's to lower, and the server
+  // clears a word that names no client or stays up with nothing published.
   std::atomic<std::uint64_t>& in_flight = view_.header().binds_in_flight;
   std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
-  while (bind_owner(word) == slot + 1 && bind_count(word) != 0) {
-    if (in_flight.compare_exchange_weak(word, bind_count(word) == 1 ? 0 : word - 1, std::memory_order_seq_cst)) {
-      return valid;
-    }
+  while (bind_owner(word) == slot + 1 && bind_count(word) != 0 &&
+         !in_flight.compare_exchange_weak(word, bind_count(word) == 1 ? 0 : word - 1, std::memory_order_seq_cst)) {
   }
-  return false;  // a bind it did not count
+  return valid;
+}
+
+bool FastWrites::records_pending(std::uint64_t slot) const noexcept {
+  const ClientSlot& client = view_.client(slot);
+  return client.ring_head.load(std::memory_order_acquire) != client.ring_tail.load(std::memory_order_relaxed);
+}
+
+void FastWrites::recall(std::uint64_t slot) {
+  if (slot >= slabs_.size() || !slabs_[slot].lent) {
+    return;
+  }
+  Slab& slab = slabs_[slot];
+  const std::uint64_t cursor = freeze(slot);
+  if (cursor == 0 && slab.adopted_end == 0 && !records_pending(slot)) {
+    retire(slot);  // never written: all of it goes back
+    return;
+  }
+  give_back(slab, cursor, slab.freed_from);
+  slab.freed_from = cursor;
 }
 
 void FastWrites::forget_binds(std::uint64_t slot) noexcept {

@@ -75,6 +75,11 @@ class FastWrites {
   // Memory is short: stops every slab at its cursor and frees the rest;
   // returns the bytes freed.
   std::uint64_t recall_all();
+  // Client `slot` will not write (it subscribed, or waits for a name): its
+  // slab is taken back, all of it when it never wrote.
+  void recall(std::uint64_t slot);
+  // Client `slot` published records the server has not handled yet.
+  [[nodiscard]] bool records_pending(std::uint64_t slot) const noexcept;
   // `target` is a sealed object written by a client that still holds its
   // slab and has not been adopted yet: its own records will follow.
   [[nodiscard]] bool awaited(std::uint64_t target) const noexcept;

@@ -106,16 +106,31 @@ bool RequestHandler::handle_name(Connection& c, Request type, FrameReader& r) {
       if (!m || !valid_pair(m->ns, m->name) || c.waiting_for) {
         return false;
       }
-      if (const auto id = names_.lookup(m->ns, m->name)) {
+      std::optional<ObjectId> id = names_.lookup(m->ns, m->name);
+      if (!id && m->wait) {
+        // Counted, then the rings drained again: a client that published
+        // this name's first bind after the drain before this request either
+        // is drained now or saw the count and rings the server.
+        arena_.view().header().name_getters.fetch_add(1, std::memory_order_seq_cst);
+        drain_published();
+        id = names_.lookup(m->ns, m->name);
+        if (id) {
+          arena_.view().header().name_getters.fetch_sub(1, std::memory_order_seq_cst);
+        }
+      }
+      if (id) {
         loop_.reply(c, encode_id_reply(*id));
       } else if (!m->wait) {
         loop_.reply_error(c, Status::not_found, "no name '" + m->name + "' in namespace '" + m->ns + "'");
       } else {
-        // No reply until a bind: the client gives up by closing.
+        // No reply until a bind: the client gives up by closing. A side
+        // connection that waits never writes: its slab goes back.
         NameKey key{std::move(m->ns), std::move(m->name)};
         name_waiters_[key].push_back(c.id);
-        arena_.view().header().name_getters.fetch_add(1, std::memory_order_seq_cst);
         c.waiting_for = std::move(key);
+        if (c.client_slot >= 0) {
+          fast_.recall(static_cast<std::uint64_t>(c.client_slot));
+        }
       }
       return true;
     }

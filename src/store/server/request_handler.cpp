@@ -200,6 +200,9 @@ bool RequestHandler::handle_subscription(Connection& c, Request type, FrameReade
     arena_.view().header().subscribers.fetch_add(1, std::memory_order_seq_cst);
     const std::vector<StoreEvent> snapshot = table_.snapshot();
     c.subscriber = true;
+    if (c.client_slot >= 0) {
+      fast_.recall(static_cast<std::uint64_t>(c.client_slot));  // a subscriber only reads
+    }
     loop_.reply(c, encode_ok_reply());
     for (const StoreEvent& event : snapshot) {
       loop_.queue_event(c, event);
@@ -214,6 +217,9 @@ bool RequestHandler::handle_subscription(Connection& c, Request type, FrameReade
     }
     c.name_subscriber = true;
     arena_.view().header().name_subscribers.fetch_add(1, std::memory_order_seq_cst);
+    if (c.client_slot >= 0) {
+      fast_.recall(static_cast<std::uint64_t>(c.client_slot));
+    }
     loop_.reply(c, encode_ok_reply());
     loop_.log("store: client pid " + std::to_string(c.pid) + " subscribed to name changes");
     return true;
@@ -254,6 +260,7 @@ std::optional<std::uint64_t> RequestHandler::admit(pid_t pid) {
   cs.ring_tail.store(0, std::memory_order_relaxed);
   cs.name_ops_begun.store(0, std::memory_order_relaxed);
   cs.name_ops_ended.store(0, std::memory_order_relaxed);
+  view.bind_keys(slot).handled.store(0, std::memory_order_relaxed);
   ++client_incarnation_[slot];
   cs.pid = pid;
   cs.in_use.store(1, std::memory_order_seq_cst);
@@ -289,6 +296,9 @@ void RequestHandler::disconnected(Connection& c) noexcept {
   }
   if (c.client_slot >= 0) {
     const auto slot = static_cast<std::uint64_t>(c.client_slot);
+    // Its records are drained below; a share it took and never published
+    // must not pass to the next client in its slot.
+    fast_.forget_binds(slot);
     try {
       // What it published, and what it wrote and died before publishing,
       // is adopted; its slab's rest is freed; its cells are settled before
@@ -298,7 +308,6 @@ void RequestHandler::disconnected(Connection& c) noexcept {
         reconcile_all_cells(slot);
         fast_.release_held(slot);
       }
-      fast_.forget_binds(slot);
     } catch (...) {
       // Only allocation can fail here.
     }
@@ -332,26 +341,47 @@ bool RequestHandler::handle_slab(Connection& c, FrameReader& r) {
 }
 
 void RequestHandler::drain_published() noexcept {
-  check_binds_in_flight();
-  if (!fast_.any_lent()) {
-    return;
-  }
-  try {
-    if (fast_.drain_all(fast_hooks_) != 0) {
-      last_published_ = std::chrono::steady_clock::now();
+  if (fast_.any_lent()) {
+    try {
+      if (fast_.drain_all(fast_hooks_) != 0) {
+        last_published_ = std::chrono::steady_clock::now();
+      }
+    } catch (const std::exception& e) {
+      loop_.log(std::string("store: handling published writes failed: ") + e.what());
     }
-  } catch (const std::exception& e) {
-    loop_.log(std::string("store: handling published writes failed: ") + e.what());
   }
+  check_binds_in_flight();
+  count_names();  // rewritten each time: clients can write the header
 }
 
 void RequestHandler::check_binds_in_flight() noexcept {
   std::atomic<std::uint64_t>& in_flight = arena_.view().header().binds_in_flight;
   std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  if (word == 0) {
+    stuck_binds_word_ = 0;
+    return;
+  }
   const std::uint64_t owner = bind_owner(word);
-  if (word != 0 && (owner == 0 || owner > client_slot_used_.size() || !client_slot_used_[owner - 1])) {
-    in_flight.compare_exchange_strong(word, 0, std::memory_order_seq_cst);
-    loop_.log("store: the count of first binds in flight named no client; cleared it");
+  const auto now = std::chrono::steady_clock::now();
+  // A word no client could have left (no owner, a count of 0, an owner not
+  // connected), or one that stays up for a second while its owner has
+  // nothing to drain (a process still writing after it was dropped, in
+  // the slot of another), would send every name operation to the server.
+  bool clear = owner == 0 || bind_count(word) == 0 || owner > client_slot_used_.size() || !client_slot_used_[owner - 1];
+  if (!clear && fast_.records_pending(owner - 1)) {
+    stuck_binds_word_ = 0;
+    return;
+  }
+  if (!clear && word != stuck_binds_word_) {
+    stuck_binds_word_ = word;
+    stuck_binds_since_ = now;
+    return;
+  }
+  if (clear || now - stuck_binds_since_ >= std::chrono::seconds(1)) {
+    if (in_flight.compare_exchange_strong(word, 0, std::memory_order_seq_cst)) {
+      loop_.log("store: the count of first binds in flight named no client with binds to apply; cleared it");
+    }
+    stuck_binds_word_ = 0;
   }
 }
 

@@ -104,8 +104,9 @@ class RequestHandler {
   // Writes the number of names to the arena header (ArenaHeader::names).
   void count_names() noexcept;
   // Clears ArenaHeader::binds_in_flight when it names no connected client
-  // (a client wrote garbage there): name operations would otherwise go to
-  // the server for good.
+  // or stays up for a second with nothing of its owner's to drain (a
+  // client wrote it): name operations would otherwise go to the server
+  // for good.
   void check_binds_in_flight() noexcept;
   // Unbinds a name (persistence first); false if it was not bound.
   // @throws Error when the persistence cannot record it
@@ -153,6 +154,10 @@ class RequestHandler {
   FastWrites fast_;
   FastWrites::Hooks fast_hooks_;
   std::chrono::steady_clock::time_point last_published_{};
+  // A binds_in_flight word seen up with nothing of its owner's to drain,
+  // and since when (check_binds_in_flight).
+  std::uint64_t stuck_binds_word_ = 0;
+  std::chrono::steady_clock::time_point stuck_binds_since_{};
   NameTable names_;
   std::unique_ptr<NamePersistence> persistence_;
   std::map<NameKey, std::vector<std::uint64_t>> name_waiters_;  // connection ids
