@@ -149,7 +149,7 @@ class StoreRowsTest(unittest.TestCase):
         self.assertEqual(by_peer[("get by name, float64 (Brain::get)", "Redis GET")].ratio, 50.0)
         self.assertEqual(by_peer[("set by name 100 B, --persist", "LMDB put (own txn)")].ratio, 4.0)
         self.assertEqual(by_peer[("set by name 100 B, --spin-us 0", "Redis SET")].ratio, 0.5)
-        self.assertEqual(by_peer[("first set of a new name, server idle (round trip)", "Redis SET")].ratio, 1.0)
+        self.assertEqual(by_peer[("first set of a new name, 1 ms after the last (published)", "Redis SET")].ratio, 1.0)
         self.assertEqual(by_peer[("the same, every core busy meanwhile", "Redis SET")].ratio, 0.5)
         memcpy = [r for r in rows if r.unit == "GB/s"]
         self.assertEqual([(r.shmkit, r.peer_value, r.ratio) for r in memcpy], [(8.0, 10.0, 0.8)])
