@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "store/common/layout.hpp"
@@ -142,33 +141,6 @@ TEST(StoreFastWritesTest, SetsNeedNoServerAndAreSeenAtOnce) {
   ASSERT_EQ(names.size(), 1U);
   EXPECT_EQ(writer.list().size(), 1U);
   EXPECT_EQ(check_value(writer.get(names[0].id, 0ms)->data()).sequence, 499U);
-}
-
-// A writer holds a slab from its connection, and a name's first bind is
-// published for the server to make: with the server stopped, the first set
-// of a new name and the rebinds after it complete, and once the server
-// runs again every process reads the last value.
-TEST(StoreFastWritesTest, AFirstBindNeedsNoServer) {
-  const std::string path = unique_socket_path();
-  StoreServerProcess server(path, "64M", "0600", {"--spin-us", "0"});
-  StoreClient writer = StoreClient::connect(path, 20000ms);
-  StoreClient reader = StoreClient::connect(path, 20000ms);
-  ASSERT_EQ(::kill(server.child().pid(), SIGSTOP), 0);
-  Signal done;
-  std::thread setter([&] {
-    set(writer, "state", 1, 0);
-    set(writer, "other", 2, 0);
-    set(writer, "state", 1, 1);
-    done.notify();
-  });
-  const bool finished = done.wait(20s);
-  ASSERT_EQ(::kill(server.child().pid(), SIGCONT), 0);
-  setter.join();
-  EXPECT_TRUE(finished) << "a first bind waited for the server";
-  EXPECT_EQ(check_value(reader.get_named(kNs, "state", 0ms).data()).sequence, 1U);
-  EXPECT_EQ(check_value(reader.get_named(kNs, "other", 0ms).data()).writer, 2U);
-  EXPECT_EQ(check_value(writer.get_named(kNs, "state", 0ms).data()).sequence, 1U);
-  EXPECT_EQ(writer.list_names(kNs).size(), 2U);
 }
 
 // A set asks nothing of the server, even after a quiet spell: the server

@@ -314,7 +314,12 @@ void RequestHandler::reconcile_all_cells(std::uint64_t departing) {
 }
 
 void RequestHandler::count_names() noexcept {
-  arena_.view().header().names.store(names_.size(), std::memory_order_relaxed);
+  // Written only when it changed: readers load the word beside it on
+  // every name operation, and a store would take the line from their caches.
+  std::atomic<std::uint64_t>& names = arena_.view().header().names;
+  if (names.load(std::memory_order_relaxed) != names_.size()) {
+    names.store(names_.size(), std::memory_order_relaxed);
+  }
 }
 
 bool RequestHandler::bind_published(const std::string& ns, const std::string& name, std::uint32_t index,
