@@ -313,6 +313,30 @@ TEST(StoreFastWritesTest, PressureRecallsSlabsAndFallsBackToTheServer) {
   expect_whole_capacity_free(setup, kCapacity);
 }
 
+// Every client gets a slab at connect; one nobody wrote in is taken back
+// before a create through the server evicts anything. Two clients hold
+// 256 KiB slabs of a 4 MiB store, seven 512 KiB objects fill the rest, and
+// the eighth takes the two slabs' room: the first seven stay.
+TEST(StoreFastWritesTest, UnwrittenSlabsGoBackBeforeAnythingIsEvicted) {
+  constexpr std::uint64_t kCapacity = 4 << 20;
+  constexpr std::size_t kObject = 512 << 10;  // more than a quarter of a slab: through the server
+  TestStore store(kCapacity, [](StoreOptions& o) {
+    o.max_clients = 4;
+    o.slab_bytes = 256 << 10;
+  });
+  StoreClient reader = store.client();
+  StoreClient writer = store.client();
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(ObjectId::from_bytes("big-" + std::to_string(i)));
+    writer.create_and_seal(ids.back(), std::vector<std::byte>(kObject, std::byte{7}));
+  }
+  for (const ObjectId& id : ids) {
+    EXPECT_TRUE(reader.get(id, 0ms).has_value()) << "evicted while slabs lay unwritten: " << id.hex();
+  }
+  EXPECT_EQ(writer.stats().used, 8 * kObject);
+}
+
 // Writers SIGKILLed at random points of client-side writes: whatever they
 // allocated, claimed or held comes back, and names keep a whole value.
 TEST(StoreFastWritesTest, RandomKillsMidWriteLeakNothing) {

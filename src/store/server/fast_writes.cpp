@@ -42,9 +42,13 @@ bool FastWrites::refill(std::uint64_t slot, std::uint64_t connection) {
   }
   const std::uint64_t bytes = slab_granules_ * kStoreAlignment;
   std::optional<std::uint64_t> offset = table_.lend(bytes);
-  // A full store in service evicts for a slab as a create would for an
-  // object, a slab's worth at once; freed bytes that do not join into one
-  // extent leave the client on the server's path.
+  // A full store in service takes back the slabs nobody wrote in, then
+  // evicts for a slab as a create would for an object, a slab's worth at
+  // once; freed bytes that do not join into one extent leave the client on
+  // the server's path.
+  if (!offset && recall_unwritten() != 0) {
+    offset = table_.lend(bytes);
+  }
   if (!offset && table_.evict(bytes) >= bytes) {
     offset = table_.lend(bytes);
   }
@@ -319,6 +323,23 @@ bool FastWrites::client_gone(std::uint64_t slot, const Hooks& hooks) {
   }
   retire(slot);
   return true;
+}
+
+std::uint64_t FastWrites::recall_unwritten() {
+  std::uint64_t freed = 0;
+  for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
+    const Slab& slab = slabs_[slot];
+    if (!slab.lent || slab.adopted_end != 0 ||
+        slab_cursor(view_.client(slot).slab_alloc.load(std::memory_order_seq_cst)) != 0) {
+      continue;
+    }
+    const std::uint64_t granules = slab.freed_from;
+    recall(slot);  // all of it, unless the client allocated just now
+    if (!slabs_[slot].lent) {
+      freed += granules * kStoreAlignment;
+    }
+  }
+  return freed;
 }
 
 std::uint64_t FastWrites::recall_all() {

@@ -78,6 +78,9 @@ class FastWrites {
   // Client `slot` will not write (it subscribed, or waits for a name): its
   // slab is taken back, all of it when it never wrote.
   void recall(std::uint64_t slot);
+  // Takes back every slab its client has not written in (memory is short);
+  // returns the bytes freed.
+  std::uint64_t recall_unwritten();
   // Client `slot` published records the server has not handled yet.
   [[nodiscard]] bool records_pending(std::uint64_t slot) const noexcept;
   // `target` is a sealed object written by a client that still holds its

@@ -117,6 +117,9 @@ Status ObjectTable::create(const ObjectId& id, std::uint64_t data_size, std::uin
   }
   const std::uint64_t need = data_size + metadata_size;
   auto offset = free_list_.allocate(need);
+  if (!offset && reclaim_unwritten_ && reclaim_unwritten_() != 0) {
+    offset = free_list_.allocate(need);
+  }
   for (bool rebuilt = false; !offset;) {
     const std::optional<std::uint32_t> victim = pop_lru();
     if (!victim) {

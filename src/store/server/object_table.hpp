@@ -103,6 +103,11 @@ class ObjectTable {
   // Called when a create finds no room after evicting what it can: frees
   // the unused parts of the clients' slabs and returns the bytes freed.
   void set_reclaim(std::function<std::uint64_t()> reclaim) { reclaim_ = std::move(reclaim); }
+  // Called before a create evicts anything: takes back the slabs
+  // no client has written in (every client gets one at connect) and
+  // returns the bytes freed. Evicting an object while they lie idle would
+  // lose it for nothing.
+  void set_reclaim_unwritten(std::function<std::uint64_t()> reclaim) { reclaim_unwritten_ = std::move(reclaim); }
 
   // A client sealed slot `index` (only sent while someone subscribes).
   void sealed_notice(std::uint32_t index, std::uint32_t generation);
@@ -146,6 +151,7 @@ class ObjectTable {
   std::function<void(const StoreEvent&)> emit_;
   std::function<bool(const ObjectRecord&)> spill_;
   std::function<std::uint64_t()> reclaim_;
+  std::function<std::uint64_t()> reclaim_unwritten_;
   FreeList free_list_;
   std::vector<Slot> slots_;
   std::unordered_map<ObjectId, std::uint32_t, ObjectIdHash> by_id_;

@@ -43,6 +43,7 @@ RequestHandler::RequestHandler(const StoreOptions& options, EventLoop& loop)
       client_slot_used_(arena_.view().header().max_clients, false),
       client_incarnation_(arena_.view().header().max_clients, 0) {
   table_.set_reclaim([this] { return fast_.recall_all(); });
+  table_.set_reclaim_unwritten([this] { return fast_.recall_unwritten(); });
   if (persistence_) {
     load_persisted();
   }
