@@ -317,5 +317,25 @@ TEST(StoreNamesTest, AtomicReplaceUnderLoad) {
   EXPECT_EQ(client.list().size(), 1U);
 }
 
+// A batch applies its values in order even when they take different
+// paths: a value too large for one request or a slab goes through the
+// server as a create and a bind, the small ones after it in one round
+// trip, so the last value of a name in the batch is the one that stays.
+TEST(StoreNamesTest, ABatchKeepsItsOrderAcrossPaths) {
+  TestStore store(64 << 20);
+  StoreClient client = store.client();
+  const std::vector<std::byte> large(300 << 10, std::byte{1});  // > a quarter of the 1 MiB slab
+  const std::vector<std::byte> small(100, std::byte{2});
+  const std::vector<NamedObject> batch = {
+      {"batch", "x", ObjectId::from_bytes("batch-large"), large, {}},
+      {"batch", "x", ObjectId::from_bytes("batch-small"), small, {}},
+      {"batch", "y", ObjectId::from_bytes("batch-small-y"), small, {}},
+      {"batch", "y", ObjectId::from_bytes("batch-large-y"), large, {}},
+  };
+  client.put_named(batch);
+  EXPECT_EQ(client.get_named("batch", "x", 0ms).data().size(), small.size());
+  EXPECT_EQ(client.get_named("batch", "y", 0ms).data().size(), large.size());
+}
+
 }  // namespace
 }  // namespace shmkit::testing

@@ -283,6 +283,10 @@ class StoreClient {
   // Asks the server to move back from disk every id whose buffer is invalid.
   void restore_spilled(std::span<const ObjectId> ids, std::span<const ObjectBuffer> buffers);
   [[nodiscard]] Subscription open_subscription(detail::Request kind);
+  // A value too large for one request: created (in the slab or through the
+  // server), then bound by the server; removed if the bind fails.
+  void put_large_named(const std::string& ns, const std::string& name, const ObjectId& id,
+                       std::span<const std::byte> data, std::span<const std::byte> metadata);
   std::shared_ptr<detail::StoreConnection> connection_;
 };
 

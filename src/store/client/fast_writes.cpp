@@ -224,7 +224,12 @@ bool StoreConnection::put_named_fast(std::string_view ns, std::string_view name,
   copy_object(v.data_rw() + fast->offset, data, metadata);
   // Sealed at once: it never enters created_ (a map insert and erase that
   // cost ~1.5 us when the set comes with cold caches, once per frame).
-  seal_pending_locked(id, fast->pending);
+  try {
+    seal_pending_locked(id, fast->pending);
+  } catch (...) {
+    publish_locked(kPublishDropNamed, fast->pending.index, fast->pending.generation, 0);
+    throw;
+  }
   // Readers see the old value or the new one: the cell changes in one
   // step, and the old value stays pinned until the server drains the ring.
   // The cell still belongs to this name: the server quarantines a dropped
@@ -284,6 +289,11 @@ bool StoreConnection::publish_bind_locked(std::string_view ns, std::string_view 
       seal_pending_locked(id, fast->pending);
     }
   } catch (...) {
+    if (fast) {
+      // The seal failed (the object was removed by id meanwhile): let go
+      // of the server's hold on it.
+      publish_locked(kPublishDropNamed, fast->pending.index, fast->pending.generation, 0);
+    }
     release_bind_share_locked();
     throw;
   }

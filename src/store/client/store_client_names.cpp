@@ -163,6 +163,11 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
     connection_->request(detail::encode_put_value({ns, name, id, data, metadata}));
     return;
   }
+  put_large_named(ns, name, id, data, metadata);
+}
+
+void StoreClient::put_large_named(const std::string& ns, const std::string& name, const ObjectId& id,
+                                  std::span<const std::byte> data, std::span<const std::byte> metadata) {
   create_and_seal(id, data, metadata);
   try {
     put_name(ns, name, id);
@@ -174,51 +179,53 @@ void StoreClient::put_named(const std::string& ns, const std::string& name, cons
 
 void StoreClient::put_named(std::span<const NamedObject> objects) {
   std::vector<detail::Frame> inline_frames;
-  std::vector<const NamedObject*> large;
   std::exception_ptr first;
+  const auto keep_first = [&first] {
+    if (!first) {
+      first = std::current_exception();
+    }
+  };
+  // Small values that go to the server travel in one round trip; a large
+  // one is sent after them, so the server applies every value in the
+  // batch's order.
+  const auto send_inline = [&] {
+    try {
+      if (!inline_frames.empty()) {
+        connection_->request_batch(inline_frames);
+      }
+    } catch (...) {
+      keep_first();
+    }
+    inline_frames.clear();
+  };
   // Once one value goes through the server, the rest follow it there, so
   // two values of one name in the batch are applied in their order.
   bool through_server = false;
   for (const NamedObject& object : objects) {
     validate_pair(object.ns, object.name);
-    bool done = false;
-    try {
-      done = !through_server &&
-             connection_->put_named_fast(object.ns, object.name, object.id, object.data, object.metadata);
-      through_server = !done;
-    } catch (...) {
-      done = true;
-      if (!first) {
-        first = std::current_exception();
+    if (!through_server) {
+      try {
+        if (connection_->put_named_fast(object.ns, object.name, object.id, object.data, object.metadata)) {
+          continue;
+        }
+      } catch (...) {
+        keep_first();
+        continue;
       }
-    }
-    if (done) {
-      continue;
+      through_server = true;
     }
     if (object.data.size() + object.metadata.size() <= detail::kInlineValueBytes) {
       inline_frames.push_back(detail::encode_put_value(object));
-    } else {
-      large.push_back(&object);
+      continue;
     }
-  }
-  try {
-    if (!inline_frames.empty()) {
-      connection_->request_batch(inline_frames);
-    }
-  } catch (...) {
-    if (!first) {
-      first = std::current_exception();
-    }
-  }
-  for (const NamedObject* object : large) {
+    send_inline();
     try {
-      put_named(object->ns, object->name, object->id, object->data, object->metadata);
+      put_large_named(object.ns, object.name, object.id, object.data, object.metadata);
     } catch (...) {
-      if (!first) {
-        first = std::current_exception();
-      }
+      keep_first();
     }
   }
+  send_inline();
   if (first) {
     std::rethrow_exception(first);
   }

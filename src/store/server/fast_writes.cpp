@@ -99,7 +99,10 @@ std::size_t FastWrites::drain_all(const Hooks& hooks) {
   std::size_t handled = 0;
   for (std::uint64_t slot = 0; slot < slabs_.size(); ++slot) {
     const ClientSlot& client = view_.client(slot);
-    const std::uint64_t head = client.ring_head.load(std::memory_order_acquire);
+    // seq_cst, not acquire: a get_name that waits raises name_getters and
+    // then drains, a publisher stores its head and then reads name_getters;
+    // one of the two must see the other.
+    const std::uint64_t head = client.ring_head.load(std::memory_order_seq_cst);
     const std::uint64_t tail = client.ring_tail.load(std::memory_order_relaxed);
     if (head != tail) {
       handled += head - tail;
@@ -313,13 +316,26 @@ bool FastWrites::client_gone(std::uint64_t slot, const Hooks& hooks) {
   if (slot >= slabs_.size() || !slabs_[slot].lent) {
     return false;
   }
-  drain(slot, hooks);
+  // Out of memory in a record's handling skips that record (drain moves
+  // past it before it throws); the rest of the clean-up must run anyway, or
+  // the slot's next client would inherit a slab the server thinks is lent.
+  for (std::uint64_t attempt = 0; attempt <= view_.header().ring_records; ++attempt) {
+    try {
+      drain(slot, hooks);
+      break;
+    } catch (...) {
+    }
+  }
   ClientSlot& client = view_.client(slot);
   client.ring_head.store(0, std::memory_order_relaxed);
   client.ring_tail.store(0, std::memory_order_relaxed);
   const std::uint64_t cursor = freeze(slot);
   if (cursor > slabs_[slot].adopted_end) {
-    adopt_orphans(slot, cursor);
+    try {
+      adopt_orphans(slot, cursor);
+    } catch (...) {
+      // Its entries stay unadopted; retire gives their bytes back below.
+    }
   }
   retire(slot);
   return true;
