@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "client_writes_util.hpp"
 #include "store/common/layout.hpp"
 #include "store_test_util.hpp"
 
@@ -31,11 +30,80 @@ using namespace std::chrono_literals;
 
 constexpr char kNs[] = "rig";
 
+std::vector<std::byte> value_of(std::uint32_t writer, std::uint32_t sequence, std::size_t size) {
+  // writer, sequence, then a pattern both determine: a torn or foreign
+  // value cannot pass check_value.
+  std::vector<std::byte> bytes(std::max<std::size_t>(size, 8));
+  std::memcpy(bytes.data(), &writer, 4);
+  std::memcpy(bytes.data() + 4, &sequence, 4);
+  for (std::size_t i = 8; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<std::byte>((writer * 31 + sequence * 7 + i) & 0xff);
+  }
+  return bytes;
+}
+
+struct Decoded {
+  std::uint32_t writer;
+  std::uint32_t sequence;
+};
+
+Decoded check_value(std::span<const std::byte> bytes) {
+  require(bytes.size() >= 8, "value shorter than its header");
+  Decoded d{};
+  std::memcpy(&d.writer, bytes.data(), 4);
+  std::memcpy(&d.sequence, bytes.data() + 4, 4);
+  for (std::size_t i = 8; i < bytes.size(); ++i) {
+    require(bytes[i] == static_cast<std::byte>((d.writer * 31 + d.sequence * 7 + i) & 0xff),
+            "torn value of writer " + std::to_string(d.writer) + " seq " + std::to_string(d.sequence));
+  }
+  return d;
+}
+
 void set(StoreClient& client, const std::string& name, std::uint32_t writer, std::uint32_t sequence,
          std::size_t size = 100) {
   static std::atomic<std::uint64_t> counter{0};
   const std::string id = "fw-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   client.put_named(kNs, name, ObjectId::from_bytes(id), value_of(writer, sequence, size));
+}
+
+// Every byte the store lent or allocated is back: the whole capacity can be
+// taken again by one object (which goes through the server: too large for
+// a slab). A slab tail or gap that was never given back would make it fail.
+void expect_whole_capacity_free(StoreClient& client, std::uint64_t capacity) {
+  ASSERT_TRUE(eventually([&] { return client.stats().objects == 0; })) << client.stats().objects << " objects left";
+  EXPECT_EQ(client.used(), 0U);
+  const ObjectId whole = oid("whole-capacity");
+  ASSERT_NO_THROW(client.create_and_seal(whole, std::vector<std::byte>(capacity)));
+  EXPECT_TRUE(client.remove(whole));
+}
+
+// The arena's control region mapped by hand in this process (which must
+// hold a connection), for tests that play a crashed or hostile client.
+detail::ArenaView map_arena_by_hand() {
+  int fd = -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec).string().find("memfd:shmkit-store (deleted)") !=
+        std::string::npos) {
+      fd = std::stoi(entry.path().filename().string());
+    }
+  }
+  require(fd >= 0, "no store arena among this process's descriptors");
+  detail::ArenaHeader probe{};
+  require(::pread(fd, &probe, sizeof(probe), 0) == sizeof(probe), "cannot read the arena header");
+  void* control = ::mmap(nullptr, probe.data_offset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  require(control != MAP_FAILED, "cannot map the arena");
+  return detail::ArenaView(static_cast<std::byte*>(control), nullptr, nullptr);
+}
+
+// This process's client slot in `view`.
+std::uint64_t own_slot(const detail::ArenaView& view) {
+  for (std::uint64_t slot = 0; slot < view.header().max_clients; ++slot) {
+    if (view.client(slot).pid == ::getpid() && view.client(slot).in_use.load() != 0) {
+      return slot;
+    }
+  }
+  throw std::runtime_error("no client slot of this process");
 }
 
 TEST(StoreFastWritesTest, SetsNeedNoServerAndAreSeenAtOnce) {
@@ -361,9 +429,8 @@ TEST(StoreFastWritesTest, CorruptedClientWritesDoNotHurtTheServer) {
         set(mine, "victim-" + std::to_string(i), 6, static_cast<std::uint32_t>(100 + i));
       }
       // The arena is this process's too: map it a second time by hand.
-      const HandMapping arena;
-      const detail::ArenaView view = arena.view();
-      const std::uint64_t slot = arena.own_slot();
+      const detail::ArenaView view = map_arena_by_hand();
+      const std::uint64_t slot = own_slot(view);
       std::mt19937_64 chaos(seed);
       detail::ClientSlot& me = view.client(slot);
       detail::PublishRecord* ring = view.ring(slot);
@@ -471,9 +538,8 @@ TEST(StoreFastWritesTest, DroppedNamesCellWaitsForClientsInFlight) {
   Signal rebound;
   Child late([&] {
     StoreClient mine = StoreClient::connect(store.path());
-    const HandMapping arena;
-    const detail::ArenaView view = arena.view();
-    detail::ClientSlot& me = view.client(arena.own_slot());
+    const detail::ArenaView view = map_arena_by_hand();
+    detail::ClientSlot& me = view.client(own_slot(view));
     me.name_ops_begun.fetch_add(1);  // looked "first" up: cell 0
     const std::uint64_t seen = view.cell(0).load();
     require(seen != 0, "'first' has no cell");
@@ -503,8 +569,7 @@ TEST(StoreFastWritesTest, NoFastWritesKeepsNamesUnforgeable) {
   set(client, "b", 2, 2);
   Child forger([&] {
     StoreClient mine = StoreClient::connect(store.path());
-    const HandMapping arena;
-    const detail::ArenaView view = arena.view();
+    const detail::ArenaView view = map_arena_by_hand();
     for (std::uint64_t c = 0; c < view.header().cells; ++c) {
       view.cell(c).store(detail::cell_target(static_cast<std::uint32_t>(c % 7), 1));
     }
@@ -536,9 +601,8 @@ TEST(StoreFastWritesTest, KilledRightAfterItsClaimLeavesNothingStuck) {
     StoreClient mine = StoreClient::connect(store.path());
     set(mine, "warm", 1, 0);
     set(mine, "warm", 1, 1);  // this client holds a slab now
-    const HandMapping arena;
-    const detail::ArenaView view = arena.view();
-    const std::uint64_t slot = arena.own_slot();
+    const detail::ArenaView view = map_arena_by_hand();
+    const std::uint64_t slot = own_slot(view);
     // fast_create_locked up to the claim: one granule allocated, then the
     // slot claimed, then killed.
     view.client(slot).slab_alloc.fetch_add(std::uint64_t{1} << 32);

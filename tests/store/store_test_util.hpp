@@ -120,17 +120,6 @@ inline bool eventually(const std::function<bool()>& condition) {
   return condition();
 }
 
-/// No object in the store is unsealed or referenced: what a client killed
-/// mid-write left has been cleaned up (sealed objects may stay).
-inline bool all_sealed_and_released(StoreClient& client) {
-  for (const ObjectInfo& info : client.list()) {
-    if (info.state == ObjectState::created || info.ref_count != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /// True once process `pid` (single-threaded) sleeps in the futex system
 /// call, i.e. is blocked inside a store get.
 inline bool blocked_in_futex(pid_t pid) {
