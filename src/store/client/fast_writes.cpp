@@ -318,9 +318,16 @@ bool StoreConnection::publish_bind_locked(std::string_view ns, std::string_view 
 }
 
 void StoreConnection::release_bind_share_locked() noexcept {
+  std::atomic<std::uint64_t>& in_flight = arena_.view().header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
   // The word is this client's while it holds a share: only the server
   // (lowering it for binds it applied) changes it meanwhile.
-  lower_bind_count(arena_.view().header().binds_in_flight, client_slot_ + 1);
+  while (bind_owner(word) == client_slot_ + 1 && bind_count(word) != 0) {
+    const std::uint64_t next = bind_count(word) == 1 ? 0 : word - 1;
+    if (in_flight.compare_exchange_weak(word, next, std::memory_order_seq_cst)) {
+      return;
+    }
+  }
 }
 
 void StoreConnection::await_published() noexcept {

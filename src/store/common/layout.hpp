@@ -238,15 +238,6 @@ struct BindKeyArea {
 [[nodiscard]] constexpr std::uint64_t bind_count(std::uint64_t word) noexcept {
   return word & 0xffffffffU;
 }
-// Lowers the count of binds in flight by one if `owner` holds it (the word
-// goes back to 0 with the last): what the client does for a share it did
-// not publish and the server for a bind it applied.
-inline void lower_bind_count(std::atomic<std::uint64_t>& in_flight, std::uint64_t owner) noexcept {
-  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
-  while (bind_owner(word) == owner && bind_count(word) != 0 &&
-         !in_flight.compare_exchange_weak(word, bind_count(word) == 1 ? 0 : word - 1, std::memory_order_seq_cst)) {
-  }
-}
 
 [[nodiscard]] constexpr std::uint64_t slab_word(std::uint64_t cursor, std::uint64_t limit) noexcept {
   return (cursor << 32) | limit;

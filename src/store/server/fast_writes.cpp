@@ -237,7 +237,11 @@ bool FastWrites::bind(std::uint64_t slot, std::uint32_t index, std::uint32_t gen
   // finds the name there. Another client may have written the word (it is
   // shared): then there is nothing of this one's to lower, and the server
   // clears a word that names no client or stays up with nothing published.
-  lower_bind_count(view_.header().binds_in_flight, slot + 1);
+  std::atomic<std::uint64_t>& in_flight = view_.header().binds_in_flight;
+  std::uint64_t word = in_flight.load(std::memory_order_seq_cst);
+  while (bind_owner(word) == slot + 1 && bind_count(word) != 0 &&
+         !in_flight.compare_exchange_weak(word, bind_count(word) == 1 ? 0 : word - 1, std::memory_order_seq_cst)) {
+  }
   return valid;
 }
 
